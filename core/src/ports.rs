@@ -1,0 +1,133 @@
+//! The driven ports: what the use cases need from the outside world, one small trait per
+//! aggregate or capability, bundled in [`Ports`]. Every storage method returns
+//! [`PortError`]: `Unavailable` when the backend cannot be reached, `Other` for anything
+//! unexpected; reads never return `Conflict`.
+
+use crate::error::PortError;
+use crate::ids::{UserId, WorkspaceId};
+use crate::model::{AuditEntry, DeviceAuthorization, Invite, Member, Membership, TokenSession, User, Workspace};
+use crate::secret::SecretHash;
+use crate::store::Batch;
+use crate::time::Timestamp;
+use crate::values::Role;
+use async_trait::async_trait;
+use std::sync::Arc;
+
+pub type PortResult<T> = Result<T, PortError>;
+
+#[async_trait]
+pub trait UserRepo: Send + Sync {
+    async fn get(&self, id: &UserId) -> PortResult<Option<User>>;
+    /// Looks up by normalised (lower-cased) email; returns the user and the stored password hash.
+    async fn find_by_email(&self, normalised_email: &str) -> PortResult<Option<(User, String)>>;
+}
+
+#[async_trait]
+pub trait WorkspaceRepo: Send + Sync {
+    async fn get(&self, id: &WorkspaceId) -> PortResult<Option<Workspace>>;
+    /// Every workspace the user belongs to, with the user's role, oldest membership first.
+    async fn list_for_user(&self, user: &UserId) -> PortResult<Vec<(Workspace, Role)>>;
+    async fn member_count(&self, id: &WorkspaceId) -> PortResult<u32>;
+}
+
+#[async_trait]
+pub trait MembershipRepo: Send + Sync {
+    async fn get(&self, workspace: &WorkspaceId, user: &UserId) -> PortResult<Option<Membership>>;
+    /// Members with their accounts, oldest first.
+    async fn list(&self, workspace: &WorkspaceId) -> PortResult<Vec<Member>>;
+}
+
+#[async_trait]
+pub trait InviteRepo: Send + Sync {
+    async fn find_by_code(&self, code: &SecretHash) -> PortResult<Option<Invite>>;
+    /// Pending invites of the workspace that have not expired at `now`, oldest first.
+    async fn list_pending(&self, workspace: &WorkspaceId, now: Timestamp) -> PortResult<Vec<Invite>>;
+}
+
+#[async_trait]
+pub trait TokenRepo: Send + Sync {
+    /// The token with this hash, its user and the user's membership in the token's workspace.
+    /// Returns the record whatever its state (revoked, expired, used): the caller decides.
+    async fn find_session(&self, hash: &SecretHash) -> PortResult<Option<TokenSession>>;
+}
+
+#[async_trait]
+pub trait DeviceRepo: Send + Sync {
+    async fn find_by_device_code(&self, hash: &SecretHash) -> PortResult<Option<DeviceAuthorization>>;
+    async fn find_by_user_code(&self, hash: &SecretHash) -> PortResult<Option<DeviceAuthorization>>;
+}
+
+#[async_trait]
+pub trait AuditRepo: Send + Sync {
+    /// The newest `limit` entries of the workspace, newest first.
+    async fn list(&self, workspace: &WorkspaceId, limit: u32) -> PortResult<Vec<AuditEntry>>;
+}
+
+/// Commits a batch all or nothing (see [`crate::store`]).
+#[async_trait]
+pub trait UnitOfWork: Send + Sync {
+    /// Returns `Conflict` when a guarded row changed or a uniqueness rule was hit; nothing is
+    /// written then. Returns `Unavailable` when the backend is down; nothing is written then either.
+    async fn commit(&self, batch: Batch) -> PortResult<()>;
+}
+
+/// The state of one fixed-window counter after a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowCount {
+    /// Hits in the current window, this one included.
+    pub count: u32,
+    pub reset_at: Timestamp,
+}
+
+/// Fixed-window counters. Every hit counts, including those that end up refused.
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Adds one hit to `key`'s window (starting a new window of `window_ms` if the current one
+    /// ended at or before `now`) and returns the window's state, atomically.
+    async fn hit(&self, key: &str, window_ms: i64, now: Timestamp) -> PortResult<WindowCount>;
+}
+
+/// Hashes and verifies passwords. Hashes are self-describing (PHC strings naming the algorithm
+/// and its parameters), so any adapter can verify another's.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    async fn hash(&self, password: &str) -> PortResult<String>;
+    /// False for a wrong password or a hash it cannot parse.
+    async fn verify(&self, password: &str, hash: &str) -> PortResult<bool>;
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// Randomness: UUIDs for ids, 32 bytes for secrets.
+pub trait Random: Send + Sync {
+    fn uuid(&self) -> uuid::Uuid;
+    fn bytes32(&self) -> [u8; 32];
+}
+
+/// Everything the use cases call, one handle per port.
+#[derive(Clone)]
+pub struct Ports {
+    pub users: Arc<dyn UserRepo>,
+    pub workspaces: Arc<dyn WorkspaceRepo>,
+    pub memberships: Arc<dyn MembershipRepo>,
+    pub invites: Arc<dyn InviteRepo>,
+    pub tokens: Arc<dyn TokenRepo>,
+    pub devices: Arc<dyn DeviceRepo>,
+    pub audit: Arc<dyn AuditRepo>,
+    pub uow: Arc<dyn UnitOfWork>,
+    pub rate_limiter: Arc<dyn RateLimiter>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+}
+
+/// The ports that do not depend on where data is stored: every storage adapter's `ports()` takes
+/// these and returns the full [`Ports`].
+#[derive(Clone)]
+pub struct SystemPorts {
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+}

@@ -1,0 +1,65 @@
+//! Rate-limit scopes and their fixed windows (per client IP), and the decision a hit yields.
+
+use crate::time::Timestamp;
+
+/// A rate-limited action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateScope {
+    Register,
+    Login,
+    Refresh,
+    DeviceStart,
+}
+
+impl RateScope {
+    pub fn name(self) -> &'static str {
+        match self {
+            RateScope::Register => "auth-register",
+            RateScope::Login => "auth-login",
+            RateScope::Refresh => "auth-refresh",
+            RateScope::DeviceStart => "device-start",
+        }
+    }
+    /// Requests allowed per window.
+    pub fn limit(self) -> u32 {
+        match self {
+            RateScope::Register | RateScope::DeviceStart => 4,
+            RateScope::Login => 8,
+            RateScope::Refresh => 12,
+        }
+    }
+    pub fn window_ms(self) -> i64 {
+        60_000
+    }
+}
+
+/// The outcome of one hit, with what the `x-burstflare-rate-limit-*` headers report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    pub scope: RateScope,
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset_at: Timestamp,
+}
+
+impl RateDecision {
+    pub fn from_count(scope: RateScope, count: u32, reset_at: Timestamp) -> Self {
+        let limit = scope.limit();
+        Self { scope, allowed: count <= limit, limit, remaining: limit.saturating_sub(count), reset_at }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fifth_register_is_refused() {
+        let at = Timestamp(0);
+        assert!(RateDecision::from_count(RateScope::Register, 4, at).allowed);
+        let fifth = RateDecision::from_count(RateScope::Register, 5, at);
+        assert!(!fifth.allowed);
+        assert_eq!(fifth.remaining, 0);
+    }
+}

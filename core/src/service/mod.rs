@@ -1,0 +1,201 @@
+//! The use cases. [`Service`] holds the ports and the configuration; each submodule adds the
+//! operations of one area. Every operation authenticates, authorises, reads, decides, and commits
+//! one batch; it returns domain values that the edge maps to the API's DTOs.
+
+mod auth;
+mod device;
+mod workspaces;
+
+pub use auth::SignIn;
+pub use device::DeviceStart;
+
+use crate::error::{Error, Result};
+use crate::ids::{AuditId, FamilyId, TokenId, UserId, WorkspaceId};
+use crate::model::{AuditEntry, Token, User, Workspace, WorkspaceView};
+use crate::ports::Ports;
+use crate::rate::{RateDecision, RateScope};
+use crate::secret::{prefix, Secret, SecretHash};
+use crate::store::{Batch, Write};
+use crate::time::Timestamp;
+use crate::values::{ClientKind, Role, TokenKind};
+use std::sync::{Arc, OnceLock};
+
+/// Lifetimes and limits, with the defaults a deployment starts from.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub access_ttl_seconds: i64,
+    pub refresh_ttl_seconds: i64,
+    pub device_ttl_seconds: i64,
+    pub device_poll_interval_seconds: i64,
+    pub invite_ttl_seconds: i64,
+    /// Where people approve device codes, relative to the server's base URL.
+    pub device_verification_path: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            access_ttl_seconds: 15 * 60,
+            refresh_ttl_seconds: 30 * 24 * 3600,
+            device_ttl_seconds: 10 * 60,
+            device_poll_interval_seconds: 5,
+            invite_ttl_seconds: 7 * 24 * 3600,
+            device_verification_path: "/device".to_string(),
+        }
+    }
+}
+
+/// The authenticated caller of a request: who, in which workspace, with which role, through which
+/// token family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user: User,
+    pub workspace_id: WorkspaceId,
+    pub role: Role,
+    pub token_id: TokenId,
+    pub family_id: FamilyId,
+    pub client: ClientKind,
+}
+
+impl Actor {
+    /// Refuses with 403 unless the caller's role is at least `role`.
+    pub fn require(&self, role: Role) -> Result<()> {
+        if self.role.at_least(role) {
+            Ok(())
+        } else {
+            Err(Error::insufficient_role())
+        }
+    }
+}
+
+/// The use cases over a set of ports.
+#[derive(Clone)]
+pub struct Service {
+    ports: Ports,
+    config: Arc<Config>,
+    /// A real hash of a throwaway password, verified against when an email is unknown so that
+    /// unknown emails and wrong passwords take the same time.
+    dummy_hash: Arc<OnceLock<String>>,
+}
+
+impl Service {
+    pub fn new(ports: Ports, config: Config) -> Self {
+        Self { ports, config: Arc::new(config), dummy_hash: Arc::new(OnceLock::new()) }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.ports.clock.now()
+    }
+
+    pub(crate) fn secret(&self, prefix: &str) -> Secret {
+        Secret::new(prefix, self.ports.random.bytes32())
+    }
+
+    /// Resolves an access token to its caller. Any other kind of secret, an unknown, revoked or
+    /// expired token, or a membership that no longer exists is 401.
+    pub async fn authenticate(&self, secret: &str) -> Result<Actor> {
+        if !secret.starts_with(prefix::ACCESS) || !secret[prefix::ACCESS.len()..].starts_with('_') {
+            return Err(Error::invalid_token());
+        }
+        let session = self.ports.tokens.find_session(&SecretHash::of(secret)).await?;
+        let session = session.ok_or_else(Error::invalid_token)?;
+        let token = &session.token;
+        if token.kind != TokenKind::Access || !token.is_live(self.now()) {
+            return Err(Error::invalid_token());
+        }
+        let membership = session.membership.ok_or_else(Error::invalid_token)?;
+        Ok(Actor {
+            user: session.user,
+            workspace_id: token.workspace_id.clone(),
+            role: membership.role,
+            token_id: token.id.clone(),
+            family_id: token.family_id.clone(),
+            client: token.client,
+        })
+    }
+
+    /// Counts one request of `scope` from `identity` and says whether it may proceed.
+    pub async fn rate_limit(&self, scope: RateScope, identity: &str) -> Result<RateDecision> {
+        let key = format!("ratelimit:{}:{}", scope.name(), identity);
+        let now = self.now();
+        let window = self.ports.rate_limiter.hit(&key, scope.window_ms(), now).await?;
+        Ok(RateDecision::from_count(scope, window.count, window.reset_at))
+    }
+
+    /// A new token of `kind` for the family, with its secret.
+    pub(crate) fn mint_token(
+        &self,
+        kind: TokenKind,
+        client: ClientKind,
+        family_id: &FamilyId,
+        user_id: &UserId,
+        workspace_id: &WorkspaceId,
+    ) -> (Secret, Token) {
+        let now = self.now();
+        let (secret_prefix, ttl) = match kind {
+            TokenKind::Access => (prefix::ACCESS, self.config.access_ttl_seconds),
+            TokenKind::Refresh => (prefix::REFRESH, self.config.refresh_ttl_seconds),
+        };
+        let secret = self.secret(secret_prefix);
+        let token = Token {
+            id: TokenId::from_uuid(self.ports.random.uuid()),
+            hash: secret.hash(),
+            kind,
+            client,
+            family_id: family_id.clone(),
+            user_id: user_id.clone(),
+            workspace_id: workspace_id.clone(),
+            created_at: now,
+            expires_at: now.plus_seconds(ttl),
+            used_at: None,
+            revoked_at: None,
+            version: 1,
+        };
+        (secret, token)
+    }
+
+    /// An audit entry stamped now.
+    pub(crate) fn audit(
+        &self,
+        action: &str,
+        actor: Option<&UserId>,
+        workspace: Option<&WorkspaceId>,
+        target: (&str, &str),
+        details: serde_json::Value,
+    ) -> Write {
+        Write::Audit(AuditEntry {
+            id: AuditId::from_uuid(self.ports.random.uuid()),
+            action: action.to_string(),
+            actor_user_id: actor.cloned(),
+            workspace_id: workspace.cloned(),
+            target_type: target.0.to_string(),
+            target_id: target.1.to_string(),
+            details,
+            created_at: self.now(),
+        })
+    }
+
+    pub(crate) async fn commit(&self, batch: Batch) -> Result<()> {
+        Ok(self.ports.uow.commit(batch).await?)
+    }
+
+    /// The workspace as `role` sees it, with its member count and plan limits.
+    pub(crate) async fn view(&self, workspace: Workspace, role: Role) -> Result<WorkspaceView> {
+        let member_count = self.ports.workspaces.member_count(&workspace.id).await?;
+        let limits = workspace.plan.limits();
+        Ok(WorkspaceView { workspace, role, member_count, limits })
+    }
+
+    pub(crate) async fn workspace(&self, id: &WorkspaceId) -> Result<Workspace> {
+        self.ports
+            .workspaces
+            .get(id)
+            .await?
+            .ok_or_else(|| Error::not_found("workspace_not_found", "Workspace not found"))
+    }
+}
+

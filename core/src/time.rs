@@ -1,0 +1,51 @@
+//! Time as the domain sees it: milliseconds since the Unix epoch, rendered as ISO-8601 UTC with
+//! millisecond precision (`2026-02-27T00:00:01.000Z`). Expiry is strict: valid while `expires_at > now`.
+
+use serde::{Serialize, Serializer};
+
+/// An instant, in milliseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub const fn millis(self) -> i64 {
+        self.0
+    }
+    pub const fn plus_seconds(self, seconds: i64) -> Self {
+        Self(self.0 + seconds * 1000)
+    }
+    /// ISO-8601 in UTC with milliseconds and a trailing `Z`.
+    pub fn to_iso(self) -> String {
+        match chrono::DateTime::from_timestamp_millis(self.0) {
+            Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            None => "1970-01-01T00:00:00.000Z".to_string(),
+        }
+    }
+    /// True while `self` (an expiry) lies strictly after `now`.
+    pub fn is_after(self, now: Timestamp) -> bool {
+        self.0 > now.0
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_iso())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_iso_with_millis() {
+        assert_eq!(Timestamp(1_772_150_401_000).to_iso(), "2026-02-27T00:00:01.000Z");
+        assert_eq!(Timestamp(5).to_iso(), "1970-01-01T00:00:00.005Z");
+    }
+
+    #[test]
+    fn expiry_is_strict() {
+        assert!(Timestamp(10).is_after(Timestamp(9)));
+        assert!(!Timestamp(10).is_after(Timestamp(10)));
+    }
+}

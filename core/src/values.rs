@@ -1,0 +1,266 @@
+//! Validated value types. Each constructor is the only way in, so a value that exists is valid and
+//! no check is repeated downstream. Enums parse from and render to their wire spelling.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An email address as the user typed it (trimmed); compared and looked up case-insensitively.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let value = raw.trim();
+        let invalid = || Error::bad_request("invalid_email", "email must look like name@example.com");
+        if value.is_empty() {
+            return Err(Error::bad_request("email_required", "email is required"));
+        }
+        if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
+        if local.is_empty() || domain.is_empty() || domain.contains('@') || !domain.contains('.') {
+            return Err(invalid());
+        }
+        if domain.starts_with('.') || domain.ends_with('.') {
+            return Err(invalid());
+        }
+        Ok(Self(value.to_string()))
+    }
+    pub fn from_stored(raw: impl Into<String>) -> Self {
+        Self(raw.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The key used for uniqueness and lookups.
+    pub fn normalised(&self) -> String {
+        self.0.to_lowercase()
+    }
+    /// The display name derived from the local part: `john.doe-x@…` → `John Doe X`.
+    pub fn default_name(&self) -> String {
+        let local = self.0.split('@').next().unwrap_or_default();
+        let words: Vec<String> = local
+            .split(['.', '_', '-'])
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                let mut chars = w.chars();
+                match chars.next() {
+                    Some(first) => first.to_uppercase().chain(chars).collect(),
+                    None => String::new(),
+                }
+            })
+            .collect();
+        if words.is_empty() {
+            "User".to_string()
+        } else {
+            words.join(" ")
+        }
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({})", self.0)
+    }
+}
+
+/// A password in flight. Never stored, never printed.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 8;
+    pub const MAX_BYTES: usize = 1024;
+
+    /// A new password (registration): at least 8 characters, at most 1 KiB.
+    pub fn new_for_account(raw: &str) -> Result<Self> {
+        if raw.is_empty() {
+            return Err(Error::bad_request("password_required", "password is required"));
+        }
+        if raw.chars().count() < Self::MIN_CHARS {
+            return Err(Error::bad_request("weak_password", "password must be at least 8 characters"));
+        }
+        Self::presented(raw)
+    }
+    /// A presented password (login): only the size bound, so hashing stays cheap to refuse.
+    pub fn presented(raw: &str) -> Result<Self> {
+        if raw.len() > Self::MAX_BYTES {
+            return Err(Error::bad_request("password_too_long", "password must be at most 1024 bytes"));
+        }
+        Ok(Self(raw.to_string()))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A person's display name: trimmed, 1–100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let value = raw.trim();
+        if value.is_empty() || value.chars().count() > 100 || value.chars().any(char::is_control) {
+            return Err(Error::bad_request("invalid_name", "name must be 1 to 100 printable characters"));
+        }
+        Ok(Self(value.to_string()))
+    }
+    pub fn from_stored(raw: impl Into<String>) -> Self {
+        Self(raw.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? } invalid: $code:literal, $msg:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $wire)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+            pub fn parse(raw: &str) -> Result<Self> {
+                match raw {
+                    $($wire => Ok($name::$variant),)+
+                    _ => Err(Error::bad_request($code, $msg)),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// A member's role in a workspace, from most to least powerful.
+    Role { Owner => "owner", Admin => "admin", Member => "member", Viewer => "viewer" }
+    invalid: "invalid_role", "role must be one of owner, admin, member, viewer");
+
+impl Role {
+    fn rank(self) -> u8 {
+        match self {
+            Role::Owner => 3,
+            Role::Admin => 2,
+            Role::Member => 1,
+            Role::Viewer => 0,
+        }
+    }
+    /// True when this role has at least the power of `other`.
+    pub fn at_least(self, other: Role) -> bool {
+        self.rank() >= other.rank()
+    }
+    /// A role that can be given by invite or role change (everything but owner).
+    pub fn parse_assignable(raw: &str) -> Result<Self> {
+        match Self::parse(raw)? {
+            Role::Owner => Err(Error::bad_request("invalid_role", "role must be one of admin, member, viewer")),
+            role => Ok(role),
+        }
+    }
+}
+
+wire_enum!(
+    /// A workspace's billing plan; it sets the quotas.
+    Plan { Free => "free", Pro => "pro", Enterprise => "enterprise" }
+    invalid: "invalid_plan", "plan must be one of free, pro, enterprise");
+
+/// The quotas a plan grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanLimits {
+    pub max_templates: u32,
+    pub max_running_sessions: u32,
+}
+
+impl Plan {
+    pub fn limits(self) -> PlanLimits {
+        let (max_templates, max_running_sessions) = match self {
+            Plan::Free => (10, 3),
+            Plan::Pro => (100, 20),
+            Plan::Enterprise => (1000, 200),
+        };
+        PlanLimits { max_templates, max_running_sessions }
+    }
+    /// Stored plans are trusted; an unknown one counts as free.
+    pub fn from_stored(raw: &str) -> Self {
+        Self::parse(raw).unwrap_or(Plan::Free)
+    }
+}
+
+wire_enum!(
+    /// The kind of client a sign-in is for; it sets how tokens are delivered (cookie or body).
+    ClientKind { Browser => "browser", Api => "api" }
+    invalid: "invalid_kind", "kind must be browser or api");
+
+wire_enum!(
+    /// What a token record can be used for. Each route accepts exactly one kind.
+    TokenKind { Access => "access", Refresh => "refresh" }
+    invalid: "invalid_token_kind", "unknown token kind");
+
+wire_enum!(
+    /// Where a device authorization stands.
+    DeviceStatus { Pending => "pending", Approved => "approved", Denied => "denied", Exchanged => "exchanged" }
+    invalid: "invalid_device_status", "unknown device status");
+
+wire_enum!(
+    /// Where an invite stands.
+    InviteStatus { Pending => "pending", Accepted => "accepted", Revoked => "revoked" }
+    invalid: "invalid_invite_status", "unknown invite status");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_validate_and_normalise() {
+        assert_eq!(Email::parse(" Ada@Example.com ").unwrap().normalised(), "ada@example.com");
+        for bad in ["", "ada", "@x.io", "ada@", "ada@x", "a b@x.io", "a@@x.io", "a@.x.io"] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn default_names_follow_the_local_part() {
+        let name = |e: &str| Email::parse(e).unwrap().default_name();
+        assert_eq!(name("john.doe-x@example.com"), "John Doe X");
+        assert_eq!(name("o@example.com"), "O");
+        assert_eq!(name("._-@example.com"), "User");
+    }
+
+    #[test]
+    fn roles_order_and_owner_is_not_assignable() {
+        assert!(Role::Owner.at_least(Role::Admin));
+        assert!(!Role::Viewer.at_least(Role::Member));
+        assert!(Role::parse_assignable("owner").is_err());
+        assert_eq!(Role::parse_assignable("viewer").unwrap(), Role::Viewer);
+    }
+
+    #[test]
+    fn passwords_have_bounds_and_hide() {
+        assert!(Password::new_for_account("short").is_err());
+        assert!(Password::presented(&"x".repeat(2000)).is_err());
+        let p = Password::new_for_account("correct horse").unwrap();
+        assert!(!format!("{p:?}").contains("horse"));
+    }
+}
