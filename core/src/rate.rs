@@ -41,12 +41,22 @@ pub struct RateDecision {
     pub limit: u32,
     pub remaining: u32,
     pub reset_at: Timestamp,
+    /// Whole seconds until the window resets (at least 1).
+    pub retry_after_seconds: i64,
 }
 
 impl RateDecision {
-    pub fn from_count(scope: RateScope, count: u32, reset_at: Timestamp) -> Self {
+    pub fn from_count(scope: RateScope, count: u32, reset_at: Timestamp, now: Timestamp) -> Self {
         let limit = scope.limit();
-        Self { scope, allowed: count <= limit, limit, remaining: limit.saturating_sub(count), reset_at }
+        let retry_after_seconds = ((reset_at.millis() - now.millis() + 999) / 1000).max(1);
+        Self {
+            scope,
+            allowed: count <= limit,
+            limit,
+            remaining: limit.saturating_sub(count),
+            reset_at,
+            retry_after_seconds,
+        }
     }
 }
 
@@ -56,10 +66,11 @@ mod tests {
 
     #[test]
     fn the_fifth_register_is_refused() {
-        let at = Timestamp(0);
-        assert!(RateDecision::from_count(RateScope::Register, 4, at).allowed);
-        let fifth = RateDecision::from_count(RateScope::Register, 5, at);
+        let (reset, now) = (Timestamp(60_000), Timestamp(500));
+        assert!(RateDecision::from_count(RateScope::Register, 4, reset, now).allowed);
+        let fifth = RateDecision::from_count(RateScope::Register, 5, reset, now);
         assert!(!fifth.allowed);
         assert_eq!(fifth.remaining, 0);
+        assert_eq!(fifth.retry_after_seconds, 60);
     }
 }

@@ -63,20 +63,13 @@ pub mod prefix {
 /// look-alikes, shown as `ABCD-EFGH`. Normalised (upper-cased, dash and spaces dropped) before hashing.
 pub fn user_code(bytes: [u8; 32]) -> String {
     const ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
-    let letters: String = bytes[..8]
-        .iter()
-        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
-        .collect();
+    let letters: String = bytes[..8].iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect();
     format!("{}-{}", &letters[..4], &letters[4..])
 }
 
 /// Canonical form of a typed user code: upper case, without separators.
 pub fn normalise_user_code(input: &str) -> String {
-    input
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
+    input.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
 }
 
 #[cfg(test)]

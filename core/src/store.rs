@@ -14,21 +14,48 @@ use crate::values::{Plan, Role};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
     /// Fails with `Conflict` when the normalised email is taken.
-    CreateUser { user: User, password_hash: String },
+    CreateUser {
+        user: User,
+        password_hash: String,
+    },
     CreateWorkspace(Workspace),
     /// Fails with `Conflict` when the membership exists.
     CreateMembership(Membership),
-    SetMemberRole { workspace_id: WorkspaceId, user_id: UserId, role: Role, expected_version: i64 },
-    SetWorkspacePlan { workspace_id: WorkspaceId, plan: Plan, expected_version: i64 },
+    SetMemberRole {
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        role: Role,
+        expected_version: i64,
+    },
+    SetWorkspacePlan {
+        workspace_id: WorkspaceId,
+        plan: Plan,
+        expected_version: i64,
+    },
     CreateInvite(Invite),
-    AcceptInvite { invite_id: InviteId, user_id: UserId, at: Timestamp, expected_version: i64 },
+    AcceptInvite {
+        invite_id: InviteId,
+        user_id: UserId,
+        at: Timestamp,
+        expected_version: i64,
+    },
     CreateToken(Token),
     /// Marks a refresh token as exchanged; guarded, so one refresh token rotates once.
-    UseRefreshToken { token_id: TokenId, at: Timestamp, expected_version: i64 },
+    UseRefreshToken {
+        token_id: TokenId,
+        at: Timestamp,
+        expected_version: i64,
+    },
     /// Revokes one token if not yet revoked (never conflicts).
-    RevokeToken { token_id: TokenId, at: Timestamp },
+    RevokeToken {
+        token_id: TokenId,
+        at: Timestamp,
+    },
     /// Revokes every not-yet-revoked token of a family (never conflicts).
-    RevokeFamily { family_id: FamilyId, at: Timestamp },
+    RevokeFamily {
+        family_id: FamilyId,
+        at: Timestamp,
+    },
     CreateDevice(DeviceAuthorization),
     /// Approves or denies a pending device code (status comes from the record given).
     DecideDevice {
@@ -39,7 +66,10 @@ pub enum Write {
         at: Timestamp,
         expected_version: i64,
     },
-    ExchangeDevice { device_id: DeviceId, expected_version: i64 },
+    ExchangeDevice {
+        device_id: DeviceId,
+        expected_version: i64,
+    },
     Audit(AuditEntry),
 }
 

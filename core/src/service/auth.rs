@@ -21,6 +21,8 @@ pub struct SignIn {
     pub access_expires_at: Timestamp,
     pub refresh: Secret,
     pub refresh_expires_at: Timestamp,
+    /// For browsers: the double-submit CSRF value, set as a readable cookie and echoed in a header.
+    pub csrf: Option<Secret>,
 }
 
 /// Registration input, as parsed from the request.
@@ -79,12 +81,7 @@ impl Service {
                 ("user", user.id.as_str()),
                 json!({ "email": user.email.as_str() }),
             ));
-        let view = WorkspaceView {
-            limits: workspace.plan.limits(),
-            workspace,
-            role: Role::Owner,
-            member_count: 1,
-        };
+        let view = WorkspaceView { limits: workspace.plan.limits(), workspace, role: Role::Owner, member_count: 1 };
         let sign_in = self.issue_pair(&mut batch, user, view, input.client, None);
         match self.commit(batch).await {
             Err(e) if e.kind == ErrorKind::Conflict => Err(email_taken()),
@@ -210,12 +207,8 @@ impl Service {
     /// The caller, their current workspace and their membership there.
     pub async fn me(&self, actor: &Actor) -> Result<(User, WorkspaceView, Membership)> {
         let workspace = self.workspace(&actor.workspace_id).await?;
-        let membership = self
-            .ports
-            .memberships
-            .get(&actor.workspace_id, &actor.user.id)
-            .await?
-            .ok_or_else(Error::invalid_token)?;
+        let membership =
+            self.ports.memberships.get(&actor.workspace_id, &actor.user.id).await?.ok_or_else(Error::invalid_token)?;
         let view = self.view(workspace, membership.role).await?;
         Ok((actor.user.clone(), view, membership))
     }
@@ -241,6 +234,7 @@ impl Service {
             access_expires_at: access_token.expires_at,
             refresh,
             refresh_expires_at: refresh_token.expires_at,
+            csrf: (client == ClientKind::Browser).then(|| self.secret(prefix::CSRF)),
         };
         batch.push(Write::CreateToken(access_token)).push(Write::CreateToken(refresh_token));
         sign_in

@@ -128,15 +128,15 @@ impl Service {
         let workspace = self.workspace(&workspace_id).await?;
         let view = self.view(workspace, membership.role).await?;
         let mut batch = Batch::new();
-        batch
-            .push(Write::ExchangeDevice { device_id: record.id.clone(), expected_version: record.version })
-            .push(self.audit(
+        batch.push(Write::ExchangeDevice { device_id: record.id.clone(), expected_version: record.version }).push(
+            self.audit(
                 "device.exchanged",
                 Some(&user_id),
                 Some(&workspace_id),
                 ("device_code", record.id.as_str()),
                 json!({}),
-            ));
+            ),
+        );
         let sign_in = self.issue_pair(&mut batch, user, view, ClientKind::Api, None);
         match self.commit(batch).await {
             Err(e) if e.kind == ErrorKind::Conflict => Err(invalid()),

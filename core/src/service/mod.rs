@@ -2,7 +2,7 @@
 //! operations of one area. Every operation authenticates, authorises, reads, decides, and commits
 //! one batch; it returns domain values that the edge maps to the API's DTOs.
 
-mod auth;
+pub mod auth;
 mod device;
 mod workspaces;
 
@@ -123,7 +123,7 @@ impl Service {
         let key = format!("ratelimit:{}:{}", scope.name(), identity);
         let now = self.now();
         let window = self.ports.rate_limiter.hit(&key, scope.window_ms(), now).await?;
-        Ok(RateDecision::from_count(scope, window.count, window.reset_at))
+        Ok(RateDecision::from_count(scope, window.count, window.reset_at, now))
     }
 
     /// A new token of `kind` for the family, with its secret.
@@ -198,4 +198,3 @@ impl Service {
             .ok_or_else(|| Error::not_found("workspace_not_found", "Workspace not found"))
     }
 }
-

@@ -1,0 +1,294 @@
+//! Commits a [`Batch`] all or nothing. Every write is checked, in order, against the stored rows
+//! as the earlier writes of the same batch left them (a staged copy of only the rows the batch
+//! touches); the first failed guard or uniqueness rule refuses the batch with
+//! `PortError::Conflict` before anything is applied. Only a fully checked batch is applied, with
+//! no further check that could fail halfway. References are checked like SQL foreign keys: the
+//! user or workspace a row names must exist, or be created earlier in the same batch.
+
+use crate::state::{MembershipKey, State, StoredUser, Table};
+use burstflare_core::error::PortError;
+use burstflare_core::ids::{AuditId, DeviceId, FamilyId, InviteId, TokenId, UserId, WorkspaceId};
+use burstflare_core::model::{AuditEntry, DeviceAuthorization, Invite, Membership, Token, Workspace};
+use burstflare_core::ports::PortResult;
+use burstflare_core::secret::SecretHash;
+use burstflare_core::store::{Batch, Write};
+use burstflare_core::time::Timestamp;
+use burstflare_core::values::{DeviceStatus, InviteStatus};
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+
+/// Checks the whole batch, then applies it; on `Err` the state is untouched.
+pub(crate) fn commit(state: &mut State, batch: Batch) -> PortResult<()> {
+    let mut staged = Staged::default();
+    for write in batch.writes {
+        staged.check(state, write)?;
+    }
+    staged.apply(state);
+    Ok(())
+}
+
+/// A unique value a batch claims: it must be free in the store and not claimed twice by the batch.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Claim {
+    UserId(UserId),
+    Email(String),
+    WorkspaceId(WorkspaceId),
+    Membership(MembershipKey),
+    InviteId(InviteId),
+    InviteCode(SecretHash),
+    TokenId(TokenId),
+    TokenHash(SecretHash),
+    DeviceId(DeviceId),
+    DeviceCode(SecretHash),
+    UserCode(SecretHash),
+    AuditId(AuditId),
+}
+
+/// Rows a batch created or changed, keyed like their table, in first-touch order.
+struct Stage<K, V> {
+    rows: HashMap<K, V>,
+    order: Vec<K>,
+}
+
+impl<K, V> Default for Stage<K, V> {
+    fn default() -> Self {
+        Self { rows: HashMap::new(), order: Vec::new() }
+    }
+}
+
+impl<K: Clone + Eq + Hash, V: Clone> Stage<K, V> {
+    /// The row as the batch so far left it.
+    fn read(&self, table: &Table<K, V>, key: &K) -> Option<V> {
+        self.rows.get(key).or_else(|| table.get(key)).cloned()
+    }
+    fn put(&mut self, key: K, row: V) {
+        if self.rows.insert(key.clone(), row).is_none() {
+            self.order.push(key);
+        }
+    }
+    fn into_rows(self) -> impl Iterator<Item = V> {
+        let mut rows = self.rows;
+        self.order.into_iter().filter_map(move |key| rows.remove(&key))
+    }
+}
+
+#[derive(Default)]
+struct Staged {
+    claims: HashSet<Claim>,
+    users: Vec<StoredUser>,
+    workspaces: Stage<WorkspaceId, Workspace>,
+    memberships: Stage<MembershipKey, Membership>,
+    invites: Stage<InviteId, Invite>,
+    tokens: Stage<TokenId, Token>,
+    devices: Stage<DeviceId, DeviceAuthorization>,
+    audit: Vec<AuditEntry>,
+}
+
+/// Refuses a guarded write whose row is missing or carries another version.
+fn guard(current: Option<i64>, expected: i64, what: &str) -> PortResult<()> {
+    match current {
+        None => Err(PortError::Conflict(format!("{what} not found"))),
+        Some(version) if version != expected => {
+            Err(PortError::Conflict(format!("{what} changed (version {version}, expected {expected})")))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+impl Staged {
+    fn claim(&mut self, claim: Claim, stored: bool, what: &str) -> PortResult<()> {
+        if stored || !self.claims.insert(claim) {
+            return Err(PortError::Conflict(format!("{what} already exists")));
+        }
+        Ok(())
+    }
+
+    /// Refuses a row that names a user or workspace that does not exist (yet).
+    fn refer(&self, state: &State, user: Option<&UserId>, workspace: Option<&WorkspaceId>) -> PortResult<()> {
+        if let Some(id) = user {
+            if !state.users.contains(id) && !self.claims.contains(&Claim::UserId(id.clone())) {
+                return Err(PortError::Conflict(format!("unknown user {id}")));
+            }
+        }
+        if let Some(id) = workspace {
+            if !state.workspaces.contains(id) && !self.claims.contains(&Claim::WorkspaceId(id.clone())) {
+                return Err(PortError::Conflict(format!("unknown workspace {id}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks one write against the store as the batch so far left it, and stages its effect.
+    fn check(&mut self, state: &State, write: Write) -> PortResult<()> {
+        match write {
+            Write::CreateUser { user, password_hash } => {
+                self.claim(Claim::UserId(user.id.clone()), state.users.contains(&user.id), "user")?;
+                let email = user.email.normalised();
+                self.claim(Claim::Email(email.clone()), state.emails.contains_key(&email), "email")?;
+                self.users.push(StoredUser { user, password_hash });
+            }
+            Write::CreateWorkspace(workspace) => {
+                self.refer(state, Some(&workspace.owner_user_id), None)?;
+                let id = workspace.id.clone();
+                self.claim(Claim::WorkspaceId(id.clone()), state.workspaces.contains(&id), "workspace")?;
+                self.workspaces.put(id, workspace);
+            }
+            Write::CreateMembership(membership) => {
+                self.refer(state, Some(&membership.user_id), Some(&membership.workspace_id))?;
+                let key = (membership.workspace_id.clone(), membership.user_id.clone());
+                self.claim(Claim::Membership(key.clone()), state.memberships.contains(&key), "membership")?;
+                self.memberships.put(key, membership);
+            }
+            Write::SetMemberRole { workspace_id, user_id, role, expected_version } => {
+                let key = (workspace_id, user_id);
+                let row = self.memberships.read(&state.memberships, &key);
+                guard(row.as_ref().map(|m| m.version), expected_version, "membership")?;
+                if let Some(mut membership) = row {
+                    membership.role = role;
+                    membership.version += 1;
+                    self.memberships.put(key, membership);
+                }
+            }
+            Write::SetWorkspacePlan { workspace_id, plan, expected_version } => {
+                let row = self.workspaces.read(&state.workspaces, &workspace_id);
+                guard(row.as_ref().map(|w| w.version), expected_version, "workspace")?;
+                if let Some(mut workspace) = row {
+                    workspace.plan = plan;
+                    workspace.version += 1;
+                    self.workspaces.put(workspace_id, workspace);
+                }
+            }
+            Write::CreateInvite(invite) => {
+                self.refer(state, Some(&invite.created_by_user_id), Some(&invite.workspace_id))?;
+                self.refer(state, invite.accepted_by_user_id.as_ref(), None)?;
+                let id = invite.id.clone();
+                self.claim(Claim::InviteId(id.clone()), state.invites.contains(&id), "invite")?;
+                let code = invite.code_hash.clone();
+                let stored = state.invite_codes.contains_key(&code);
+                self.claim(Claim::InviteCode(code), stored, "invite code")?;
+                self.invites.put(id, invite);
+            }
+            Write::AcceptInvite { invite_id, user_id, at, expected_version } => {
+                let row = self.invites.read(&state.invites, &invite_id);
+                guard(row.as_ref().map(|i| i.version), expected_version, "invite")?;
+                self.refer(state, Some(&user_id), None)?;
+                if let Some(mut invite) = row {
+                    invite.status = InviteStatus::Accepted;
+                    invite.accepted_at = Some(at);
+                    invite.accepted_by_user_id = Some(user_id);
+                    invite.version += 1;
+                    self.invites.put(invite_id, invite);
+                }
+            }
+            Write::CreateToken(token) => {
+                self.refer(state, Some(&token.user_id), Some(&token.workspace_id))?;
+                let id = token.id.clone();
+                self.claim(Claim::TokenId(id.clone()), state.tokens.contains(&id), "token")?;
+                let hash = token.hash.clone();
+                let stored = state.token_hashes.contains_key(&hash);
+                self.claim(Claim::TokenHash(hash), stored, "token hash")?;
+                self.tokens.put(id, token);
+            }
+            Write::UseRefreshToken { token_id, at, expected_version } => {
+                let row = self.tokens.read(&state.tokens, &token_id);
+                guard(row.as_ref().map(|t| t.version), expected_version, "token")?;
+                if let Some(mut token) = row {
+                    token.used_at = Some(at);
+                    token.version += 1;
+                    self.tokens.put(token_id, token);
+                }
+            }
+            Write::RevokeToken { token_id, at } => self.revoke(state, token_id, at),
+            Write::RevokeFamily { family_id, at } => {
+                for token_id in self.family(state, &family_id) {
+                    self.revoke(state, token_id, at);
+                }
+            }
+            Write::CreateDevice(device) => {
+                self.refer(state, device.user_id.as_ref(), device.workspace_id.as_ref())?;
+                let id = device.id.clone();
+                self.claim(Claim::DeviceId(id.clone()), state.devices.contains(&id), "device authorization")?;
+                let code = device.device_code_hash.clone();
+                let stored = state.device_codes.contains_key(&code);
+                self.claim(Claim::DeviceCode(code), stored, "device code")?;
+                let code = device.user_code_hash.clone();
+                let stored = state.user_codes.contains_key(&code);
+                self.claim(Claim::UserCode(code), stored, "user code")?;
+                self.devices.put(id, device);
+            }
+            Write::DecideDevice { device_id, approved, user_id, workspace_id, at, expected_version } => {
+                let row = self.devices.read(&state.devices, &device_id);
+                guard(row.as_ref().map(|d| d.version), expected_version, "device authorization")?;
+                self.refer(state, Some(&user_id), Some(&workspace_id))?;
+                if let Some(mut device) = row {
+                    device.status = if approved { DeviceStatus::Approved } else { DeviceStatus::Denied };
+                    device.user_id = Some(user_id);
+                    device.workspace_id = Some(workspace_id);
+                    device.decided_at = Some(at);
+                    device.version += 1;
+                    self.devices.put(device_id, device);
+                }
+            }
+            Write::ExchangeDevice { device_id, expected_version } => {
+                let row = self.devices.read(&state.devices, &device_id);
+                guard(row.as_ref().map(|d| d.version), expected_version, "device authorization")?;
+                if let Some(mut device) = row {
+                    device.status = DeviceStatus::Exchanged;
+                    device.version += 1;
+                    self.devices.put(device_id, device);
+                }
+            }
+            Write::Audit(entry) => {
+                let id = entry.id.clone();
+                self.claim(Claim::AuditId(id), state.audit.contains(&entry.id), "audit entry")?;
+                self.audit.push(entry);
+            }
+        }
+        Ok(())
+    }
+
+    /// Revokes a token that is not revoked yet (a change, so its version moves on); a missing or
+    /// already revoked token is left alone.
+    fn revoke(&mut self, state: &State, token_id: TokenId, at: Timestamp) {
+        if let Some(mut token) = self.tokens.read(&state.tokens, &token_id) {
+            if token.revoked_at.is_none() {
+                token.revoked_at = Some(at);
+                token.version += 1;
+                self.tokens.put(token_id, token);
+            }
+        }
+    }
+
+    /// Every token of the family: stored ones, then those this batch creates.
+    fn family(&self, state: &State, family: &FamilyId) -> Vec<TokenId> {
+        let mut ids: Vec<TokenId> = state.families.get(family).cloned().unwrap_or_default();
+        let created = self.tokens.order.iter().filter(|id| !state.tokens.contains(id));
+        ids.extend(created.filter(|id| self.tokens.rows.get(*id).is_some_and(|t| &t.family_id == family)).cloned());
+        ids
+    }
+
+    /// Writes every staged row into the store; cannot fail.
+    fn apply(self, state: &mut State) {
+        for user in self.users {
+            state.put_user(user);
+        }
+        for workspace in self.workspaces.into_rows() {
+            state.put_workspace(workspace);
+        }
+        for membership in self.memberships.into_rows() {
+            state.put_membership(membership);
+        }
+        for invite in self.invites.into_rows() {
+            state.put_invite(invite);
+        }
+        for token in self.tokens.into_rows() {
+            state.put_token(token);
+        }
+        for device in self.devices.into_rows() {
+            state.put_device(device);
+        }
+        for entry in self.audit {
+            state.put_audit(entry);
+        }
+    }
+}

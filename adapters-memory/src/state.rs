@@ -1,0 +1,144 @@
+//! The tables behind [`crate::MemoryStore`]: one insertion-ordered table per entity plus the
+//! secondary indexes that enforce uniqueness and serve lookups. Insertion order is the tie-break
+//! wherever the port contract orders by a timestamp, the way SQLite falls back to `rowid`.
+
+use burstflare_core::ids::{AuditId, DeviceId, FamilyId, InviteId, TokenId, UserId, WorkspaceId};
+use burstflare_core::model::{AuditEntry, DeviceAuthorization, Invite, Membership, Token, User, Workspace};
+use burstflare_core::ports::WindowCount;
+use burstflare_core::secret::SecretHash;
+use std::collections::HashMap;
+use std::hash::Hash;
+
+/// Rows in insertion order with an index by primary key. Rows are never deleted, so positions
+/// stay valid.
+#[derive(Debug)]
+pub(crate) struct Table<K, V> {
+    rows: Vec<V>,
+    index: HashMap<K, usize>,
+}
+
+impl<K, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Self { rows: Vec::new(), index: HashMap::new() }
+    }
+}
+
+impl<K: Eq + Hash, V> Table<K, V> {
+    pub(crate) fn get(&self, key: &K) -> Option<&V> {
+        self.index.get(key).map(|&at| &self.rows[at])
+    }
+    pub(crate) fn contains(&self, key: &K) -> bool {
+        self.index.contains_key(key)
+    }
+    /// Replaces the row with this key, or appends it; returns its position.
+    pub(crate) fn upsert(&mut self, key: K, row: V) -> usize {
+        match self.index.get(&key) {
+            Some(&at) => {
+                self.rows[at] = row;
+                at
+            }
+            None => {
+                self.rows.push(row);
+                self.index.insert(key, self.rows.len() - 1);
+                self.rows.len() - 1
+            }
+        }
+    }
+    pub(crate) fn at(&self, position: usize) -> &V {
+        &self.rows[position]
+    }
+}
+
+/// An account and its password hash.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredUser {
+    pub user: User,
+    pub password_hash: String,
+}
+
+pub(crate) type MembershipKey = (WorkspaceId, UserId);
+
+/// Everything the memory store holds, guarded by one mutex.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub users: Table<UserId, StoredUser>,
+    /// Normalised email → user.
+    pub emails: HashMap<String, UserId>,
+    pub workspaces: Table<WorkspaceId, Workspace>,
+    pub memberships: Table<MembershipKey, Membership>,
+    /// Membership positions per workspace and per user, in insertion order.
+    pub members_of: HashMap<WorkspaceId, Vec<usize>>,
+    pub memberships_of: HashMap<UserId, Vec<usize>>,
+    pub invites: Table<InviteId, Invite>,
+    pub invite_codes: HashMap<SecretHash, InviteId>,
+    pub invites_of: HashMap<WorkspaceId, Vec<usize>>,
+    pub tokens: Table<TokenId, Token>,
+    pub token_hashes: HashMap<SecretHash, TokenId>,
+    pub families: HashMap<FamilyId, Vec<TokenId>>,
+    pub devices: Table<DeviceId, DeviceAuthorization>,
+    pub device_codes: HashMap<SecretHash, DeviceId>,
+    pub user_codes: HashMap<SecretHash, DeviceId>,
+    pub audit: Table<AuditId, AuditEntry>,
+    pub audit_of: HashMap<WorkspaceId, Vec<usize>>,
+    /// Fixed-window rate-limit counters by key.
+    pub windows: HashMap<String, WindowCount>,
+}
+
+impl State {
+    pub(crate) fn put_user(&mut self, stored: StoredUser) {
+        let id = stored.user.id.clone();
+        if !self.users.contains(&id) {
+            self.emails.insert(stored.user.email.normalised(), id.clone());
+        }
+        self.users.upsert(id, stored);
+    }
+
+    pub(crate) fn put_workspace(&mut self, workspace: Workspace) {
+        self.workspaces.upsert(workspace.id.clone(), workspace);
+    }
+
+    pub(crate) fn put_membership(&mut self, membership: Membership) {
+        let key = (membership.workspace_id.clone(), membership.user_id.clone());
+        let is_new = !self.memberships.contains(&key);
+        let at = self.memberships.upsert(key.clone(), membership);
+        if is_new {
+            self.members_of.entry(key.0).or_default().push(at);
+            self.memberships_of.entry(key.1).or_default().push(at);
+        }
+    }
+
+    pub(crate) fn put_invite(&mut self, invite: Invite) {
+        let is_new = !self.invites.contains(&invite.id);
+        let (id, code, workspace) = (invite.id.clone(), invite.code_hash.clone(), invite.workspace_id.clone());
+        let at = self.invites.upsert(id.clone(), invite);
+        if is_new {
+            self.invite_codes.insert(code, id);
+            self.invites_of.entry(workspace).or_default().push(at);
+        }
+    }
+
+    pub(crate) fn put_token(&mut self, token: Token) {
+        if !self.tokens.contains(&token.id) {
+            self.token_hashes.insert(token.hash.clone(), token.id.clone());
+            self.families.entry(token.family_id.clone()).or_default().push(token.id.clone());
+        }
+        self.tokens.upsert(token.id.clone(), token);
+    }
+
+    pub(crate) fn put_device(&mut self, device: DeviceAuthorization) {
+        if !self.devices.contains(&device.id) {
+            self.device_codes.insert(device.device_code_hash.clone(), device.id.clone());
+            self.user_codes.insert(device.user_code_hash.clone(), device.id.clone());
+        }
+        self.devices.upsert(device.id.clone(), device);
+    }
+
+    pub(crate) fn put_audit(&mut self, entry: AuditEntry) {
+        let is_new = !self.audit.contains(&entry.id);
+        let workspace = entry.workspace_id.clone();
+        let at = self.audit.upsert(entry.id.clone(), entry);
+        if let (true, Some(workspace)) = (is_new, workspace) {
+            self.audit_of.entry(workspace).or_default().push(at);
+        }
+    }
+}

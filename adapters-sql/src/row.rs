@@ -1,0 +1,108 @@
+//! Reads one positional row column by column, turning a missing or mistyped value into
+//! `PortError::Other` naming the statement's column.
+
+use crate::exec::{Row, SqlValue};
+use burstflare_core::error::PortError;
+use burstflare_core::ports::PortResult;
+use burstflare_core::time::Timestamp;
+
+/// A cursor over one row's values, in SELECT order.
+pub(crate) struct RowReader {
+    values: std::vec::IntoIter<SqlValue>,
+    column: usize,
+}
+
+impl RowReader {
+    pub(crate) fn new(row: Row) -> Self {
+        Self { values: row.into_iter(), column: 0 }
+    }
+
+    fn next(&mut self) -> PortResult<SqlValue> {
+        self.column += 1;
+        self.values.next().ok_or_else(|| PortError::Other(format!("row has no column {}", self.column)))
+    }
+
+    fn mistyped(&self, expected: &str) -> PortError {
+        PortError::Other(format!("column {} is not {expected}", self.column))
+    }
+
+    pub(crate) fn text(&mut self) -> PortResult<String> {
+        match self.next()? {
+            SqlValue::Text(v) => Ok(v),
+            _ => Err(self.mistyped("text")),
+        }
+    }
+
+    pub(crate) fn opt_text(&mut self) -> PortResult<Option<String>> {
+        match self.next()? {
+            SqlValue::Text(v) => Ok(Some(v)),
+            SqlValue::Null => Ok(None),
+            SqlValue::Int(_) => Err(self.mistyped("text or null")),
+        }
+    }
+
+    pub(crate) fn int(&mut self) -> PortResult<i64> {
+        match self.next()? {
+            SqlValue::Int(v) => Ok(v),
+            _ => Err(self.mistyped("an integer")),
+        }
+    }
+
+    pub(crate) fn opt_int(&mut self) -> PortResult<Option<i64>> {
+        match self.next()? {
+            SqlValue::Int(v) => Ok(Some(v)),
+            SqlValue::Null => Ok(None),
+            SqlValue::Text(_) => Err(self.mistyped("an integer or null")),
+        }
+    }
+
+    pub(crate) fn time(&mut self) -> PortResult<Timestamp> {
+        self.int().map(Timestamp)
+    }
+
+    pub(crate) fn opt_time(&mut self) -> PortResult<Option<Timestamp>> {
+        Ok(self.opt_int()?.map(Timestamp))
+    }
+
+    /// A text column parsed by a domain constructor (roles, statuses, kinds).
+    pub(crate) fn parsed<T, E>(&mut self, parse: impl FnOnce(&str) -> Result<T, E>) -> PortResult<T> {
+        let raw = self.text()?;
+        parse(&raw).map_err(|_| self.unknown())
+    }
+
+    /// A nullable text column parsed by a domain constructor.
+    pub(crate) fn opt_parsed<T, E>(&mut self, parse: impl FnOnce(&str) -> Result<T, E>) -> PortResult<Option<T>> {
+        match self.opt_text()? {
+            Some(raw) => parse(&raw).map(Some).map_err(|_| self.unknown()),
+            None => Ok(None),
+        }
+    }
+
+    fn unknown(&self) -> PortError {
+        PortError::Other(format!("column {} holds an unknown value", self.column))
+    }
+}
+
+/// The first row of a result, if any.
+pub(crate) fn first(rows: Vec<Row>) -> Option<RowReader> {
+    rows.into_iter().next().map(RowReader::new)
+}
+
+/// Converts a count or limit between SQL integers and `u32`, refusing negative or huge values.
+pub(crate) fn to_u32(value: i64) -> PortResult<u32> {
+    u32::try_from(value).map_err(|_| PortError::Other(format!("count {value} is out of range")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_in_order_and_names_bad_columns() {
+        let mut r = RowReader::new(vec![SqlValue::Text("a".into()), SqlValue::Null, SqlValue::Int(3)]);
+        assert_eq!(r.text().unwrap(), "a");
+        assert_eq!(r.opt_int().unwrap(), None);
+        assert!(matches!(r.text(), Err(PortError::Other(m)) if m.contains("column 3")));
+        assert!(r.int().is_err());
+    }
+}

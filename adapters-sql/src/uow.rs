@@ -1,0 +1,90 @@
+//! The unit of work: translates a core [`Batch`] into statements and commits them as one atomic
+//! batch. Every guarded UPDATE is followed by the batch-guard insert, so an UPDATE that matched no
+//! row fails the guard's CHECK and the whole batch rolls back as `Conflict`.
+
+use crate::exec::{SqlExecutor, Stmt};
+use crate::{audit, devices, invites, memberships, tokens, users, workspaces, SqlRepos};
+use async_trait::async_trait;
+use burstflare_core::ports::{PortResult, UnitOfWork};
+use burstflare_core::store::{Batch, Write};
+
+/// Fails (CHECK `ok > 0`) when the statement before it changed no row.
+const GUARD: &str = "INSERT OR REPLACE INTO batch_guard (ok) VALUES (changes())";
+
+/// The statement of one write, and whether it is guarded (must change a row to count).
+fn translate(write: &Write) -> PortResult<(Stmt, bool)> {
+    Ok(match write {
+        Write::CreateUser { user, password_hash } => (users::insert(user, password_hash), false),
+        Write::CreateWorkspace(workspace) => (workspaces::insert(workspace), false),
+        Write::CreateMembership(membership) => (memberships::insert(membership), false),
+        Write::CreateInvite(invite) => (invites::insert(invite), false),
+        Write::CreateToken(token) => (tokens::insert(token), false),
+        Write::CreateDevice(device) => (devices::insert(device), false),
+        Write::Audit(entry) => (audit::insert(entry)?, false),
+        Write::RevokeToken { token_id, at } => (tokens::revoke(token_id, *at), false),
+        Write::RevokeFamily { family_id, at } => (tokens::revoke_family(family_id, *at), false),
+        Write::SetMemberRole { workspace_id, user_id, role, expected_version } => {
+            (memberships::set_role(workspace_id, user_id, *role, *expected_version), true)
+        }
+        Write::SetWorkspacePlan { workspace_id, plan, expected_version } => {
+            (workspaces::set_plan(workspace_id, *plan, *expected_version), true)
+        }
+        Write::AcceptInvite { invite_id, user_id, at, expected_version } => {
+            (invites::accept(invite_id, user_id, *at, *expected_version), true)
+        }
+        Write::UseRefreshToken { token_id, at, expected_version } => {
+            (tokens::use_refresh(token_id, *at, *expected_version), true)
+        }
+        Write::DecideDevice { device_id, approved, user_id, workspace_id, at, expected_version } => {
+            (devices::decide(device_id, *approved, user_id, workspace_id, *at, *expected_version), true)
+        }
+        Write::ExchangeDevice { device_id, expected_version } => {
+            (devices::exchange(device_id, *expected_version), true)
+        }
+    })
+}
+
+/// The statements that commit `batch`, in order, each guarded one followed by the guard.
+pub(crate) fn statements(batch: &Batch) -> PortResult<Vec<Stmt>> {
+    let mut stmts = Vec::with_capacity(batch.writes.len() * 2);
+    for write in &batch.writes {
+        let (stmt, guarded) = translate(write)?;
+        stmts.push(stmt);
+        if guarded {
+            stmts.push(Stmt::new(GUARD, Vec::new()));
+        }
+    }
+    Ok(stmts)
+}
+
+#[async_trait]
+impl<E: SqlExecutor> UnitOfWork for SqlRepos<E> {
+    #[tracing::instrument(level = "debug", skip_all, fields(writes = batch.writes.len()), err(level = "warn"))]
+    async fn commit(&self, batch: Batch) -> PortResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.exec.batch(statements(&batch)?).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burstflare_core::ids::WorkspaceId;
+    use burstflare_core::values::Plan;
+
+    #[test]
+    fn guarded_writes_are_followed_by_the_guard() {
+        let mut batch = Batch::new();
+        batch.push(Write::SetWorkspacePlan {
+            workspace_id: WorkspaceId::from_raw("ws_1"),
+            plan: Plan::Pro,
+            expected_version: 3,
+        });
+        let stmts = statements(&batch).unwrap();
+        assert_eq!(stmts.len(), 2);
+        assert!(stmts[0].sql.starts_with("UPDATE workspaces"));
+        assert_eq!(stmts[1].sql, GUARD);
+    }
+}

@@ -1,0 +1,145 @@
+//! Fixtures for the SQLite adapter's tests: stub system ports, a fresh database per test, and
+//! records built the way the use cases build them.
+#![allow(dead_code)]
+
+use async_trait::async_trait;
+use burstflare_adapters_sqlite::SqliteStore;
+use burstflare_core::ids::{AuditId, FamilyId, TokenId, UserId, WorkspaceId};
+use burstflare_core::model::{AuditEntry, Membership, Token, User, Workspace};
+use burstflare_core::ports::{Clock, PasswordHasher, PortResult, Ports, Random, SystemPorts};
+use burstflare_core::secret::SecretHash;
+use burstflare_core::store::{Batch, Write};
+use burstflare_core::time::Timestamp;
+use burstflare_core::values::{ClientKind, DisplayName, Email, Plan, Role, TokenKind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub const NOW: Timestamp = Timestamp(1_772_150_400_000);
+
+struct PlainHasher;
+
+#[async_trait]
+impl PasswordHasher for PlainHasher {
+    async fn hash(&self, password: &str) -> PortResult<String> {
+        Ok(format!("plain${password}"))
+    }
+    async fn verify(&self, password: &str, hash: &str) -> PortResult<bool> {
+        Ok(hash == format!("plain${password}"))
+    }
+}
+
+struct FixedClock;
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        NOW
+    }
+}
+
+struct CountingRandom(AtomicU64);
+
+impl Random for CountingRandom {
+    fn uuid(&self) -> uuid::Uuid {
+        uuid::Uuid::from_u128(u128::from(self.0.fetch_add(1, Ordering::Relaxed)))
+    }
+    fn bytes32(&self) -> [u8; 32] {
+        let mut bytes = [0; 32];
+        bytes[..8].copy_from_slice(&self.0.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+        bytes
+    }
+}
+
+pub fn system() -> SystemPorts {
+    SystemPorts {
+        hasher: Arc::new(PlainHasher),
+        clock: Arc::new(FixedClock),
+        random: Arc::new(CountingRandom(AtomicU64::new(1))),
+    }
+}
+
+/// A fresh database in its own directory, removed on drop.
+pub struct TestDb {
+    pub dir: tempfile::TempDir,
+    pub store: SqliteStore,
+    pub ports: Ports,
+}
+
+pub async fn fresh() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open_in(dir.path()).await.expect("open");
+    let ports = store.ports(system());
+    TestDb { dir, store, ports }
+}
+
+pub fn user(n: u32, email: &str) -> User {
+    User {
+        id: UserId::from_raw(format!("usr_{n}")),
+        email: Email::parse(email).expect("email"),
+        name: DisplayName::parse(&format!("User {n}")).expect("name"),
+        created_at: NOW,
+    }
+}
+
+pub fn workspace(n: u32, owner: &User) -> Workspace {
+    Workspace {
+        id: WorkspaceId::from_raw(format!("ws_{n}")),
+        name: format!("Workspace {n}"),
+        owner_user_id: owner.id.clone(),
+        plan: Plan::Free,
+        created_at: NOW,
+        version: 1,
+    }
+}
+
+pub fn membership(workspace: &Workspace, user: &User, role: Role) -> Membership {
+    Membership { workspace_id: workspace.id.clone(), user_id: user.id.clone(), role, created_at: NOW, version: 1 }
+}
+
+pub fn token(n: u32, kind: TokenKind, user: &User, workspace: &Workspace) -> Token {
+    Token {
+        id: TokenId::from_raw(format!("tok_{n}")),
+        hash: SecretHash::of(&format!("secret-{n}")),
+        kind,
+        client: ClientKind::Api,
+        family_id: FamilyId::from_raw(format!("fam_{}", n / 10)),
+        user_id: user.id.clone(),
+        workspace_id: workspace.id.clone(),
+        created_at: NOW,
+        expires_at: NOW.plus_seconds(900),
+        used_at: None,
+        revoked_at: None,
+        version: 1,
+    }
+}
+
+pub fn audit(n: u32, workspace: &Workspace) -> Write {
+    Write::Audit(AuditEntry {
+        id: AuditId::from_raw(format!("audit_{n}")),
+        action: format!("test.action_{n}"),
+        actor_user_id: None,
+        workspace_id: Some(workspace.id.clone()),
+        target_type: "workspace".into(),
+        target_id: workspace.id.to_string(),
+        details: serde_json::json!({ "n": n, "nested": { "ok": true } }),
+        created_at: NOW,
+    })
+}
+
+/// Commits a user with their own workspace (as owner), like registration does.
+pub async fn register(ports: &Ports, n: u32, email: &str) -> (User, Workspace) {
+    let user = user(n, email);
+    let workspace = workspace(n, &user);
+    let mut batch = Batch::new();
+    batch
+        .push(Write::CreateUser { user: user.clone(), password_hash: format!("plain$pw{n}") })
+        .push(Write::CreateWorkspace(workspace.clone()))
+        .push(Write::CreateMembership(membership(&workspace, &user, Role::Owner)));
+    ports.uow.commit(batch).await.expect("register");
+    (user, workspace)
+}
+
+pub fn one(write: Write) -> Batch {
+    let mut batch = Batch::new();
+    batch.push(write);
+    batch
+}

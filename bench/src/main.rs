@@ -1,0 +1,202 @@
+//! `burstflare-bench`: the project's own benchmark of the native server (see "Budgets" in
+//! `ARCHITECTURE.md`). It measures a bare axum handler, then for a small and a large store (10² and
+//! 10⁵ users by default, seeded straight through `SqliteStore`) starts `burstflare-server`,
+//! registers an owner and loads `GET /api/auth/me` and `POST /api/workspaces/current/invites`.
+//! It prints a markdown report and writes it to a file. Run it through `scripts/bench`.
+#![forbid(unsafe_code)]
+
+mod bare;
+mod load;
+mod report;
+mod seed;
+mod server;
+
+use anyhow::{bail, Context};
+use burstflare_ports::dto::RegisterRequest;
+use burstflare_ports::routes;
+use clap::{Parser, Subcommand};
+use hyper::body::Bytes;
+use hyper::Method;
+use load::{Body, Load, Outcome, Target};
+use report::{Machine, Report, Scenario};
+use server::{Memory, Server};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(about = "Benchmarks burstflare-server against a bare axum handler")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Serves the bare axum handler (the baseline); the benchmark starts this itself.
+    BareServer {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Users in the large store.
+    #[arg(long, default_value_t = 100_000)]
+    users: u64,
+    /// Users in the small store.
+    #[arg(long, default_value_t = 100)]
+    small_users: u64,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds of warm-up (not measured) before each measurement.
+    #[arg(long, default_value_t = 2)]
+    warmup_secs: u64,
+    /// Seconds measured per endpoint.
+    #[arg(long, default_value_t = 10)]
+    duration_secs: u64,
+    /// Upper bound on measured requests per endpoint.
+    #[arg(long, default_value_t = 5_000_000)]
+    max_requests: u64,
+    /// CPUs to pin the servers to with `taskset -c` (`none` to not pin).
+    #[arg(long, default_value = "0,1")]
+    cpus: String,
+    /// The server binary [default: `burstflare-server` beside this executable].
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// The server's `--log-format`.
+    #[arg(long, default_value = "json")]
+    log_format: String,
+    /// Where data directories and server logs go (data directories are removed afterwards).
+    #[arg(long, default_value = "target/bench")]
+    work_dir: PathBuf,
+    /// Where the markdown report is written.
+    #[arg(long, default_value = "target/bench/report.md")]
+    out: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Cmd::BareServer { listen }) => bare::serve(listen).await,
+        None => run(cli.run).await,
+    }
+}
+
+/// What every measurement shares.
+struct Setup {
+    load: Load,
+    cpus: Option<String>,
+    work_dir: PathBuf,
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let this = std::env::current_exe()?;
+    let server_bin = args.server.clone().unwrap_or_else(|| this.with_file_name("burstflare-server"));
+    if !server_bin.is_file() {
+        bail!("{} not found: build it first (scripts/bench does)", server_bin.display());
+    }
+    std::fs::create_dir_all(&args.work_dir)?;
+    let taskset = std::process::Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success());
+    let cpus = (args.cpus != "none" && taskset).then(|| args.cpus.clone());
+    let setup = Setup {
+        load: Load {
+            connections: args.connections,
+            warmup: Duration::from_secs(args.warmup_secs),
+            duration: Duration::from_secs(args.duration_secs),
+            max_requests: args.max_requests,
+        },
+        cpus: cpus.clone(),
+        work_dir: args.work_dir.clone(),
+    };
+
+    eprintln!("bare axum handler…");
+    let (bare, bare_memory) = measure_bare(&this, &setup).await?;
+    let small = measure_server(&server_bin, args.small_users, &args.log_format, &setup).await?;
+    let large = measure_server(&server_bin, args.users, &args.log_format, &setup).await?;
+
+    let report = Report { machine: Machine::detect(cpus), load: setup.load, bare, bare_memory, small, large };
+    let markdown = report.markdown();
+    println!("{markdown}");
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, &markdown).with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!("report written to {}", args.out.display());
+    Ok(())
+}
+
+/// Starts `burstflare-bench bare-server` and loads its one route.
+async fn measure_bare(this: &Path, setup: &Setup) -> anyhow::Result<(Outcome, Memory)> {
+    let addr = server::free_loopback_addr()?;
+    let args = ["bare-server".to_string(), "--listen".to_string(), addr.to_string()];
+    let log = setup.work_dir.join("bare-server.log");
+    let server = Server::start(server::command(this, &args, setup.cpus.as_deref()), &log).await?;
+    let target = Target { addr, method: Method::GET, path: bare::PATH, bearer: Some(fake_token()), body: Body::Empty };
+    let outcome = load::run(&target, setup.load).await?;
+    let memory = server.memory()?;
+    server.stop().await?;
+    Ok((outcome, memory))
+}
+
+/// Seeds a store of `users`, starts the native server on it, and loads the read and the write.
+async fn measure_server(server_bin: &Path, users: u64, log_format: &str, setup: &Setup) -> anyhow::Result<Scenario> {
+    let data = tempfile::Builder::new().prefix("data-").tempdir_in(&setup.work_dir)?;
+    eprintln!("seeding {users} users…");
+    let seeded = seed::seed(data.path(), users).await?;
+    eprintln!("  {:.1} s; burstflare-server with {users} users…", seeded.elapsed.as_secs_f64());
+
+    let addr = server::free_loopback_addr()?;
+    let args = [
+        "--listen".to_string(),
+        addr.to_string(),
+        "--data-dir".to_string(),
+        data.path().display().to_string(),
+        "--log-format".to_string(),
+        log_format.to_string(),
+    ];
+    let log = setup.work_dir.join(format!("server-{users}-users.log"));
+    let server = Server::start(server::command(server_bin, &args, setup.cpus.as_deref()), &log).await?;
+    let token = register_owner(addr).await?;
+
+    let read = Target { addr, method: Method::GET, path: routes::ME, bearer: Some(token.clone()), body: Body::Empty };
+    let read = load::run(&read, setup.load).await?;
+    let write =
+        Target { addr, method: Method::POST, path: routes::INVITES, bearer: Some(token), body: Body::UniqueInvite };
+    let write = load::run(&write, setup.load).await?;
+    let memory = server.memory()?;
+    let exit = server.stop().await?;
+    if !exit.success() {
+        eprintln!("  burstflare-server exited with {exit} after SIGTERM");
+    }
+    let log_lines = std::fs::read_to_string(&log).map_or(0, |text| text.lines().count());
+    Ok(Scenario { seeded, read, write, memory, log_lines })
+}
+
+/// Registers the owner whose token the load uses, through the API like any client.
+async fn register_owner(addr: SocketAddr) -> anyhow::Result<String> {
+    let request = RegisterRequest {
+        email: "bench.owner@bench.example".to_string(),
+        password: "bench-owner-password".to_string(),
+        name: Some("Bench Owner".to_string()),
+        kind: Some("api".to_string()),
+    };
+    let body = Bytes::from(serde_json::to_vec(&request)?);
+    let (status, body) = load::send_once(addr, Method::POST, routes::REGISTER, None, body).await?;
+    if !status.is_success() {
+        bail!("registering the owner: {status}: {}", String::from_utf8_lossy(&body));
+    }
+    let session: serde_json::Value = serde_json::from_slice(&body).context("reading the register response")?;
+    let token = session["token"].as_str().context("no token in the register response")?;
+    Ok(token.to_string())
+}
+
+/// A token-shaped header for the baseline, so its requests are as large as the real ones.
+fn fake_token() -> String {
+    format!("bfa_{}", "0".repeat(64))
+}

@@ -1,0 +1,37 @@
+//! Runs a parsed command line: finds the config file and the server URL, then hands the command to
+//! its module. `completions` needs neither and runs first.
+
+pub mod auth;
+pub mod device;
+pub mod workspace;
+
+use crate::args::{Cli, Command};
+use crate::client::Api;
+use crate::config::{ConfigFile, DEFAULT_URL};
+use crate::error::Result;
+use crate::output::{self, Output};
+use clap::CommandFactory;
+
+/// Runs one invocation of `burstflare`.
+pub async fn run(cli: Cli) -> Result<()> {
+    let out = Output::new(cli.json);
+    if let Command::Completions { shell } = cli.command {
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "burstflare", &mut script);
+        output::print(&String::from_utf8_lossy(&script));
+        return Ok(());
+    }
+    let store = ConfigFile::new(match cli.config {
+        Some(path) => path,
+        None => ConfigFile::default_path()?,
+    });
+    let config = store.load()?;
+    // --url / BURSTFLARE_URL, else the server of the saved session, else the local default.
+    let url = cli.url.filter(|u| !u.trim().is_empty()).or_else(|| config.saved_url().map(str::to_string));
+    let mut api = Api::new(url.as_deref().unwrap_or(DEFAULT_URL).trim(), store, config)?;
+    match cli.command {
+        Command::Auth(command) => auth::run(&mut api, out, command).await,
+        Command::Workspace(command) => workspace::run(&mut api, out, command).await,
+        Command::Completions { .. } => unreachable!("completions ran above"),
+    }
+}

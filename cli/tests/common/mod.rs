@@ -1,0 +1,184 @@
+//! Shared by the CLI tests: a real native BurstFlare server (SQLite in a temp folder) per test,
+//! and the real `burstflare` binary run against it, each user with their own config file and
+//! their own `X-Forwarded-For` address per process so the server's per-IP rate limits never
+//! trip.
+#![allow(dead_code)]
+
+use burstflare_edge::native::{start, ServerConfig};
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use tempfile::TempDir;
+
+/// The password every test user has.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A server on a free port, stopped when dropped.
+pub struct TestServer {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _data: TempDir,
+}
+
+impl TestServer {
+    pub fn start() -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let data_dir = data.path().to_path_buf();
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let config = ServerConfig {
+                    listen: "127.0.0.1:0".parse().unwrap(),
+                    data_dir: Some(data_dir),
+                    trust_forwarded_for: true,
+                    ..Default::default()
+                };
+                let server = start(config).await.expect("the server starts");
+                url_tx.send(server.url()).unwrap();
+                let _ = stop_rx.await;
+                server.shutdown().await;
+            });
+        });
+        let url = url_rx.recv().expect("the server failed to start");
+        Self { url, stop: Some(stop_tx), thread: Some(thread), _data: data }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A distinct private address per CLI process.
+fn next_client_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("10.{}.{}.{}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff)
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Self {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// One person at one terminal: the `burstflare` binary with their own config file.
+pub struct User {
+    pub email: String,
+    url: String,
+    home: TempDir,
+}
+
+impl User {
+    pub fn new(server: &TestServer, email: &str) -> Self {
+        Self { email: email.to_string(), url: server.url().to_string(), home: tempfile::tempdir().unwrap() }
+    }
+
+    /// Where this user's config lives (a folder the CLI has to create).
+    pub fn config_path(&self) -> PathBuf {
+        self.home.path().join("burstflare").join("config.json")
+    }
+
+    /// The binary with this user's config and server, and nothing inherited that could change
+    /// what it does.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_burstflare"));
+        command
+            .args(args)
+            .env("BURSTFLARE_URL", &self.url)
+            .env("BURSTFLARE_CONFIG", self.config_path())
+            .env("BURSTFLARE_FORWARDED_FOR", next_client_ip())
+            .env("XDG_CONFIG_HOME", self.home.path())
+            .env_remove("BURSTFLARE_PASSWORD")
+            .stdin(Stdio::null());
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.command(args).output().expect("the binary runs").into()
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap().into()
+    }
+
+    /// Runs and requires success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        succeeded(self.run(args), args)
+    }
+
+    /// Runs with `--json` and requires success; returns the parsed output.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut with_json = args.to_vec();
+        with_json.push("--json");
+        let stdout = self.ok(&with_json);
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?} printed invalid JSON ({e}):\n{stdout}"))
+    }
+
+    /// Runs and requires exit status 1; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert_eq!(run.code, Some(1), "{args:?} should fail: {run:?}");
+        run.stderr
+    }
+
+    /// Registers this user with [`PASSWORD`] read from stdin.
+    pub fn register(&self) -> String {
+        let args = ["auth", "register", "--email", &self.email, "--password-stdin"];
+        succeeded(self.run_with_stdin(&args, &format!("{PASSWORD}\n")), &args)
+    }
+
+    pub fn config(&self) -> Value {
+        let text = std::fs::read_to_string(self.config_path()).expect("a config file");
+        serde_json::from_str(&text).expect("the config is JSON")
+    }
+
+    pub fn set_config(&self, config: &Value) {
+        std::fs::write(self.config_path(), serde_json::to_string_pretty(config).unwrap()).unwrap();
+    }
+
+    /// A string field of the config file.
+    pub fn config_field(&self, key: &str) -> String {
+        self.config()[key].as_str().unwrap_or_default().to_string()
+    }
+}
+
+pub fn succeeded(run: Run, args: &[&str]) -> String {
+    assert_eq!(run.code, Some(0), "{args:?} failed: {run:?}");
+    run.stdout
+}

@@ -1,0 +1,101 @@
+//! Reading the request's cookies and writing the browser session cookies (`HttpOnly`,
+//! `SameSite=Lax`, `Secure` over https; the CSRF cookie is readable by the page).
+
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use burstflare_ports::{CSRF_COOKIE, REFRESH_COOKIE, SESSION_COOKIE};
+
+/// The value of cookie `name`, if the request carries it.
+pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// One `Set-Cookie` value.
+pub struct CookieSpec<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+    pub path: &'a str,
+    pub max_age: i64,
+    pub http_only: bool,
+    pub secure: bool,
+}
+
+impl CookieSpec<'_> {
+    fn render(&self) -> String {
+        let mut out =
+            format!("{}={}; Path={}; Max-Age={}; SameSite=Lax", self.name, self.value, self.path, self.max_age);
+        if self.http_only {
+            out.push_str("; HttpOnly");
+        }
+        if self.secure {
+            out.push_str("; Secure");
+        }
+        out
+    }
+}
+
+/// Appends a `Set-Cookie` header.
+pub fn set(headers: &mut HeaderMap, spec: CookieSpec<'_>) {
+    if let Ok(value) = HeaderValue::from_str(&spec.render()) {
+        headers.append(SET_COOKIE, value);
+    }
+}
+
+/// The browser session: access token, refresh token (sent only to the auth routes) and CSRF value.
+pub fn set_session(headers: &mut HeaderMap, secure: bool, access: (&str, i64), refresh: (&str, i64), csrf: &str) {
+    let session =
+        CookieSpec { name: SESSION_COOKIE, value: access.0, path: "/", max_age: access.1, http_only: true, secure };
+    set(headers, session);
+    let refresh_cookie = CookieSpec {
+        name: REFRESH_COOKIE,
+        value: refresh.0,
+        path: "/api/auth",
+        max_age: refresh.1,
+        http_only: true,
+        secure,
+    };
+    set(headers, refresh_cookie);
+    let csrf_cookie =
+        CookieSpec { name: CSRF_COOKIE, value: csrf, path: "/", max_age: refresh.1, http_only: false, secure };
+    set(headers, csrf_cookie);
+}
+
+/// Expires every session cookie (`Max-Age=0`).
+pub fn clear_session(headers: &mut HeaderMap, secure: bool) {
+    for (name, path, http_only) in
+        [(SESSION_COOKIE, "/", true), (REFRESH_COOKIE, "/api/auth", true), (CSRF_COOKIE, "/", false)]
+    {
+        set(headers, CookieSpec { name, value: "", path, max_age: 0, http_only, secure });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_one_cookie_among_many() {
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_static("a=1; burstflare_session=bfa_x ; b=2"));
+        assert_eq!(get(&headers, SESSION_COOKIE).as_deref(), Some("bfa_x"));
+        assert_eq!(get(&headers, "missing"), None);
+    }
+
+    #[test]
+    fn session_cookies_are_http_only_and_lax() {
+        let mut headers = HeaderMap::new();
+        set_session(&mut headers, true, ("bfa_a", 900), ("bfr_r", 60), "bfc_c");
+        let all: Vec<_> = headers.get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect();
+        assert!(all[0].contains("HttpOnly") && all[0].contains("SameSite=Lax") && all[0].contains("Secure"));
+        assert!(all[1].contains("Path=/api/auth"));
+        assert!(!all[2].contains("HttpOnly"));
+    }
+}

@@ -1,0 +1,81 @@
+//! Route handlers, one module per area of the API, plus the pieces they share: rate limiting with
+//! its headers, and session responses that also set browser cookies.
+
+pub mod auth;
+pub mod device;
+pub mod health;
+pub mod workspaces;
+
+use crate::app::AppState;
+use crate::cookies;
+use crate::error::ApiError;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use burstflare_core::rate::{RateDecision, RateScope};
+use burstflare_core::service::SignIn;
+use burstflare_core::values::ClientKind;
+use burstflare_ports::{SessionPayload, RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
+use std::future::Future;
+
+/// Counts the request against `scope` for `ip`; refuses with 429 when over the limit, otherwise
+/// runs `handler`. Either way the response carries the `x-burstflare-rate-limit-*` headers.
+pub async fn rate_limited<F>(state: &AppState, scope: RateScope, ip: &str, handler: F) -> Response
+where
+    F: Future<Output = Response>,
+{
+    let decision = match state.service.rate_limit(scope, ip).await {
+        Ok(decision) => decision,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let mut response = if decision.allowed {
+        handler.await
+    } else {
+        let message = format!("Rate limit exceeded for {}", scope.name());
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).into_response()
+    };
+    rate_headers(response.headers_mut(), &decision);
+    response
+}
+
+fn rate_headers(headers: &mut HeaderMap, d: &RateDecision) {
+    headers.insert(RATE_LIMIT_LIMIT, HeaderValue::from(d.limit));
+    headers.insert(RATE_LIMIT_REMAINING, HeaderValue::from(d.remaining));
+    if let Ok(v) = HeaderValue::from_str(&d.reset_at.to_iso()) {
+        headers.insert(RATE_LIMIT_RESET, v);
+    }
+    if !d.allowed {
+        headers.insert("retry-after", HeaderValue::from(d.retry_after_seconds));
+    }
+}
+
+/// The session payload; for browser sign-ins, also the session cookies.
+pub fn session_response(state: &AppState, sign_in: SignIn, https: bool) -> Response {
+    let payload = SessionPayload {
+        user: crate::mapping::user(&sign_in.user),
+        workspace: crate::mapping::workspace(&sign_in.workspace),
+        token: sign_in.access.expose().to_string(),
+        token_kind: sign_in.client.as_str().to_string(),
+        expires_at: sign_in.access_expires_at.to_iso(),
+        refresh_token: sign_in.refresh.expose().to_string(),
+        refresh_expires_at: sign_in.refresh_expires_at.to_iso(),
+        csrf_token: sign_in.csrf.as_ref().map(|c| c.expose().to_string()),
+    };
+    let mut response = Json(payload).into_response();
+    if let (ClientKind::Browser, Some(csrf)) = (sign_in.client, &sign_in.csrf) {
+        let config = state.service.config();
+        cookies::set_session(
+            response.headers_mut(),
+            https || state.force_secure_cookies,
+            (sign_in.access.expose(), config.access_ttl_seconds),
+            (sign_in.refresh.expose(), config.refresh_ttl_seconds),
+            csrf.expose(),
+        );
+    }
+    response
+}
+
+/// Parses the optional `kind` of a sign-in request (default browser).
+pub fn client_kind(kind: Option<&str>) -> Result<ClientKind, ApiError> {
+    kind.map(ClientKind::parse).transpose().map(|k| k.unwrap_or(ClientKind::Browser)).map_err(ApiError::from)
+}

@@ -1,0 +1,124 @@
+//! The native (self-hosted) shape: picks the adapters in one place ([`compose`]), serves the
+//! Router over TCP with graceful shutdown ([`start`]), and offloads password hashing to the
+//! blocking pool so it never stalls the async workers.
+
+mod hasher;
+
+use crate::app::{router, AppState, ClientIpSource, Deployment};
+use anyhow::Context;
+use burstflare_adapters_memory::{system_ports, MemoryStore};
+use burstflare_adapters_sqlite::SqliteStore;
+use burstflare_core::ports::{Ports, SystemPorts};
+use burstflare_core::{Config, Service};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How to run the native server.
+#[derive(Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Where SQLite and blobs live; `None` keeps everything in memory (lost on exit).
+    pub data_dir: Option<PathBuf>,
+    /// Take the rate-limit identity from `x-forwarded-for` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    pub force_secure_cookies: bool,
+    pub service: Config,
+    /// Replaces the system ports (clock, randomness, hasher), e.g. a cheaper hasher in tests.
+    pub system: Option<SystemPorts>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            data_dir: Some(PathBuf::from(".burstflare")),
+            trust_forwarded_for: false,
+            force_secure_cookies: false,
+            service: Config::default(),
+            system: None,
+        }
+    }
+}
+
+/// Builds the application state: SQLite under `data_dir`, or memory.
+pub async fn compose(config: &ServerConfig) -> anyhow::Result<AppState> {
+    let mut system = config.system.clone().unwrap_or_else(system_ports);
+    system.hasher = Arc::new(hasher::BlockingHasher::new(system.hasher));
+    let (ports, storage): (Ports, &'static str) = match &config.data_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating data folder {}", dir.display()))?;
+            let store = SqliteStore::open_in(dir)
+                .await
+                .map_err(|e| anyhow::anyhow!("opening the database in {}: {e}", dir.display()))?;
+            (store.ports(system), "sqlite")
+        }
+        None => (MemoryStore::new().ports(system), "memory"),
+    };
+    Ok(AppState {
+        service: Service::new(ports, config.service.clone()),
+        deployment: Deployment { storage, runtime_available: false, containers_enabled: false },
+        client_ip: if config.trust_forwarded_for { ClientIpSource::ForwardedFor } else { ClientIpSource::Peer },
+        force_secure_cookies: config.force_secure_cookies,
+    })
+}
+
+/// A server running in the background of this process.
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+    /// Waits until the server stops (after `shutdown_signal` resolves).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        Ok(self.task.await??)
+    }
+}
+
+/// Binds and serves in the background; use port 0 for a free port.
+pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
+    let (tx, rx) = oneshot::channel::<()>();
+    start_with_signal(config, async {
+        let _ = rx.await;
+    })
+    .await
+    .map(|mut server| {
+        server.stop = Some(tx);
+        server
+    })
+}
+
+/// Like [`start`], stopping gracefully when `signal` resolves.
+pub async fn start_with_signal(
+    config: ServerConfig,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<RunningServer> {
+    let state = compose(&config).await?;
+    let listener =
+        tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let app = router(state)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(signal).await });
+    tracing::info!(%addr, storage = ?config.data_dir, "burstflare listening");
+    Ok(RunningServer { addr, stop: None, task })
+}

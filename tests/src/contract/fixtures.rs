@@ -1,0 +1,152 @@
+//! Entity builders for the storage scenarios: valid records with fresh ids and secrets, stamped
+//! with the time given, so each scenario states only what it is about.
+
+use crate::contract::harness::Harness;
+use burstflare_adapters_memory::OsRandom;
+use burstflare_core::ids::{AuditId, DeviceId, FamilyId, InviteId, TokenId, UserId, WorkspaceId};
+use burstflare_core::model::{AuditEntry, DeviceAuthorization, Invite, Membership, Token, User, Workspace};
+use burstflare_core::ports::Random as _;
+use burstflare_core::secret::{prefix, Secret, SecretHash};
+use burstflare_core::store::Write;
+use burstflare_core::time::Timestamp;
+use burstflare_core::values::{ClientKind, DeviceStatus, DisplayName, Email, InviteStatus, Plan, Role, TokenKind};
+
+fn uuid() -> uuid::Uuid {
+    OsRandom.uuid()
+}
+
+pub fn secret(kind: &str) -> Secret {
+    Secret::new(kind, OsRandom.bytes32())
+}
+
+pub fn user(email: &str, at: Timestamp) -> User {
+    let email = Email::parse(email).expect("fixture emails are valid");
+    let name = DisplayName::parse(&email.default_name()).expect("derived names are valid");
+    User { id: UserId::from_uuid(uuid()), email, name, created_at: at }
+}
+
+pub fn workspace(owner: &UserId, name: &str, at: Timestamp) -> Workspace {
+    Workspace {
+        id: WorkspaceId::from_uuid(uuid()),
+        name: name.to_string(),
+        owner_user_id: owner.clone(),
+        plan: Plan::Free,
+        created_at: at,
+        version: 1,
+    }
+}
+
+pub fn membership(workspace: &WorkspaceId, user: &UserId, role: Role, at: Timestamp) -> Membership {
+    Membership { workspace_id: workspace.clone(), user_id: user.clone(), role, created_at: at, version: 1 }
+}
+
+/// A live token of `kind` in `family`, valid for an hour from `at`.
+pub fn token(
+    kind: TokenKind,
+    family: &FamilyId,
+    user: &UserId,
+    workspace: &WorkspaceId,
+    at: Timestamp,
+) -> (Secret, Token) {
+    let secret = secret(match kind {
+        TokenKind::Access => prefix::ACCESS,
+        TokenKind::Refresh => prefix::REFRESH,
+    });
+    let token = Token {
+        id: TokenId::from_uuid(uuid()),
+        hash: secret.hash(),
+        kind,
+        client: ClientKind::Api,
+        family_id: family.clone(),
+        user_id: user.clone(),
+        workspace_id: workspace.clone(),
+        created_at: at,
+        expires_at: at.plus_seconds(3600),
+        used_at: None,
+        revoked_at: None,
+        version: 1,
+    };
+    (secret, token)
+}
+
+pub fn family() -> FamilyId {
+    FamilyId::from_uuid(uuid())
+}
+
+/// A pending invite that expires `ttl_seconds` after `at`.
+pub fn invite(workspace: &WorkspaceId, by: &UserId, email: &str, at: Timestamp, ttl_seconds: i64) -> (Secret, Invite) {
+    let code = secret(prefix::INVITE);
+    let invite = Invite {
+        id: InviteId::from_uuid(uuid()),
+        code_hash: code.hash(),
+        workspace_id: workspace.clone(),
+        email: email.to_lowercase(),
+        role: Role::Member,
+        status: InviteStatus::Pending,
+        created_by_user_id: by.clone(),
+        created_at: at,
+        expires_at: at.plus_seconds(ttl_seconds),
+        accepted_at: None,
+        accepted_by_user_id: None,
+        version: 1,
+    };
+    (code, invite)
+}
+
+/// A pending device authorization and its two codes (the device code, the user code's hash).
+pub fn device(at: Timestamp, ttl_seconds: i64) -> (Secret, SecretHash, DeviceAuthorization) {
+    let device_code = secret(prefix::DEVICE);
+    let user_code = SecretHash::of(&hex_of(OsRandom.bytes32()));
+    let record = DeviceAuthorization {
+        id: DeviceId::from_uuid(uuid()),
+        device_code_hash: device_code.hash(),
+        user_code_hash: user_code.clone(),
+        status: DeviceStatus::Pending,
+        user_id: None,
+        workspace_id: None,
+        created_at: at,
+        expires_at: at.plus_seconds(ttl_seconds),
+        decided_at: None,
+        version: 1,
+    };
+    (device_code, user_code, record)
+}
+
+fn hex_of(bytes: [u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn audit(workspace: Option<&WorkspaceId>, action: &str, at: Timestamp) -> AuditEntry {
+    AuditEntry {
+        id: AuditId::from_uuid(uuid()),
+        action: action.to_string(),
+        actor_user_id: None,
+        workspace_id: workspace.cloned(),
+        target_type: "test".to_string(),
+        target_id: action.to_string(),
+        details: serde_json::json!({ "action": action, "nested": { "n": 1 } }),
+        created_at: at,
+    }
+}
+
+/// A stored account with its own workspace, as registration leaves them (without tokens).
+pub struct Account {
+    pub user: User,
+    pub workspace: Workspace,
+}
+
+impl Harness {
+    /// Creates a user, a workspace they own and their owner membership, at the clock's time.
+    pub async fn account(&self, email: &str) -> anyhow::Result<Account> {
+        let now = self.now();
+        let user = user(email, now);
+        let workspace = workspace(&user.id, &format!("{email}'s workspace"), now);
+        self.commit([
+            Write::CreateUser { user: user.clone(), password_hash: "$argon2id$not-a-real-hash".to_string() },
+            Write::CreateWorkspace(workspace.clone()),
+            Write::CreateMembership(membership(&workspace.id, &user.id, Role::Owner, now)),
+        ])
+        .await?;
+        Ok(Account { user, workspace })
+    }
+}

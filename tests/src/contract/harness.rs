@@ -1,0 +1,122 @@
+//! One fresh backend per test: the adapter factories, a manual clock, cheap password hashing, and
+//! the use cases over those ports.
+
+use anyhow::Context as _;
+use burstflare_adapters_memory::{Argon2Params, Argon2idHasher, ManualClock, MemoryStore, OsRandom};
+use burstflare_adapters_sqlite::SqliteStore;
+use burstflare_core::error::PortError;
+use burstflare_core::ids::WorkspaceId;
+use burstflare_core::model::{AuditEntry, Invite, Member, Workspace};
+use burstflare_core::ports::{Clock as _, Ports, SystemPorts};
+use burstflare_core::service::auth::Registration;
+use burstflare_core::service::SignIn;
+use burstflare_core::store::{Batch, Write};
+use burstflare_core::time::Timestamp;
+use burstflare_core::values::ClientKind;
+use burstflare_core::{Actor, Config, Service};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+/// Where every test's clock starts: 2026-02-27T00:00:00.000Z.
+pub const START: Timestamp = Timestamp(1_772_150_400_000);
+
+/// The password every scenario registers with.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The storage adapters the suite runs against. Adding a backend: one variant, one arm in
+/// [`Harness::start`], one entry in `tests/tests/contract.rs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Sqlite,
+}
+
+/// A fresh store with its ports, the clock that drives them, and the use cases over them.
+pub struct Harness {
+    pub backend: Backend,
+    pub ports: Ports,
+    pub clock: Arc<ManualClock>,
+    pub service: Service,
+    /// The SQLite database's directory, removed on drop (after the ports, declared above it).
+    _dir: Option<TempDir>,
+}
+
+impl Harness {
+    pub async fn start(backend: Backend) -> anyhow::Result<Self> {
+        let clock = ManualClock::shared(START);
+        let system = SystemPorts {
+            hasher: Arc::new(Argon2idHasher::new(Argon2Params::INSECURE_FAST)?),
+            clock: clock.clone(),
+            random: Arc::new(OsRandom),
+        };
+        let (ports, dir) = match backend {
+            Backend::Memory => (MemoryStore::new().ports(system), None),
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().context("creating the database directory")?;
+                let store = SqliteStore::open_in(dir.path()).await?;
+                (store.ports(system), Some(dir))
+            }
+        };
+        let service = Service::new(ports.clone(), Config::default());
+        Ok(Self { backend, ports, clock, service, _dir: dir })
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Commits the writes as one batch.
+    pub async fn commit(&self, writes: impl IntoIterator<Item = Write>) -> Result<(), PortError> {
+        self.ports.uow.commit(Batch { writes: writes.into_iter().collect() }).await
+    }
+
+    /// Registers `email` with [`PASSWORD`] as an API client.
+    pub async fn register(&self, email: &str) -> burstflare_core::Result<SignIn> {
+        let input = Registration {
+            email: email.to_string(),
+            password: PASSWORD.to_string(),
+            name: None,
+            client: ClientKind::Api,
+        };
+        self.service.register(input).await
+    }
+
+    /// The caller an access token resolves to.
+    pub async fn actor(&self, sign_in: &SignIn) -> burstflare_core::Result<Actor> {
+        self.service.authenticate(sign_in.access.expose()).await
+    }
+
+    /// Everything a refused call on `workspace` must leave as it was.
+    pub async fn snapshot(&self, workspace: &WorkspaceId) -> anyhow::Result<Snapshot> {
+        Ok(Snapshot {
+            workspace: self.ports.workspaces.get(workspace).await?,
+            members: self.ports.memberships.list(workspace).await?,
+            pending_invites: self.ports.invites.list_pending(workspace, self.now()).await?,
+            audit: self.ports.audit.list(workspace, 200).await?,
+        })
+    }
+}
+
+/// The observable state of one workspace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub workspace: Option<Workspace>,
+    pub members: Vec<Member>,
+    pub pending_invites: Vec<Invite>,
+    pub audit: Vec<AuditEntry>,
+}
+
+/// Asserts a port call was refused with `Conflict`.
+#[track_caller]
+pub fn assert_conflict<T: std::fmt::Debug>(result: Result<T, PortError>) {
+    assert!(matches!(result, Err(PortError::Conflict(_))), "expected Conflict, got {result:?}");
+}
+
+/// Asserts a use case failed with this machine code, and returns the error for further checks.
+#[track_caller]
+pub fn expect_code<T: std::fmt::Debug>(result: burstflare_core::Result<T>, code: &str) -> burstflare_core::Error {
+    match result {
+        Err(e) if e.code == code => e,
+        other => panic!("expected error code {code}, got {other:?}"),
+    }
+}

@@ -1,0 +1,87 @@
+//! The contract suite: scenarios written once as `async fn scenario(h: &Harness)` and run for
+//! every storage backend by [`contract_suite!`](crate::contract_suite). `storage` holds the ports'
+//! contract (what every adapter must do alike); `service` runs the use cases over each backend.
+//!
+//! Adding a scenario: write the function in its area's module and add its path to the list in
+//! [`contract_scenarios!`](crate::contract_scenarios). Adding a backend: a [`Backend`] variant, its
+//! factory in [`Harness::start`], and one entry in `tests/tests/contract.rs`.
+
+pub mod fixtures;
+pub mod harness;
+pub mod service;
+pub mod storage;
+
+pub use harness::{Backend, Harness};
+
+/// One `#[tokio::test]` per scenario and backend: `contract_suite!(memory: Memory, sqlite: Sqlite)`
+/// makes modules `memory` and `sqlite`, each with every scenario, each test on a fresh store.
+#[macro_export]
+macro_rules! contract_suite {
+    ($($module:ident: $backend:ident),+ $(,)?) => {
+        $(
+            mod $module {
+                $crate::contract_scenarios!($backend);
+            }
+        )+
+    };
+}
+
+/// The list of scenarios, expanded into tests for one backend (used by [`contract_suite!`]).
+#[macro_export]
+macro_rules! contract_scenarios {
+    ($backend:ident) => {
+        $crate::contract_tests!($backend;
+            storage::accounts::users_are_found_by_email_case_insensitively,
+            storage::accounts::duplicate_emails_conflict_and_nothing_lands,
+            storage::accounts::workspaces_list_oldest_membership_first_with_counts,
+            storage::accounts::memberships_order_by_time_then_insertion,
+            storage::accounts::membership_keys_are_unique,
+            storage::accounts::references_must_exist,
+            storage::batch::a_stale_guard_rejects_the_whole_batch,
+            storage::batch::member_roles_are_guarded,
+            storage::batch::guards_see_earlier_writes_of_their_batch,
+            storage::batch::racing_guarded_writes_have_one_winner,
+            storage::tokens::token_sessions_join_user_and_membership,
+            storage::tokens::used_revoked_and_expired_tokens_are_returned_as_they_are,
+            storage::tokens::refresh_tokens_rotate_once,
+            storage::tokens::revoke_family_revokes_all_of_the_family_and_nothing_else,
+            storage::tokens::token_hashes_are_unique,
+            storage::invites::invites_are_found_by_code_and_accepted_once,
+            storage::invites::pending_invites_exclude_expired_and_accepted,
+            storage::devices::device_decisions_and_exchanges_are_guarded,
+            storage::devices::denied_devices_record_the_decision,
+            storage::devices::device_codes_are_unique,
+            storage::audit_rate::audit_lists_newest_first_with_a_limit_per_workspace,
+            storage::audit_rate::rate_limiter_counts_resets_and_isolates_keys,
+            service::auth::register_then_login_checks_the_password,
+            service::auth::registering_a_taken_email_conflicts,
+            service::auth::refresh_rotates_and_reuse_revokes_the_family,
+            service::auth::expired_refresh_tokens_are_refused,
+            service::auth::logout_revokes_the_sign_in,
+            service::auth::rate_limits_count_per_scope_and_identity,
+            service::device::device_flow_issues_tokens_once,
+            service::device::denied_and_expired_device_codes_are_refused,
+            service::workspaces::invites_are_accepted_then_switched_to,
+            service::workspaces::invites_for_another_email_or_expired_are_refused,
+            service::workspaces::viewers_cannot_manage_the_workspace,
+            service::workspaces::the_owner_role_is_immutable,
+            service::workspaces::plans_change_with_their_limits,
+        );
+    };
+}
+
+/// Expands each scenario path into a test on a fresh [`Harness`] of the backend (used by
+/// [`contract_scenarios!`]).
+#[macro_export]
+macro_rules! contract_tests {
+    ($backend:ident; $($area:ident :: $module:ident :: $scenario:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() -> ::anyhow::Result<()> {
+                let harness =
+                    $crate::contract::Harness::start($crate::contract::Backend::$backend).await?;
+                $crate::contract::$area::$module::$scenario(&harness).await
+            }
+        )+
+    };
+}

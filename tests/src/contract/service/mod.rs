@@ -1,0 +1,6 @@
+//! Use-case scenarios: `burstflare_core::Service` over each backend's ports, so the rules of the
+//! domain are checked against real storage semantics, not only against the memory store.
+
+pub mod auth;
+pub mod device;
+pub mod workspaces;

@@ -1,0 +1,9 @@
+//! Storage scenarios: each storage port's contract, exercised through `Ports` and `Write` batches
+//! only, so every adapter is held to the same behaviour.
+
+pub mod accounts;
+pub mod audit_rate;
+pub mod batch;
+pub mod devices;
+pub mod invites;
+pub mod tokens;

@@ -1,0 +1,50 @@
+//! Bad input over HTTP: malformed JSON, wrong types, unknown fields, oversize bodies, wrong
+//! content types, unknown routes and methods — each a clear 4xx with a stable code, none a 500,
+//! none changing anything.
+
+use crate::http::fixtures::{register, PASSWORD};
+use crate::http::Api;
+use serde_json::json;
+
+pub async fn malformed_bodies_are_4xx_and_change_nothing(api: &Api) {
+    let owner = register(api, "input").await;
+    let invite = |body: &'static str, ct: Option<&'static str>| {
+        api.req("POST", "/api/workspaces/current/invites").token(&owner.token).raw(body, ct)
+    };
+    let cases = [
+        (invite("{\"email\":", Some("application/json")), 400, "invalid_json"),
+        (invite("[1,2]", Some("application/json")), 422, "invalid_body"),
+        (invite("{\"email\": 42}", Some("application/json")), 422, "invalid_body"),
+        (invite("{\"email\": \"a@example.com\", \"admin\": true}", Some("application/json")), 422, "invalid_body"),
+        (invite("{\"role\": \"member\"}", Some("application/json")), 422, "invalid_body"),
+        (invite("email=a@example.com", Some("application/x-www-form-urlencoded")), 415, "unsupported_media_type"),
+        (invite("{\"email\": \"a@example.com\"}", None), 415, "unsupported_media_type"),
+    ];
+    for (req, status, code) in cases {
+        let r = req.send().await;
+        assert_eq!((r.status, r.code()), (status, code), "{}", r.text);
+        assert!(r.body["error"].as_str().is_some_and(|e| !e.is_empty()));
+    }
+    let huge = format!("{{\"email\": \"{}@example.com\"}}", "a".repeat(200_000));
+    let r = api
+        .req("POST", "/api/workspaces/current/invites")
+        .token(&owner.token)
+        .raw(huge, Some("application/json"))
+        .send()
+        .await;
+    assert_eq!((r.status, r.code()), (413, "body_too_large"));
+
+    let r = api.get("/api/workspaces/current/members", &owner.token).await;
+    assert_eq!(r.body["invites"].as_array().map(Vec::len), Some(0), "no refused call created an invite");
+    let r = api.post("/api/auth/login", None, json!({ "email": owner.email, "password": PASSWORD, "extra": 1 })).await;
+    assert_eq!(r.status, 422);
+}
+
+pub async fn unknown_routes_and_methods_are_json(api: &Api) {
+    let r = api.req("GET", "/api/nope").send().await;
+    assert_eq!((r.status, r.code()), (404, "not_found"));
+    let r = api.req("GET", "/api/auth/register").send().await;
+    assert_eq!((r.status, r.code()), (405, "method_not_allowed"));
+    let r = api.req("DELETE", "/api/auth/me").send().await;
+    assert_eq!(r.status, 405);
+}

@@ -1,0 +1,8 @@
+//! The scenarios of the HTTP suite, one module per area. Each is `async fn(&Api)` and asserts on
+//! statuses, codes and bodies; refused calls are followed by a check that nothing changed.
+
+pub mod auth;
+pub mod authz;
+pub mod device;
+pub mod input;
+pub mod workspaces;
