@@ -41,6 +41,7 @@ impl MemoryStore {
             audit: Arc::new(self.clone()),
             uow: Arc::new(self.clone()),
             rate_limiter: Arc::new(self.clone()),
+            housekeeping: Arc::new(self.clone()),
             hasher: system.hasher,
             clock: system.clock,
             random: system.random,

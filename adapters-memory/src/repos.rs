@@ -11,8 +11,8 @@ use burstflare_core::model::{
     AuditEntry, DeviceAuthorization, Invite, Member, Membership, TokenSession, User, Workspace,
 };
 use burstflare_core::ports::{
-    AuditRepo, DeviceRepo, InviteRepo, MembershipRepo, PortResult, RateLimiter, TokenRepo, UnitOfWork, UserRepo,
-    WindowCount, WorkspaceRepo,
+    AuditRepo, DeviceRepo, Housekeeping, InviteRepo, MembershipRepo, PortResult, Purged, RateLimiter, TokenRepo,
+    UnitOfWork, UserRepo, WindowCount, WorkspaceRepo,
 };
 use burstflare_core::secret::SecretHash;
 use burstflare_core::store::Batch;
@@ -157,5 +157,12 @@ impl RateLimiter for MemoryStore {
             window.count = window.count.saturating_add(1);
             Ok(*window)
         })
+    }
+}
+
+#[async_trait]
+impl Housekeeping for MemoryStore {
+    async fn purge_expired(&self, now: Timestamp) -> PortResult<Purged> {
+        self.write(|s| Ok(s.purge_expired(now)))
     }
 }

@@ -4,13 +4,14 @@
 
 use burstflare_core::ids::{AuditId, DeviceId, FamilyId, InviteId, TokenId, UserId, WorkspaceId};
 use burstflare_core::model::{AuditEntry, DeviceAuthorization, Invite, Membership, Token, User, Workspace};
-use burstflare_core::ports::WindowCount;
+use burstflare_core::ports::{Purged, WindowCount};
 use burstflare_core::secret::SecretHash;
+use burstflare_core::time::Timestamp;
 use std::collections::HashMap;
 use std::hash::Hash;
 
-/// Rows in insertion order with an index by primary key. Rows are never deleted, so positions
-/// stay valid.
+/// Rows in insertion order with an index by primary key. Rows are only removed by rebuilding a
+/// whole table ([`Table::drain`]), which only tables without position indexes do.
 #[derive(Debug)]
 pub(crate) struct Table<K, V> {
     rows: Vec<V>,
@@ -30,6 +31,9 @@ impl<K: Eq + Hash, V> Table<K, V> {
     pub(crate) fn contains(&self, key: &K) -> bool {
         self.index.contains_key(key)
     }
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
     /// Replaces the row with this key, or appends it; returns its position.
     pub(crate) fn upsert(&mut self, key: K, row: V) -> usize {
         match self.index.get(&key) {
@@ -46,6 +50,11 @@ impl<K: Eq + Hash, V> Table<K, V> {
     }
     pub(crate) fn at(&self, position: usize) -> &V {
         &self.rows[position]
+    }
+    /// Takes every row out, in insertion order (used to rebuild a table without some rows).
+    pub(crate) fn drain(&mut self) -> Vec<V> {
+        self.index.clear();
+        std::mem::take(&mut self.rows)
     }
 }
 
@@ -133,6 +142,28 @@ impl State {
         self.devices.upsert(device.id.clone(), device);
     }
 
+    /// Drops tokens and device codes that expired at or before `now`, and ended rate-limit
+    /// windows; returns how many of each. Tables without position indexes are rebuilt.
+    pub(crate) fn purge_expired(&mut self, now: Timestamp) -> Purged {
+        let tokens = self.tokens.drain();
+        let before = tokens.len();
+        self.token_hashes.clear();
+        self.families.clear();
+        tokens.into_iter().filter(|t| t.expires_at.is_after(now)).for_each(|t| self.put_token(t));
+        let devices = self.devices.drain();
+        let devices_before = devices.len();
+        self.device_codes.clear();
+        self.user_codes.clear();
+        devices.into_iter().filter(|d| d.expires_at.is_after(now)).for_each(|d| self.put_device(d));
+        let windows_before = self.windows.len();
+        self.windows.retain(|_, w| w.reset_at.is_after(now));
+        Purged {
+            tokens: count(before, self.tokens.len()),
+            device_codes: count(devices_before, self.devices.len()),
+            rate_windows: count(windows_before, self.windows.len()),
+        }
+    }
+
     pub(crate) fn put_audit(&mut self, entry: AuditEntry) {
         let is_new = !self.audit.contains(&entry.id);
         let workspace = entry.workspace_id.clone();
@@ -141,4 +172,8 @@ impl State {
             self.audit_of.entry(workspace).or_default().push(at);
         }
     }
+}
+
+fn count(before: usize, after: usize) -> u64 {
+    u64::try_from(before.saturating_sub(after)).unwrap_or(u64::MAX)
 }

@@ -7,6 +7,7 @@
 mod audit;
 mod devices;
 mod exec;
+mod housekeeping;
 mod invites;
 mod memberships;
 mod rate;
@@ -49,7 +50,8 @@ impl<E: SqlExecutor> SqlRepos<E> {
             devices: repos.clone(),
             audit: repos.clone(),
             uow: repos.clone(),
-            rate_limiter: repos,
+            rate_limiter: repos.clone(),
+            housekeeping: repos,
             hasher: system.hasher,
             clock: system.clock,
             random: system.random,

@@ -26,7 +26,7 @@ const PASSWORD: &str = "seeded-password";
 pub struct Seeded {
     pub users: u64,
     pub elapsed: Duration,
-    /// Size of the database file (WAL checkpointed on close).
+    /// Size of the database file and its write-ahead log.
     pub db_bytes: u64,
 }
 
@@ -48,7 +48,8 @@ pub async fn seed(dir: &Path, users: u64) -> anyhow::Result<Seeded> {
         next = end;
     }
     store.close().await;
-    let db_bytes = std::fs::metadata(dir.join(DB_FILE)).map(|m| m.len()).unwrap_or(0);
+    let size = |name: String| std::fs::metadata(dir.join(name)).map_or(0, |m| m.len());
+    let db_bytes = size(DB_FILE.to_string()) + size(format!("{DB_FILE}-wal"));
     Ok(Seeded { users, elapsed: started.elapsed(), db_bytes })
 }
 

@@ -71,6 +71,40 @@ pub trait UnitOfWork: Send + Sync {
     async fn commit(&self, batch: Batch) -> PortResult<()>;
 }
 
+/// How many expired records one housekeeping pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub tokens: u64,
+    pub device_codes: u64,
+    pub rate_windows: u64,
+}
+
+/// Removes records that can no longer matter: tokens and device codes past their expiry, and
+/// rate-limit windows that have ended. Each table is pruned on its own (no batch needed: a
+/// record past expiry is refused by every use case whether or not it is still stored).
+#[async_trait]
+pub trait Housekeeping: Send + Sync {
+    async fn purge_expired(&self, now: Timestamp) -> PortResult<Purged>;
+}
+
+/// Background work. On Cloudflare it travels through Queues; natively it runs in-process.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Job {
+    /// Housekeeping across the deployment; `source` says who asked (`scheduled`, `manual`).
+    Reconcile {
+        #[serde(default)]
+        source: Option<String>,
+    },
+}
+
+/// Sends jobs to whatever runs them.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Returns `Unavailable` when the queue cannot take the job; nothing was sent then.
+    async fn enqueue(&self, job: Job) -> PortResult<()>;
+}
+
 /// The state of one fixed-window counter after a hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowCount {
@@ -118,6 +152,7 @@ pub struct Ports {
     pub audit: Arc<dyn AuditRepo>,
     pub uow: Arc<dyn UnitOfWork>,
     pub rate_limiter: Arc<dyn RateLimiter>,
+    pub housekeeping: Arc<dyn Housekeeping>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Random>,

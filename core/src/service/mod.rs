@@ -4,10 +4,12 @@
 
 pub mod auth;
 mod device;
+mod maintenance;
 mod workspaces;
 
 pub use auth::SignIn;
 pub use device::DeviceStart;
+pub use maintenance::JobOutcome;
 
 use crate::error::{Error, Result};
 use crate::ids::{AuditId, FamilyId, TokenId, UserId, WorkspaceId};

@@ -13,6 +13,7 @@ use burstflare_core::{Config, Service};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -28,6 +29,8 @@ pub struct ServerConfig {
     pub service: Config,
     /// Replaces the system ports (clock, randomness, hasher), e.g. a cheaper hasher in tests.
     pub system: Option<SystemPorts>,
+    /// How often the background reconcile pass runs (the local stand-in for the cron trigger).
+    pub reconcile_every: Duration,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +42,7 @@ impl Default for ServerConfig {
             force_secure_cookies: false,
             service: Config::default(),
             system: None,
+            reconcile_every: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -70,6 +74,7 @@ pub struct RunningServer {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    reconciler: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -86,10 +91,13 @@ impl RunningServer {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.reconciler.abort();
     }
     /// Waits until the server stops (after `shutdown_signal` resolves).
     pub async fn wait(self) -> anyhow::Result<()> {
-        Ok(self.task.await??)
+        let served = self.task.await;
+        self.reconciler.abort();
+        Ok(served??)
     }
 }
 
@@ -115,10 +123,25 @@ pub async fn start_with_signal(
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let reconciler = tokio::spawn(reconcile_loop(state.service.clone(), config.reconcile_every));
     let app = router(state)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(signal).await });
     tracing::info!(%addr, storage = ?config.data_dir, "burstflare listening");
-    Ok(RunningServer { addr, stop: None, task })
+    Ok(RunningServer { addr, stop: None, task, reconciler })
+}
+
+/// Runs a reconcile pass every `every`, logging what it removed; failures are logged and retried
+/// at the next tick.
+async fn reconcile_loop(service: Service, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match service.reconcile().await {
+            Ok(purged) => tracing::info!(?purged, "reconcile pass"),
+            Err(e) => tracing::warn!(error = %e, "reconcile pass failed"),
+        }
+    }
 }

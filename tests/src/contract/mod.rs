@@ -66,6 +66,7 @@ macro_rules! contract_scenarios {
             service::workspaces::viewers_cannot_manage_the_workspace,
             service::workspaces::the_owner_role_is_immutable,
             service::workspaces::plans_change_with_their_limits,
+            service::maintenance::reconcile_purges_only_what_expired,
         );
     };
 }

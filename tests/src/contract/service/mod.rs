@@ -3,4 +3,5 @@
 
 pub mod auth;
 pub mod device;
+pub mod maintenance;
 pub mod workspaces;
