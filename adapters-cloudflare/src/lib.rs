@@ -1,1 +1,31 @@
-//! placeholder
+//! BurstFlare's Cloudflare adapters, used by the Worker entry in `edge`: the D1 executor under the
+//! shared SQL repositories (so D1 and SQLite run the same statements, including the rate-limit
+//! counters, which live in D1 because KV is neither atomic nor immediately consistent), a
+//! WebCrypto PBKDF2 password hasher, the Queues job producer, and the runtime's clock and
+//! randomness. JS futures are not `Send`; every adapter wraps them in `SendFuture` so the shared
+//! `#[async_trait]` ports keep their `Send` bound.
+//!
+//! The crate type-checks natively too (so workspace-wide lints cover it), but only runs in workerd.
+#![forbid(unsafe_code)]
+
+mod d1;
+mod hasher;
+mod queue;
+mod system;
+
+pub use d1::D1Executor;
+pub use hasher::{phc_pbkdf2, WebCryptoHasher, PBKDF2_ITERATIONS};
+pub use queue::QueueJobs;
+pub use system::{WorkerClock, WorkerRandom};
+
+use burstflare_adapters_sql::SqlRepos;
+use burstflare_core::ports::{Ports, SystemPorts};
+use std::sync::Arc;
+
+/// Every port of core on Cloudflare: the SQL repositories over D1, plus the Worker's clock,
+/// randomness and password hasher.
+pub fn ports(db: worker::D1Database) -> Ports {
+    let system =
+        SystemPorts { hasher: Arc::new(WebCryptoHasher), clock: Arc::new(WorkerClock), random: Arc::new(WorkerRandom) };
+    SqlRepos::new(Arc::new(D1Executor::new(db))).into_ports(system)
+}

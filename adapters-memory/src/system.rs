@@ -106,8 +106,9 @@ impl Default for Argon2Params {
 }
 
 /// Password hashing with argon2id (v0x13), stored as PHC strings
-/// (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`). Verification reads the parameters from the hash, so
-/// hashes made with other parameters keep verifying after a change.
+/// (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`). Verification reads the algorithm and parameters from
+/// the hash, so hashes made with other parameters keep verifying after a change, and the Worker's
+/// PBKDF2-SHA256 hashes (`$pbkdf2-sha256$i=…,l=32$salt$hash`) verify here too.
 #[derive(Debug, Clone)]
 pub struct Argon2idHasher {
     params: argon2::Params,
@@ -150,11 +151,13 @@ impl PasswordHasher for Argon2idHasher {
     }
 
     async fn verify(&self, password: &str, hash: &str) -> PortResult<bool> {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
+        use argon2::password_hash::PasswordHash;
         let Ok(parsed) = PasswordHash::new(hash) else {
             return Ok(false);
         };
-        Ok(self.argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        // argon2id is what this hasher writes; PBKDF2-SHA256 is what the Worker writes.
+        let verifiers: [&dyn argon2::password_hash::PasswordVerifier; 2] = [&self.argon2(), &pbkdf2::Pbkdf2];
+        Ok(parsed.verify_password(&verifiers, password.as_bytes()).is_ok())
     }
 }
 
@@ -189,6 +192,19 @@ mod tests {
         let other = Argon2idHasher::new(Argon2Params { memory_kib: 16, iterations: 2, parallelism: 1 }).unwrap();
         let hash = block_on(other.hash("pw-123456")).unwrap();
         assert!(block_on(fast.verify("pw-123456", &hash)).unwrap());
+    }
+
+    #[test]
+    fn pbkdf2_hashes_from_the_worker_verify() {
+        use argon2::password_hash::{PasswordHasher as _, SaltString};
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let params = pbkdf2::Params { rounds: 1_000, output_length: 32 };
+        let hash = pbkdf2::Pbkdf2.hash_password_customized(b"pw-123456", None, None, params, &salt).unwrap();
+        let hash = hash.to_string();
+        assert!(hash.starts_with("$pbkdf2-sha256$i=1000,l=32$"), "{hash}");
+        let hasher = Argon2idHasher::new(Argon2Params::INSECURE_FAST).unwrap();
+        assert!(block_on(hasher.verify("pw-123456", &hash)).unwrap());
+        assert!(!block_on(hasher.verify("pw-654321", &hash)).unwrap());
     }
 
     #[test]

@@ -104,6 +104,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.work_dir)?;
     let taskset = std::process::Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success());
     let cpus = (args.cpus != "none" && taskset).then(|| args.cpus.clone());
+    let machine = Machine::detect(cpus.clone());
+    if machine.load_before.split(' ').next().and_then(|l| l.parse::<f64>().ok()).is_some_and(|l| l > 1.0) {
+        eprintln!("warning: load average {} — other work will skew the numbers", machine.load_before);
+    }
     let setup = Setup {
         load: Load {
             connections: args.connections,
@@ -111,7 +115,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             duration: Duration::from_secs(args.duration_secs),
             max_requests: args.max_requests,
         },
-        cpus: cpus.clone(),
+        cpus,
         work_dir: args.work_dir.clone(),
     };
 
@@ -120,7 +124,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let small = measure_server(&server_bin, args.small_users, &args.log_format, &setup).await?;
     let large = measure_server(&server_bin, args.users, &args.log_format, &setup).await?;
 
-    let report = Report { machine: Machine::detect(cpus), load: setup.load, bare, bare_memory, small, large };
+    let load_after = report::load_average();
+    let report = Report { machine, load: setup.load, bare, bare_memory, small, large, load_after };
     let markdown = report.markdown();
     println!("{markdown}");
     if let Some(dir) = args.out.parent() {

@@ -24,6 +24,11 @@ pub struct Machine {
     pub kernel: String,
     /// The cores the servers were pinned to, if they were.
     pub pinned_to: Option<String>,
+    /// `/proc/loadavg` (1, 5, 15 minutes) when the run started: other work on the machine skews
+    /// every number.
+    pub load_before: String,
+    /// The CPUs the load generator (this process) may run on.
+    pub client_cpus: String,
 }
 
 impl Machine {
@@ -35,8 +40,19 @@ impl Machine {
             .map_or_else(|| "unknown CPU".to_string(), |(_, model)| model.trim().to_string());
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Machine { cpus, cpu_model, kernel, pinned_to }
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let client_cpus = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .map_or_else(|| "unknown".to_string(), |cpus| cpus.trim().to_string());
+        Machine { cpus, cpu_model, kernel, pinned_to, load_before: load_average(), client_cpus }
     }
+}
+
+/// The 1, 5 and 15-minute load averages.
+pub fn load_average() -> String {
+    let raw = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    raw.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 /// The native server with one store size.
@@ -59,6 +75,8 @@ pub struct Report {
     pub bare_memory: Memory,
     pub small: Scenario,
     pub large: Scenario,
+    /// Load averages when the run ended.
+    pub load_after: String,
 }
 
 impl Report {
@@ -77,7 +95,12 @@ impl Report {
             None => "servers not pinned".to_string(),
         };
         let _ = writeln!(md, "Machine: {} CPUs ({}), Linux {}; {pinning}.", m.cpus, m.cpu_model, m.kernel);
-        let _ = writeln!(md, "The load generator runs on the same machine and shares those cores with the server.\n");
+        let _ = writeln!(
+            md,
+            "The load generator runs on the same machine, on CPUs {}: client and server compete for the same cores.",
+            m.client_cpus
+        );
+        let _ = writeln!(md, "Load averages: {} before the run, {} after it.\n", m.load_before, self.load_after);
         let _ = writeln!(
             md,
             "Load: {} keep-alive HTTP/1.1 connections over loopback, closed loop, {:?} warm-up then {:?} measured \

@@ -1,24 +1,15 @@
-//! Where the suite points: `BURSTFLARE_TEST_URL` if set (any running deployment, e.g. the Worker
-//! under workerd), else a native server started on port 0 over a fresh SQLite folder.
+//! Native servers for the suite, started on port 0 over a fresh SQLite folder or memory.
 
 use burstflare_edge::native::{start, RunningServer, ServerConfig};
 use std::net::SocketAddr;
 
-/// A target for the suite; dropping it stops a server it started.
+/// A server for the suite; dropping it stops the server and removes its folder.
 pub struct Target {
     pub url: String,
-    _server: Option<(RunningServer, tempfile::TempDir)>,
+    _server: (RunningServer, tempfile::TempDir),
 }
 
 impl Target {
-    /// The external URL if configured, else a fresh native server.
-    pub async fn from_env() -> Self {
-        match std::env::var("BURSTFLARE_TEST_URL") {
-            Ok(url) if !url.is_empty() => Self { url, _server: None },
-            _ => Self::native().await,
-        }
-    }
-
     /// A native server over SQLite in a temp folder.
     pub async fn native() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -38,6 +29,6 @@ impl Target {
             ..ServerConfig::default()
         };
         let server = start(config).await.expect("server starts");
-        Self { url: server.url(), _server: Some((server, dir)) }
+        Self { url: server.url(), _server: (server, dir) }
     }
 }

@@ -1,0 +1,29 @@
+//! Jobs through Cloudflare Queues: the producer side. The consumer is the Worker's `queue`
+//! handler in `edge`, which acks a message only after its job succeeded and otherwise asks the
+//! platform to retry it, so a job that keeps failing ends in the dead-letter queue.
+
+use async_trait::async_trait;
+use burstflare_core::error::PortError;
+use burstflare_core::ports::{Job, JobQueue, PortResult};
+use worker::send::SendFuture;
+use worker::Queue;
+
+pub struct QueueJobs {
+    queue: Queue,
+}
+
+impl QueueJobs {
+    pub fn new(queue: Queue) -> Self {
+        Self { queue }
+    }
+}
+
+#[async_trait]
+impl JobQueue for QueueJobs {
+    async fn enqueue(&self, job: Job) -> PortResult<()> {
+        let queue = &self.queue;
+        SendFuture::new(async move { queue.send(&job).await })
+            .await
+            .map_err(|e| PortError::Unavailable(format!("queue send: {e}")))
+    }
+}

@@ -1,0 +1,89 @@
+//! The Cloudflare Worker entry (wasm32 only): the same Router as the native server behind
+//! `fetch`, the queue consumer that runs jobs (ack on success, retry otherwise, so a job that
+//! keeps failing ends in the dead-letter queue), and the cron trigger that enqueues reconcile.
+//! Adapters are picked in [`compose`], from the bindings of `wrangler.toml`.
+
+mod logging;
+
+use crate::app::{router, AppState, ClientIpSource, Deployment};
+use crate::jobs::{self, Disposition};
+use burstflare_adapters_cloudflare::QueueJobs;
+use burstflare_core::ports::{Job, JobQueue};
+use burstflare_core::{Config, Service};
+use tower_service::Service as _;
+use worker::{event, Context, Env, HttpRequest, MessageBatch, MessageExt, ScheduleContext, ScheduledEvent};
+
+/// The D1 binding holding all metadata.
+const DB: &str = "DB";
+/// The queue reconcile jobs travel through.
+const RECONCILE_QUEUE: &str = "RECONCILE_QUEUE";
+/// Where the platform moves messages that failed all their attempts (see wrangler.toml).
+const DEAD_LETTER_QUEUE: &str = "burstflare-dead-letter";
+
+/// Builds the application state from the Worker's bindings.
+fn compose(env: &Env) -> worker::Result<AppState> {
+    let ports = burstflare_adapters_cloudflare::ports(env.d1(DB)?);
+    // Production trusts only Cloudflare's own header; local runs may name another (see wrangler.toml).
+    let client_ip = match env.var("CLIENT_IP_HEADER").map(|v| v.to_string()).as_deref() {
+        Ok("x-forwarded-for") => ClientIpSource::ForwardedFor,
+        _ => ClientIpSource::CfConnectingIp,
+    };
+    Ok(AppState {
+        service: Service::new(ports, Config::default()),
+        deployment: Deployment { storage: "d1", runtime_available: false, containers_enabled: false },
+        client_ip,
+        force_secure_cookies: false,
+    })
+}
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+    logging::init();
+}
+
+#[event(fetch)]
+async fn fetch(req: HttpRequest, env: Env, _ctx: Context) -> worker::Result<axum::http::Response<axum::body::Body>> {
+    let state = compose(&env)?;
+    Ok(router(state).call(req).await?)
+}
+
+#[event(queue)]
+async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> worker::Result<()> {
+    if batch.queue() == DEAD_LETTER_QUEUE {
+        // Kept visible in the logs with their ids; acked so they are not redelivered forever.
+        for message in batch.messages()? {
+            tracing::error!(id = %message.id(), body = %message.body(), "job dead-lettered after its retries");
+            message.ack();
+        }
+        return Ok(());
+    }
+    let state = compose(&env)?;
+    for message in batch.messages()? {
+        match jobs::handle(&state.service, message.body()).await {
+            Disposition::Ack => message.ack(),
+            Disposition::Retry(_) => message.retry(),
+        }
+    }
+    Ok(())
+}
+
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let job = Job::Reconcile { source: Some(format!("cron {}", event.cron())) };
+    let sent = match env.queue(RECONCILE_QUEUE) {
+        Ok(queue) => QueueJobs::new(queue).enqueue(job.clone()).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = sent {
+        // Without the queue, reconcile right away rather than skipping the tick.
+        tracing::warn!(%error, "could not enqueue reconcile; running it now");
+        match compose(&env) {
+            Ok(state) => match state.service.run_job(&job).await {
+                Ok(outcome) => tracing::info!(?outcome, "reconcile done"),
+                Err(error) => tracing::error!(%error, "reconcile failed"),
+            },
+            Err(error) => tracing::error!(%error, "bindings missing"),
+        }
+    }
+}
