@@ -18,6 +18,8 @@ pub enum ErrorKind {
     Conflict,
     /// The thing existed but is no longer usable (410).
     Gone,
+    /// A body larger than allowed (413).
+    PayloadTooLarge,
     /// Too many requests in the current window (429).
     RateLimited,
     /// A dependency (database, blob store) is unavailable (503).
@@ -85,6 +87,9 @@ pub enum PortError {
     /// The backing service could not be reached or refused the call; nothing was written.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// A streamed body went past the limit it was given; nothing was stored.
+    #[error("body exceeds {limit} bytes")]
+    TooLarge { limit: u64 },
     /// Anything else (corrupt row, bug); nothing was written.
     #[error("{0}")]
     Other(String),
@@ -100,6 +105,9 @@ impl From<PortError> for Error {
             ),
             PortError::Unavailable(m) => {
                 Error::new(ErrorKind::Unavailable, "storage_unavailable", format!("Storage unavailable: {m}"))
+            }
+            PortError::TooLarge { limit } => {
+                Error::new(ErrorKind::PayloadTooLarge, "payload_too_large", format!("Body exceeds the {limit}-byte limit"))
             }
             PortError::Other(m) => Error::internal(m),
         }

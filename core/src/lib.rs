@@ -3,6 +3,7 @@
 //! randomness itself; adapters supply both through the traits in [`ports`].
 #![forbid(unsafe_code)]
 
+pub mod blob;
 pub mod error;
 pub mod ids;
 pub mod model;

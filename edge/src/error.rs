@@ -40,6 +40,7 @@ impl From<Error> for ApiError {
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::Gone => StatusCode::GONE,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::Unavailable => {
                 tracing::warn!(code = e.code, error = %e.message, "dependency unavailable");
                 StatusCode::SERVICE_UNAVAILABLE

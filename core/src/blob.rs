@@ -1,0 +1,68 @@
+//! Object storage as the use cases see it: streamed bodies in, streamed bodies out, so neither the
+//! server's memory nor a request's size depends on how large a bundle or snapshot is.
+
+use crate::error::PortError;
+use crate::ports::PortResult;
+use async_trait::async_trait;
+
+/// A body read chunk by chunk. `Ok(None)` is the end; an error ends the stream.
+#[async_trait]
+pub trait ByteStream: Send {
+    async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>>;
+}
+
+/// What is known of a stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub size: u64,
+    pub content_type: String,
+}
+
+/// A stored object being read.
+pub struct Blob {
+    pub info: BlobInfo,
+    pub body: Box<dyn ByteStream>,
+}
+
+/// Key → object storage (files under the data folder natively, R2 on Cloudflare, memory in tests).
+/// Keys are `/`-separated paths made by the use cases, never by clients.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Reads `body` to its end and stores it under `key`, replacing any previous object only once
+    /// the whole body arrived: a body that fails midway or goes past `limit` bytes returns
+    /// `TooLarge` (or the stream's error) and leaves the previous object, if any, as it was.
+    async fn put(&self, key: &str, content_type: &str, body: &mut dyn ByteStream, limit: u64) -> PortResult<BlobInfo>;
+    /// The object, or `None` when there is none.
+    async fn get(&self, key: &str) -> PortResult<Option<Blob>>;
+    /// Removes the object; removing a missing object is not an error.
+    async fn delete(&self, key: &str) -> PortResult<()>;
+}
+
+/// A body held in memory (build logs, tests), yielded in one chunk.
+pub struct BytesBody(Option<Vec<u8>>);
+
+impl BytesBody {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(Some(bytes.into()))
+    }
+}
+
+#[async_trait]
+impl ByteStream for BytesBody {
+    async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
+        Ok(self.0.take().filter(|b| !b.is_empty()))
+    }
+}
+
+/// Reads a whole stream into memory, refusing more than `limit` bytes (for small objects such as
+/// build logs; large bodies are streamed).
+pub async fn read_to_end(body: &mut dyn ByteStream, limit: u64) -> PortResult<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some(chunk) = body.next_chunk().await? {
+        if (out.len() + chunk.len()) as u64 > limit {
+            return Err(PortError::TooLarge { limit });
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
