@@ -11,21 +11,25 @@
 mod d1;
 mod hasher;
 mod queue;
+mod r2;
 mod system;
 
 pub use d1::D1Executor;
 pub use hasher::{phc_pbkdf2, WebCryptoHasher, PBKDF2_ITERATIONS};
 pub use queue::QueueJobs;
+pub use r2::R2BlobStore;
 pub use system::{WorkerClock, WorkerRandom};
 
 use burstflare_adapters_sql::SqlRepos;
-use burstflare_core::ports::{Ports, SystemPorts};
+use burstflare_core::blob::BlobStore;
+use burstflare_core::ports::{JobQueue, Ports, SystemPorts};
 use std::sync::Arc;
 
-/// Every port of core on Cloudflare: the SQL repositories over D1, plus the Worker's clock,
-/// randomness and password hasher.
-pub fn ports(db: worker::D1Database) -> Ports {
+/// Every port of core on Cloudflare: the SQL repositories over D1, `blobs` for objects (R2),
+/// `jobs` in place of the SQL `jobs` table (Queues: the platform runs the consumer), plus the
+/// Worker's clock, randomness and password hasher.
+pub fn ports(db: worker::D1Database, blobs: Arc<dyn BlobStore>, jobs: Arc<dyn JobQueue>) -> Ports {
     let system =
         SystemPorts { hasher: Arc::new(WebCryptoHasher), clock: Arc::new(WorkerClock), random: Arc::new(WorkerRandom) };
-    SqlRepos::new(Arc::new(D1Executor::new(db))).into_ports(system)
+    Ports { jobs, ..SqlRepos::new(Arc::new(D1Executor::new(db))).into_ports(system, blobs) }
 }

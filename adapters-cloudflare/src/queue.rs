@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use burstflare_core::error::PortError;
 use burstflare_core::ports::{Job, JobQueue, PortResult};
 use worker::send::SendFuture;
-use worker::Queue;
+use worker::{MessageBuilder, Queue};
 
 pub struct QueueJobs {
     queue: Queue,
@@ -20,9 +20,13 @@ impl QueueJobs {
 
 #[async_trait]
 impl JobQueue for QueueJobs {
-    async fn enqueue(&self, job: Job) -> PortResult<()> {
+    async fn enqueue(&self, job: Job, delay_seconds: u32) -> PortResult<()> {
         let queue = &self.queue;
-        SendFuture::new(async move { queue.send(&job).await })
+        let mut message = MessageBuilder::new(job);
+        if delay_seconds > 0 {
+            message = message.delay_seconds(delay_seconds);
+        }
+        SendFuture::new(async move { queue.send(message.build()).await })
             .await
             .map_err(|e| PortError::Unavailable(format!("queue send: {e}")))
     }

@@ -3,7 +3,10 @@
 //! touches); the first failed guard or uniqueness rule refuses the batch with
 //! `PortError::Conflict` before anything is applied. Only a fully checked batch is applied, with
 //! no further check that could fail halfway. References are checked like SQL foreign keys: the
-//! user or workspace a row names must exist, or be created earlier in the same batch.
+//! user or workspace a row names must exist, or be created earlier in the same batch. Template
+//! writes are checked in [`templates`].
+
+mod templates;
 
 use crate::state::{MembershipKey, State, StoredUser, Table};
 use burstflare_core::error::PortError;
@@ -82,6 +85,7 @@ struct Staged {
     tokens: Stage<TokenId, Token>,
     devices: Stage<DeviceId, DeviceAuthorization>,
     audit: Vec<AuditEntry>,
+    templates: templates::TemplateStage,
 }
 
 /// Refuses a guarded write whose row is missing or carries another version.
@@ -243,6 +247,17 @@ impl Staged {
                 self.claim(Claim::AuditId(id), state.audit.contains(&entry.id), "audit entry")?;
                 self.audit.push(entry);
             }
+            write @ (Write::CreateTemplate(_)
+            | Write::UpdateTemplate { .. }
+            | Write::DeleteTemplate { .. }
+            | Write::CreateVersion(_)
+            | Write::UpdateVersion { .. }
+            | Write::CreateBuild(_)
+            | Write::UpdateBuild { .. }
+            | Write::CreateRelease(_)
+            | Write::CreateGrant(_)
+            | Write::UseGrant { .. }
+            | Write::Usage(_)) => self.check_template(state, write)?,
         }
         Ok(())
     }
@@ -290,5 +305,6 @@ impl Staged {
         for entry in self.audit {
             state.put_audit(entry);
         }
+        self.templates.apply(&mut state.templates);
     }
 }

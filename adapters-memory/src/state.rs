@@ -2,6 +2,8 @@
 //! secondary indexes that enforce uniqueness and serve lookups. Insertion order is the tie-break
 //! wherever the port contract orders by a timestamp, the way SQLite falls back to `rowid`.
 
+use crate::jobs::JobTable;
+use crate::templates::TemplateTables;
 use burstflare_core::ids::{AuditId, DeviceId, FamilyId, InviteId, TokenId, UserId, WorkspaceId};
 use burstflare_core::model::{AuditEntry, DeviceAuthorization, Invite, Membership, Token, User, Workspace};
 use burstflare_core::ports::{Purged, WindowCount};
@@ -51,6 +53,10 @@ impl<K: Eq + Hash, V> Table<K, V> {
     pub(crate) fn at(&self, position: usize) -> &V {
         &self.rows[position]
     }
+    /// Every row, in insertion order.
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, V> {
+        self.rows.iter()
+    }
     /// Takes every row out, in insertion order (used to rebuild a table without some rows).
     pub(crate) fn drain(&mut self) -> Vec<V> {
         self.index.clear();
@@ -91,6 +97,10 @@ pub(crate) struct State {
     pub audit_of: HashMap<WorkspaceId, Vec<usize>>,
     /// Fixed-window rate-limit counters by key.
     pub windows: HashMap<String, WindowCount>,
+    /// Templates with their versions, builds, releases and grants, and usage events.
+    pub templates: TemplateTables,
+    /// The local job queue.
+    pub jobs: JobTable,
 }
 
 impl State {

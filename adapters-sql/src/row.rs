@@ -5,6 +5,8 @@ use crate::exec::{Row, SqlValue};
 use burstflare_core::error::PortError;
 use burstflare_core::ports::PortResult;
 use burstflare_core::time::Timestamp;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// A cursor over one row's values, in SELECT order.
 pub(crate) struct RowReader {
@@ -64,6 +66,25 @@ impl RowReader {
         Ok(self.opt_int()?.map(Timestamp))
     }
 
+    /// A non-negative integer column (sizes, counts).
+    pub(crate) fn uint(&mut self) -> PortResult<u64> {
+        let value = self.int()?;
+        u64::try_from(value).map_err(|_| self.mistyped("a non-negative integer"))
+    }
+
+    pub(crate) fn opt_uint(&mut self) -> PortResult<Option<u64>> {
+        match self.opt_int()? {
+            Some(value) => u64::try_from(value).map(Some).map_err(|_| self.mistyped("a non-negative integer")),
+            None => Ok(None),
+        }
+    }
+
+    /// A text column holding JSON.
+    pub(crate) fn json(&mut self) -> PortResult<serde_json::Value> {
+        let raw = self.text()?;
+        serde_json::from_str(&raw).map_err(|_| self.mistyped("JSON"))
+    }
+
     /// A text column parsed by a domain constructor (roles, statuses, kinds).
     pub(crate) fn parsed<T, E>(&mut self, parse: impl FnOnce(&str) -> Result<T, E>) -> PortResult<T> {
         let raw = self.text()?;
@@ -91,6 +112,29 @@ pub(crate) fn first(rows: Vec<Row>) -> Option<RowReader> {
 /// Converts a count or limit between SQL integers and `u32`, refusing negative or huge values.
 pub(crate) fn to_u32(value: i64) -> PortResult<u32> {
     u32::try_from(value).map_err(|_| PortError::Other(format!("count {value} is out of range")))
+}
+
+/// A size or count as a SQL integer, refusing values past `i64::MAX`.
+pub(crate) fn to_i64(value: u64) -> PortResult<i64> {
+    i64::try_from(value).map_err(|_| PortError::Other(format!("value {value} is out of range")))
+}
+
+/// The wire string of a serde enum (`"dead_lettered"`), as status columns store it.
+pub(crate) fn wire<T: Serialize>(value: &T) -> PortResult<String> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => Ok(text),
+        _ => Err(PortError::Other("a status does not serialise to a string".into())),
+    }
+}
+
+/// Reads a serde enum back from its wire string (for [`RowReader::parsed`]).
+pub(crate) fn from_wire<T: DeserializeOwned>(raw: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_value(serde_json::Value::String(raw.to_string()))
+}
+
+/// JSON as stored in a text column.
+pub(crate) fn json_text(value: &serde_json::Value) -> PortResult<String> {
+    serde_json::to_string(value).map_err(|e| PortError::Other(format!("JSON does not serialise: {e}")))
 }
 
 #[cfg(test)]

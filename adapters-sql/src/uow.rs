@@ -3,7 +3,10 @@
 //! row fails the guard's CHECK and the whole batch rolls back as `Conflict`.
 
 use crate::exec::{SqlExecutor, Stmt};
-use crate::{audit, devices, invites, memberships, tokens, users, workspaces, SqlRepos};
+use crate::{
+    audit, builds, devices, grants, invites, memberships, releases, templates, tokens, usage, users, versions,
+    workspaces, SqlRepos,
+};
 use async_trait::async_trait;
 use burstflare_core::ports::{PortResult, UnitOfWork};
 use burstflare_core::store::{Batch, Write};
@@ -41,6 +44,21 @@ fn translate(write: &Write) -> PortResult<(Stmt, bool)> {
         Write::ExchangeDevice { device_id, expected_version } => {
             (devices::exchange(device_id, *expected_version), true)
         }
+        Write::CreateTemplate(template) => (templates::insert(template), false),
+        Write::UpdateTemplate { template, expected_version } => (templates::update(template, *expected_version), true),
+        Write::DeleteTemplate { template_id, expected_version } => {
+            (templates::delete(template_id, *expected_version), true)
+        }
+        Write::CreateVersion(version) => (versions::insert(version)?, false),
+        Write::UpdateVersion { version, expected_version } => (versions::update(version, *expected_version)?, true),
+        Write::CreateBuild(build) => (builds::insert(build)?, false),
+        Write::UpdateBuild { build, expected_version } => (builds::update(build, *expected_version)?, true),
+        Write::CreateRelease(release) => (releases::insert(release), false),
+        Write::CreateGrant(grant) => (grants::insert(grant)?, false),
+        Write::UseGrant { grant_id, at, expected_version } => {
+            (grants::use_grant(grant_id, *at, *expected_version), true)
+        }
+        Write::Usage(event) => (usage::insert(event)?, false),
     })
 }
 

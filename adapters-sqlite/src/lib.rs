@@ -2,13 +2,16 @@
 //! SQLite file through sqlx, with the schema from `migrations/` applied on open.
 #![forbid(unsafe_code)]
 
+mod blobs;
 mod executor;
 
+pub use blobs::FsBlobStore;
 pub use executor::SqlxExecutor;
 
 use burstflare_adapters_sql::SqlRepos;
+use burstflare_core::blob::BlobStore;
 use burstflare_core::error::PortError;
-use burstflare_core::ports::{Ports, SystemPorts};
+use burstflare_core::ports::{JobSource, Ports, SystemPorts};
 use executor::port_error;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::path::Path;
@@ -71,9 +74,15 @@ impl SqliteStore {
         Self::open(&dir.join(DB_FILE)).await
     }
 
-    /// Every port of core: the SQL repositories on this database, plus `system`.
-    pub fn ports(&self, system: SystemPorts) -> Ports {
-        SqlRepos::new(self.exec.clone()).into_ports(system)
+    /// Every port of core: the SQL repositories on this database (jobs go to its `jobs` table),
+    /// `blobs` for objects, plus `system`.
+    pub fn ports(&self, system: SystemPorts, blobs: Arc<dyn BlobStore>) -> Ports {
+        SqlRepos::new(self.exec.clone()).into_ports(system, blobs)
+    }
+
+    /// The runner's side of this database's `jobs` table, which [`ports`](Self::ports) enqueues into.
+    pub fn job_source(&self) -> Arc<dyn JobSource> {
+        SqlRepos::new(self.exec.clone()).job_source()
     }
 
     /// The executor, for adapters that add their own tables to this database.

@@ -8,7 +8,7 @@ use burstflare_core::error::PortError;
 use burstflare_core::store::{Batch, Write};
 use burstflare_core::time::Timestamp;
 use burstflare_core::values::Plan;
-use common::{audit, fresh, one, register, system, user, workspace, NOW};
+use common::{audit, fresh, one, ports, register, user, workspace, NOW};
 
 #[tokio::test]
 async fn migrations_apply_once_and_reopening_keeps_data() {
@@ -17,7 +17,7 @@ async fn migrations_apply_once_and_reopening_keeps_data() {
     db.store.close().await;
     for _ in 0..2 {
         let store = SqliteStore::open_in(db.dir.path()).await.expect("reopen");
-        let ports = store.ports(system());
+        let ports = ports(&store, db.dir.path());
         assert_eq!(ports.users.get(&ada.id).await.unwrap(), Some(ada.clone()));
         store.close().await;
     }
@@ -107,7 +107,7 @@ async fn rate_windows_count_reset_and_survive_reopening() {
     db.store.close().await;
 
     let store = SqliteStore::open_in(db.dir.path()).await.expect("reopen");
-    let limiter = store.ports(system()).rate_limiter;
+    let limiter = ports(&store, db.dir.path()).rate_limiter;
     let hit = limiter.hit("login:1.2.3.4", 1_000, Timestamp(NOW.0 + 999)).await.unwrap();
     assert_eq!((hit.count, hit.reset_at), (4, Timestamp(NOW.0 + 1_000)));
     let hit = limiter.hit("login:1.2.3.4", 1_000, Timestamp(NOW.0 + 1_000)).await.unwrap();

@@ -102,10 +102,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         bail!("{} not found: build it first (scripts/bench does)", server_bin.display());
     }
     std::fs::create_dir_all(&args.work_dir)?;
-    let taskset = std::process::Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success());
-    let cpus = (args.cpus != "none" && taskset).then(|| args.cpus.clone());
+    let cpus = (args.cpus != "none" && server::taskset_available()).then(|| args.cpus.clone());
     let machine = Machine::detect(cpus.clone());
-    if machine.load_before.split(' ').next().and_then(|l| l.parse::<f64>().ok()).is_some_and(|l| l > 1.0) {
+    if machine.looks_busy() {
         eprintln!("warning: load average {} — other work will skew the numbers", machine.load_before);
     }
     let setup = Setup {

@@ -49,6 +49,13 @@ impl Machine {
     }
 }
 
+impl Machine {
+    /// More than one runnable task on average over the last minute, before the bench started.
+    pub fn looks_busy(&self) -> bool {
+        self.load_before.split(' ').next().and_then(|l| l.parse::<f64>().ok()).is_some_and(|l| l > 1.0)
+    }
+}
+
 /// The 1, 5 and 15-minute load averages.
 pub fn load_average() -> String {
     let raw = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();

@@ -4,7 +4,7 @@
 //! argon2 hash is computed up front and reused: seeding 10⁵ users takes seconds, not hours.
 
 use anyhow::Context;
-use burstflare_adapters_memory::system_ports;
+use burstflare_adapters_memory::{system_ports, MemoryBlobStore};
 use burstflare_adapters_sqlite::{SqliteStore, DB_FILE};
 use burstflare_core::ids::{FamilyId, TokenId, UserId, WorkspaceId};
 use burstflare_core::model::{Membership, Token, User, Workspace};
@@ -14,6 +14,7 @@ use burstflare_core::store::{Batch, Write};
 use burstflare_core::time::Timestamp;
 use burstflare_core::values::{ClientKind, DisplayName, Email, Plan, Role, TokenKind};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Users per committed batch (four writes each).
@@ -34,7 +35,8 @@ pub struct Seeded {
 pub async fn seed(dir: &Path, users: u64) -> anyhow::Result<Seeded> {
     let started = Instant::now();
     let store = SqliteStore::open_in(dir).await.context("opening the store to seed")?;
-    let ports = store.ports(system_ports());
+    // Seeding writes no objects; the blob store is only there to complete the ports.
+    let ports = store.ports(system_ports(), Arc::new(MemoryBlobStore::new()));
     let password_hash = ports.hasher.hash(PASSWORD).await?;
     let now = ports.clock.now();
     let mut next = 0;

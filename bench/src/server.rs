@@ -21,21 +21,23 @@ pub fn free_loopback_addr() -> anyhow::Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
-/// `program args…`, under `taskset -c cpus` when `cpus` is given and `taskset` runs.
+/// Whether `taskset` is there to pin processes with.
+pub fn taskset_available() -> bool {
+    std::process::Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success())
+}
+
+/// `program args…`, under `taskset -c cpus` when `cpus` is given.
 pub fn command(program: &Path, args: &[String], cpus: Option<&str>) -> Command {
-    let taskset_works = || std::process::Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success());
-    match cpus {
-        Some(cpus) if taskset_works() => {
+    let mut cmd = match cpus {
+        Some(cpus) => {
             let mut cmd = Command::new("taskset");
-            cmd.arg("-c").arg(cpus).arg(program).args(args);
+            cmd.arg("-c").arg(cpus).arg(program);
             cmd
         }
-        _ => {
-            let mut cmd = Command::new(program);
-            cmd.args(args);
-            cmd
-        }
-    }
+        None => Command::new(program),
+    };
+    cmd.args(args);
+    cmd
 }
 
 /// Memory of a process, in KiB, from `/proc/PID/status`.

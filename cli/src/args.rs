@@ -1,6 +1,8 @@
 //! The command line: global options and the command tree, declared with clap's derive API. The
 //! same declaration drives parsing, `--help` and `burstflare completions`.
 
+pub use crate::commands::build::BuildCommand;
+pub use crate::commands::template::{ReleaseCommand, TemplateCommand, VersionCommand};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -37,6 +39,15 @@ pub enum Command {
     /// Workspaces: list, switch, members, invites, roles and plan
     #[command(subcommand, visible_alias = "ws")]
     Workspace(WorkspaceCommand),
+    /// Templates: create, list, show, archive, restore, delete, promote; add versions with bundles
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// Template builds: list, log, retry, wait
+    #[command(subcommand)]
+    Build(BuildCommand),
+    /// Releases (template promotions)
+    #[command(subcommand)]
+    Release(ReleaseCommand),
     /// Print a shell completion script
     Completions {
         /// The shell to complete for

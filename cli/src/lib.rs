@@ -3,10 +3,12 @@
 //!
 //! Layout: [`args`] declares the command line, [`commands`] runs it, [`client`] does HTTP (with
 //! transparent token refresh), [`config`] reads and writes the config file, [`password`] gets
-//! passwords without flags, [`output`] prints, and [`error`] is the one error type.
+//! passwords without flags, [`output`] prints, [`bundle`] packs template bundles, and [`error`] is
+//! the one error type.
 #![forbid(unsafe_code)]
 
 pub mod args;
+pub mod bundle;
 pub mod client;
 pub mod commands;
 pub mod config;

@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Gone,
     /// A body larger than allowed (413).
     PayloadTooLarge,
+    /// A body of a content type the route does not take (415).
+    UnsupportedMediaType,
     /// Too many requests in the current window (429).
     RateLimited,
     /// A dependency (database, blob store) is unavailable (503).
@@ -106,9 +108,11 @@ impl From<PortError> for Error {
             PortError::Unavailable(m) => {
                 Error::new(ErrorKind::Unavailable, "storage_unavailable", format!("Storage unavailable: {m}"))
             }
-            PortError::TooLarge { limit } => {
-                Error::new(ErrorKind::PayloadTooLarge, "payload_too_large", format!("Body exceeds the {limit}-byte limit"))
-            }
+            PortError::TooLarge { limit } => Error::new(
+                ErrorKind::PayloadTooLarge,
+                "payload_too_large",
+                format!("Body exceeds the {limit}-byte limit"),
+            ),
             PortError::Other(m) => Error::internal(m),
         }
     }

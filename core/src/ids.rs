@@ -58,6 +58,28 @@ id_type!(
     /// An audit-log entry.
     AuditId, "audit");
 
+id_type!(
+    /// A workspace template.
+    TemplateId, "tpl");
+id_type!(
+    /// One version of a template.
+    VersionId, "tplv");
+id_type!(
+    /// The build of a template version.
+    BuildId, "bld");
+id_type!(
+    /// A promotion of a version (release history).
+    ReleaseId, "rel");
+id_type!(
+    /// A one-time upload grant (the secret that authorises the upload is separate).
+    GrantId, "upg");
+id_type!(
+    /// A usage (metering) event.
+    UsageId, "usage");
+id_type!(
+    /// A queued background job (local job table).
+    JobId, "job");
+
 #[cfg(test)]
 mod tests {
     use super::*;

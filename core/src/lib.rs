@@ -4,8 +4,10 @@
 #![forbid(unsafe_code)]
 
 pub mod blob;
+pub mod bundle;
 pub mod error;
 pub mod ids;
+pub mod manifest;
 pub mod model;
 pub mod ports;
 pub mod rate;

@@ -3,9 +3,13 @@
 //! [`PortError`]: `Unavailable` when the backend cannot be reached, `Other` for anything
 //! unexpected; reads never return `Conflict`.
 
+use crate::blob::BlobStore;
 use crate::error::PortError;
-use crate::ids::{UserId, WorkspaceId};
-use crate::model::{AuditEntry, DeviceAuthorization, Invite, Member, Membership, TokenSession, User, Workspace};
+use crate::ids::{BuildId, JobId, TemplateId, UserId, VersionId, WorkspaceId};
+use crate::model::{
+    AuditEntry, Build, DeviceAuthorization, Invite, Member, Membership, Release, Template, TemplateVersion,
+    TokenSession, UploadGrant, User, Workspace,
+};
 use crate::secret::SecretHash;
 use crate::store::Batch;
 use crate::time::Timestamp;
@@ -87,7 +91,8 @@ pub trait Housekeeping: Send + Sync {
     async fn purge_expired(&self, now: Timestamp) -> PortResult<Purged>;
 }
 
-/// Background work. On Cloudflare it travels through Queues; natively it runs in-process.
+/// Background work. On Cloudflare it travels through Queues; natively through a jobs table that
+/// an in-process runner claims from, so queued work survives a restart.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Job {
@@ -96,13 +101,68 @@ pub enum Job {
         #[serde(default)]
         source: Option<String>,
     },
+    /// Check one template build.
+    Build {
+        #[serde(rename = "buildId")]
+        build_id: BuildId,
+    },
 }
 
 /// Sends jobs to whatever runs them.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
-    /// Returns `Unavailable` when the queue cannot take the job; nothing was sent then.
-    async fn enqueue(&self, job: Job) -> PortResult<()>;
+    /// Schedules `job` to run after `delay_seconds` (0: as soon as possible). Returns
+    /// `Unavailable` when the queue cannot take the job; nothing was sent then.
+    async fn enqueue(&self, job: Job, delay_seconds: u32) -> PortResult<()>;
+}
+
+/// A job taken by a local runner, leased until it completes or is released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    pub id: JobId,
+    pub job: Job,
+    /// How many times this job was claimed, this time included.
+    pub attempts: u32,
+}
+
+/// The runner's side of the local job table.
+#[async_trait]
+pub trait JobSource: Send + Sync {
+    /// Takes the oldest job that is due at `now` and not leased (or whose lease ended), leasing
+    /// it until `now + lease_ms`. Two runners never get the same job while a lease holds.
+    async fn claim(&self, now: Timestamp, lease_ms: i64) -> PortResult<Option<ClaimedJob>>;
+    /// Removes a finished job.
+    async fn complete(&self, id: &JobId) -> PortResult<()>;
+    /// Gives a job back to run again at `run_at`.
+    async fn release(&self, id: &JobId, run_at: Timestamp) -> PortResult<()>;
+}
+
+#[async_trait]
+pub trait TemplateRepo: Send + Sync {
+    /// The template if it belongs to the workspace.
+    async fn get(&self, workspace: &WorkspaceId, id: &TemplateId) -> PortResult<Option<Template>>;
+    /// Templates of the workspace (archived included), oldest first.
+    async fn list(&self, workspace: &WorkspaceId) -> PortResult<Vec<Template>>;
+    /// Versions of the template, oldest first.
+    async fn versions(&self, template: &TemplateId) -> PortResult<Vec<TemplateVersion>>;
+    async fn get_version(&self, template: &TemplateId, id: &VersionId) -> PortResult<Option<TemplateVersion>>;
+    /// Releases of the workspace (of one template if given), newest first.
+    async fn releases(&self, workspace: &WorkspaceId, template: Option<&TemplateId>) -> PortResult<Vec<Release>>;
+}
+
+#[async_trait]
+pub trait BuildRepo: Send + Sync {
+    async fn get(&self, id: &BuildId) -> PortResult<Option<Build>>;
+    async fn for_version(&self, version: &VersionId) -> PortResult<Option<Build>>;
+    /// Builds of the workspace, oldest first.
+    async fn list(&self, workspace: &WorkspaceId) -> PortResult<Vec<Build>>;
+    /// Builds of every workspace still `building` that started at or before `before`.
+    async fn stuck(&self, before: Timestamp) -> PortResult<Vec<Build>>;
+}
+
+#[async_trait]
+pub trait UploadGrantRepo: Send + Sync {
+    async fn find_by_secret(&self, hash: &SecretHash) -> PortResult<Option<UploadGrant>>;
 }
 
 /// The state of one fixed-window counter after a hit.
@@ -153,6 +213,11 @@ pub struct Ports {
     pub uow: Arc<dyn UnitOfWork>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub housekeeping: Arc<dyn Housekeeping>,
+    pub templates: Arc<dyn TemplateRepo>,
+    pub builds: Arc<dyn BuildRepo>,
+    pub grants: Arc<dyn UploadGrantRepo>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub jobs: Arc<dyn JobQueue>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Random>,

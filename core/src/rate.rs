@@ -9,6 +9,10 @@ pub enum RateScope {
     Login,
     Refresh,
     DeviceStart,
+    /// Direct bundle uploads, per user.
+    BundleUpload,
+    /// Uploads through a grant, per client IP.
+    SignedUpload,
 }
 
 impl RateScope {
@@ -18,6 +22,8 @@ impl RateScope {
             RateScope::Login => "auth-login",
             RateScope::Refresh => "auth-refresh",
             RateScope::DeviceStart => "device-start",
+            RateScope::BundleUpload => "template-bundle-upload",
+            RateScope::SignedUpload => "signed-upload",
         }
     }
     /// Requests allowed per window.
@@ -26,6 +32,8 @@ impl RateScope {
             RateScope::Register | RateScope::DeviceStart => 4,
             RateScope::Login => 8,
             RateScope::Refresh => 12,
+            RateScope::BundleUpload => 8,
+            RateScope::SignedUpload => 16,
         }
     }
     pub fn window_ms(self) -> i64 {

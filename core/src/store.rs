@@ -4,8 +4,11 @@
 //! `PortError::Conflict` and nothing is written. This is what D1's atomic batches, one SQLite
 //! transaction and one in-memory lock all offer alike.
 
-use crate::ids::{DeviceId, FamilyId, InviteId, TokenId, UserId, WorkspaceId};
-use crate::model::{AuditEntry, DeviceAuthorization, Invite, Membership, Token, User, Workspace};
+use crate::ids::{DeviceId, FamilyId, GrantId, InviteId, TemplateId, TokenId, UserId, WorkspaceId};
+use crate::model::{
+    AuditEntry, Build, DeviceAuthorization, Invite, Membership, Release, Template, TemplateVersion, Token, UploadGrant,
+    UsageEvent, User, Workspace,
+};
 use crate::time::Timestamp;
 use crate::values::{Plan, Role};
 
@@ -57,7 +60,7 @@ pub enum Write {
         at: Timestamp,
     },
     CreateDevice(DeviceAuthorization),
-    /// Approves or denies a pending device code (status comes from the record given).
+    /// Approves (`approved`) or denies a pending device code; guarded.
     DecideDevice {
         device_id: DeviceId,
         approved: bool,
@@ -71,6 +74,40 @@ pub enum Write {
         expected_version: i64,
     },
     Audit(AuditEntry),
+    /// Fails with `Conflict` when the workspace already has a template of that name (any case).
+    CreateTemplate(Template),
+    /// Replaces the template's mutable fields (description, active version, archive flags).
+    UpdateTemplate {
+        template: Template,
+        expected_version: i64,
+    },
+    /// Removes the template with its versions, builds, releases and upload grants.
+    DeleteTemplate {
+        template_id: TemplateId,
+        expected_version: i64,
+    },
+    /// Fails with `Conflict` when the template already has a version with that label.
+    CreateVersion(TemplateVersion),
+    /// Replaces the version's mutable fields (status, bundle, built time).
+    UpdateVersion {
+        version: TemplateVersion,
+        expected_version: i64,
+    },
+    CreateBuild(Build),
+    /// Replaces the build's mutable fields (status, attempts, error, artifact, times).
+    UpdateBuild {
+        build: Build,
+        expected_version: i64,
+    },
+    CreateRelease(Release),
+    CreateGrant(UploadGrant),
+    /// Marks a grant used; guarded, so a grant is used once.
+    UseGrant {
+        grant_id: GrantId,
+        at: Timestamp,
+        expected_version: i64,
+    },
+    Usage(UsageEvent),
 }
 
 /// The writes of one use case, committed all or nothing.

@@ -124,6 +124,56 @@ impl DisplayName {
     }
 }
 
+/// A template's name: 1–64 characters of letters, digits, `-`, `_` and `.`, starting with a letter or
+/// digit. Unique per workspace regardless of case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateName(String);
+
+impl TemplateName {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let value = raw.trim();
+        let ok = (1..=64).contains(&value.len())
+            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !ok {
+            return Err(Error::bad_request(
+                "invalid_template_name",
+                "template name must be 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit",
+            ));
+        }
+        Ok(Self(value.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn normalised(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// A version label (`1.0.0`, `2026-11-26.1`): 1–64 characters of letters, digits, `.`, `-`, `_`, `+`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionLabel(String);
+
+impl VersionLabel {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let value = raw.trim();
+        let ok = (1..=64).contains(&value.len())
+            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'));
+        if !ok {
+            return Err(Error::bad_request(
+                "invalid_version",
+                "version must be 1 to 64 letters, digits, '.', '-', '_' or '+', starting with a letter or digit",
+            ));
+        }
+        Ok(Self(value.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? } invalid: $code:literal, $msg:literal) => {
         $(#[$doc])*

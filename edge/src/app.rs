@@ -2,9 +2,9 @@
 //! `ports::routes` (plus JSON 404/405 fallbacks and the request body limit).
 
 use crate::error::ApiError;
-use crate::handlers::{auth, device, health, workspaces};
+use crate::handlers::{auth, builds, device, health, templates, workspaces};
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use burstflare_core::Service;
 use burstflare_ports::routes;
@@ -62,6 +62,21 @@ pub fn router(state: AppState) -> Router {
         .route(routes::MEMBER_ROLE, post(workspaces::set_role))
         .route(routes::PLAN, post(workspaces::set_plan))
         .route(routes::AUDIT, get(workspaces::audit))
+        .route(routes::TEMPLATES, get(templates::list).post(templates::create))
+        .route(routes::TEMPLATE, get(templates::show).delete(templates::delete))
+        .route(routes::TEMPLATE_ARCHIVE, post(templates::archive))
+        .route(routes::TEMPLATE_RESTORE, post(templates::restore))
+        .route(routes::TEMPLATE_PROMOTE, post(templates::promote))
+        .route(routes::VERSIONS, post(templates::add_version))
+        .route(routes::BUNDLE, put(templates::upload_bundle).get(templates::download_bundle))
+        .route(routes::BUNDLE_GRANT, post(templates::create_grant))
+        .route(routes::UPLOAD, put(templates::upload_with_grant))
+        .route(routes::BUILDS, get(builds::list))
+        .route(routes::BUILD_RETRY_DEAD, post(builds::retry_dead_lettered))
+        .route(routes::BUILD, get(builds::show))
+        .route(routes::BUILD_LOG, get(builds::log))
+        .route(routes::BUILD_RETRY, post(builds::retry))
+        .route(routes::RELEASES, get(templates::releases))
         .route("/device", get(device::page))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

@@ -41,6 +41,7 @@ impl From<Error> for ApiError {
             ErrorKind::Gone => StatusCode::GONE,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::Unavailable => {
                 tracing::warn!(code = e.code, error = %e.message, "dependency unavailable");
                 StatusCode::SERVICE_UNAVAILABLE

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+mod body;
 mod cookies;
 mod error;
 mod extract;

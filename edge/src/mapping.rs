@@ -1,8 +1,14 @@
 //! Domain values to API DTOs: the only place that knows both shapes.
 
-use burstflare_core::model::{AuditEntry, Invite, Member, Membership, User, WorkspaceView};
+use burstflare_core::model::{
+    AuditEntry, Build, Invite, Member, Membership, Release, TemplateVersion, User, VersionStatus, WorkspaceView,
+};
+use burstflare_core::service::TemplateView;
 use burstflare_core::values::PlanLimits;
-use burstflare_ports::{AuditDto, InviteDto, LimitsDto, MemberDto, MembershipDto, UserDto, WorkspaceDto};
+use burstflare_ports::{
+    ArtifactDto, AuditDto, BuildDto, BundleDto, InviteDto, LimitsDto, MemberDto, MembershipDto, ReleaseDto,
+    TemplateDto, UserDto, VersionDto, WorkspaceDto,
+};
 
 pub fn user(u: &User) -> UserDto {
     UserDto {
@@ -69,5 +75,82 @@ pub fn audit(a: &AuditEntry) -> AuditDto {
         target_id: a.target_id.clone(),
         details: a.details.clone(),
         created_at: a.created_at.to_iso(),
+    }
+}
+
+pub fn build(b: &Build) -> BuildDto {
+    BuildDto {
+        id: b.id.to_string(),
+        template_id: b.template_id.to_string(),
+        template_version_id: b.version_id.to_string(),
+        status: b.status.as_str().to_string(),
+        attempts: b.attempts,
+        last_error: b.last_error.clone(),
+        artifact: b.artifact.as_ref().map(|a| ArtifactDto {
+            digest: a.digest.clone(),
+            file_count: a.file_count,
+            unpacked_bytes: a.unpacked_bytes,
+        }),
+        created_at: b.created_at.to_iso(),
+        updated_at: b.updated_at.to_iso(),
+        started_at: b.started_at.map(|t| t.to_iso()),
+        finished_at: b.finished_at.map(|t| t.to_iso()),
+        dead_lettered_at: b.dead_lettered_at.map(|t| t.to_iso()),
+    }
+}
+
+pub fn version(v: &TemplateVersion, b: Option<&Build>) -> VersionDto {
+    let status = match v.status {
+        VersionStatus::Queued => "queued",
+        VersionStatus::Building => "building",
+        VersionStatus::Ready => "ready",
+        VersionStatus::Failed => "failed",
+    };
+    VersionDto {
+        id: v.id.to_string(),
+        template_id: v.template_id.to_string(),
+        version: v.label.clone(),
+        notes: v.notes.clone(),
+        manifest: v.manifest.to_json(),
+        status: status.to_string(),
+        bundle: v.bundle.as_ref().map(|b| BundleDto {
+            content_type: b.content_type.clone(),
+            bytes: b.bytes,
+            uploaded_at: b.uploaded_at.to_iso(),
+        }),
+        created_by_user_id: v.created_by_user_id.to_string(),
+        created_at: v.created_at.to_iso(),
+        built_at: v.built_at.map(|t| t.to_iso()),
+        build: b.map(build),
+    }
+}
+
+pub fn template(view: &TemplateView) -> TemplateDto {
+    let t = &view.template;
+    let versions: Vec<VersionDto> = view.versions.iter().map(|(v, b)| version(v, b.as_ref())).collect();
+    let active = t.active_version_id.as_ref().and_then(|id| versions.iter().find(|v| v.id == id.as_str()).cloned());
+    TemplateDto {
+        id: t.id.to_string(),
+        workspace_id: t.workspace_id.to_string(),
+        name: t.name.clone(),
+        description: t.description.clone(),
+        active_version_id: t.active_version_id.as_ref().map(ToString::to_string),
+        active_version: active,
+        archived_at: t.archived_at.map(|x| x.to_iso()),
+        archived_by_user_id: t.archived_by_user_id.as_ref().map(ToString::to_string),
+        created_by_user_id: t.created_by_user_id.to_string(),
+        created_at: t.created_at.to_iso(),
+        versions,
+    }
+}
+
+pub fn release(r: &Release) -> ReleaseDto {
+    ReleaseDto {
+        id: r.id.to_string(),
+        workspace_id: r.workspace_id.to_string(),
+        template_id: r.template_id.to_string(),
+        template_version_id: r.version_id.to_string(),
+        created_by_user_id: r.created_by_user_id.to_string(),
+        created_at: r.created_at.to_iso(),
     }
 }

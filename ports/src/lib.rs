@@ -5,8 +5,10 @@
 
 pub mod dto;
 pub mod routes;
+pub mod templates;
 
 pub use dto::*;
+pub use templates::*;
 
 /// The API version this contract describes, reported by `GET /api/health`.
 pub const API_VERSION: &str = "1";

@@ -8,6 +8,8 @@ pub enum Auth {
     None,
     /// An access token (bearer header, or the session cookie plus CSRF on mutations).
     Access,
+    /// The one-time upload grant secret in the path.
+    Grant,
 }
 
 /// One route of the API.
@@ -40,6 +42,37 @@ pub const MEMBER_ROLE: &str = "/api/workspaces/current/members/{user_id}/role";
 pub const PLAN: &str = "/api/workspaces/current/plan";
 pub const AUDIT: &str = "/api/audit";
 
+pub const TEMPLATES: &str = "/api/templates";
+pub const TEMPLATE: &str = "/api/templates/{template_id}";
+pub const TEMPLATE_ARCHIVE: &str = "/api/templates/{template_id}/archive";
+pub const TEMPLATE_RESTORE: &str = "/api/templates/{template_id}/restore";
+pub const TEMPLATE_PROMOTE: &str = "/api/templates/{template_id}/promote";
+pub const VERSIONS: &str = "/api/templates/{template_id}/versions";
+pub const BUNDLE: &str = "/api/templates/{template_id}/versions/{version_id}/bundle";
+pub const BUNDLE_GRANT: &str = "/api/templates/{template_id}/versions/{version_id}/bundle/upload";
+pub const UPLOAD: &str = "/api/uploads/{grant}";
+pub const BUILDS: &str = "/api/template-builds";
+pub const BUILD: &str = "/api/template-builds/{build_id}";
+pub const BUILD_LOG: &str = "/api/template-builds/{build_id}/log";
+pub const BUILD_RETRY: &str = "/api/template-builds/{build_id}/retry";
+pub const BUILD_RETRY_DEAD: &str = "/api/template-builds/retry-dead-lettered";
+pub const RELEASES: &str = "/api/releases";
+
+/// Fills a route's `{name}` placeholders in order.
+pub fn path(route: &str, values: &[&str]) -> String {
+    let mut out = String::new();
+    let mut rest = route;
+    let mut values = values.iter();
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..].find('}').map_or(rest.len(), |e| start + e + 1);
+        out.push_str(&rest[..start]);
+        out.push_str(values.next().copied().unwrap_or(""));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `MEMBER_ROLE` for one user.
 pub fn member_role(user_id: &str) -> String {
     MEMBER_ROLE.replace("{user_id}", user_id)
@@ -64,4 +97,34 @@ pub const ALL: &[Route] = &[
     route("POST", MEMBER_ROLE, Auth::Access),
     route("POST", PLAN, Auth::Access),
     route("GET", AUDIT, Auth::Access),
+    route("GET", TEMPLATES, Auth::Access),
+    route("POST", TEMPLATES, Auth::Access),
+    route("GET", TEMPLATE, Auth::Access),
+    route("DELETE", TEMPLATE, Auth::Access),
+    route("POST", TEMPLATE_ARCHIVE, Auth::Access),
+    route("POST", TEMPLATE_RESTORE, Auth::Access),
+    route("POST", TEMPLATE_PROMOTE, Auth::Access),
+    route("POST", VERSIONS, Auth::Access),
+    route("PUT", BUNDLE, Auth::Access),
+    route("GET", BUNDLE, Auth::Access),
+    route("POST", BUNDLE_GRANT, Auth::Access),
+    route("PUT", UPLOAD, Auth::Grant),
+    route("GET", BUILDS, Auth::Access),
+    route("GET", BUILD, Auth::Access),
+    route("GET", BUILD_LOG, Auth::Access),
+    route("POST", BUILD_RETRY, Auth::Access),
+    route("POST", BUILD_RETRY_DEAD, Auth::Access),
+    route("GET", RELEASES, Auth::Access),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_fill_placeholders_in_order() {
+        assert_eq!(path(BUNDLE, &["tpl_1", "tplv_2"]), "/api/templates/tpl_1/versions/tplv_2/bundle");
+        assert_eq!(path(TEMPLATES, &[]), "/api/templates");
+        assert_eq!(member_role("usr_1"), "/api/workspaces/current/members/usr_1/role");
+    }
+}

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use async_trait::async_trait;
-use burstflare_adapters_sqlite::SqliteStore;
+use burstflare_adapters_sqlite::{FsBlobStore, SqliteStore};
 use burstflare_core::ids::{AuditId, FamilyId, TokenId, UserId, WorkspaceId};
 use burstflare_core::model::{AuditEntry, Membership, Token, User, Workspace};
 use burstflare_core::ports::{Clock, PasswordHasher, PortResult, Ports, Random, SystemPorts};
@@ -11,6 +11,7 @@ use burstflare_core::secret::SecretHash;
 use burstflare_core::store::{Batch, Write};
 use burstflare_core::time::Timestamp;
 use burstflare_core::values::{ClientKind, DisplayName, Email, Plan, Role, TokenKind};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -64,10 +65,15 @@ pub struct TestDb {
     pub ports: Ports,
 }
 
+/// The store's ports over [`system`], with blobs in `dir/blobs`.
+pub fn ports(store: &SqliteStore, dir: &Path) -> Ports {
+    store.ports(system(), Arc::new(FsBlobStore::new(dir.join("blobs")).expect("blob store")))
+}
+
 pub async fn fresh() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open_in(dir.path()).await.expect("open");
-    let ports = store.ports(system());
+    let ports = ports(&store, dir.path());
     TestDb { dir, store, ports }
 }
 

@@ -2,7 +2,9 @@
 //! its module. `completions` needs neither and runs first.
 
 pub mod auth;
+pub mod build;
 pub mod device;
+pub mod template;
 pub mod workspace;
 
 use crate::args::{Cli, Command};
@@ -32,6 +34,9 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Auth(command) => auth::run(&mut api, out, command).await,
         Command::Workspace(command) => workspace::run(&mut api, out, command).await,
+        Command::Template(command) => template::run(&mut api, out, command).await,
+        Command::Build(command) => build::run(&mut api, out, command).await,
+        Command::Release(command) => template::run_release(&mut api, out, command).await,
         Command::Completions { .. } => unreachable!("completions ran above"),
     }
 }

@@ -3,13 +3,18 @@
 //! one batch; it returns domain values that the edge maps to the API's DTOs.
 
 pub mod auth;
+mod builds;
 mod device;
 mod maintenance;
+mod templates;
+mod uploads;
 mod workspaces;
 
 pub use auth::SignIn;
+pub use builds::BuildRun;
 pub use device::DeviceStart;
-pub use maintenance::JobOutcome;
+pub use maintenance::{JobOutcome, ReconcileReport};
+pub use templates::TemplateView;
 
 use crate::error::{Error, Result};
 use crate::ids::{AuditId, FamilyId, TokenId, UserId, WorkspaceId};
@@ -32,6 +37,13 @@ pub struct Config {
     pub invite_ttl_seconds: i64,
     /// Where people approve device codes, relative to the server's base URL.
     pub device_verification_path: String,
+    /// The largest template bundle accepted, in bytes (compressed).
+    pub bundle_limit_bytes: u64,
+    pub upload_grant_ttl_seconds: i64,
+    /// A build still `building` this long after it started is handed to another runner.
+    pub build_timeout_seconds: i64,
+    /// Attempts before a build that keeps hitting transient faults is dead-lettered.
+    pub max_build_attempts: u32,
 }
 
 impl Default for Config {
@@ -43,6 +55,10 @@ impl Default for Config {
             device_poll_interval_seconds: 5,
             invite_ttl_seconds: 7 * 24 * 3600,
             device_verification_path: "/device".to_string(),
+            bundle_limit_bytes: 32 * 1024 * 1024,
+            upload_grant_ttl_seconds: 10 * 60,
+            build_timeout_seconds: 10 * 60,
+            max_build_attempts: 3,
         }
     }
 }

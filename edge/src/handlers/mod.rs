@@ -2,8 +2,10 @@
 //! its headers, and session responses that also set browser cookies.
 
 pub mod auth;
+pub mod builds;
 pub mod device;
 pub mod health;
+pub mod templates;
 pub mod workspaces;
 
 use crate::app::AppState;

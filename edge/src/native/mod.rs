@@ -3,12 +3,13 @@
 //! blocking pool so it never stalls the async workers.
 
 mod hasher;
+mod runner;
 
 use crate::app::{router, AppState, ClientIpSource, Deployment};
 use anyhow::Context;
 use burstflare_adapters_memory::{system_ports, MemoryStore};
-use burstflare_adapters_sqlite::SqliteStore;
-use burstflare_core::ports::{Ports, SystemPorts};
+use burstflare_adapters_sqlite::{FsBlobStore, SqliteStore};
+use burstflare_core::ports::{Clock, JobSource, Ports, SystemPorts};
 use burstflare_core::{Config, Service};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,26 +48,41 @@ impl Default for ServerConfig {
     }
 }
 
-/// Builds the application state: SQLite under `data_dir`, or memory.
-pub async fn compose(config: &ServerConfig) -> anyhow::Result<AppState> {
+/// The application state and what the background runner needs.
+pub struct Composed {
+    pub state: AppState,
+    pub jobs: Arc<dyn JobSource>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Builds the application state: SQLite and blob files under `data_dir`, or memory.
+pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
     let mut system = config.system.clone().unwrap_or_else(system_ports);
     system.hasher = Arc::new(hasher::BlockingHasher::new(system.hasher));
-    let (ports, storage): (Ports, &'static str) = match &config.data_dir {
+    let clock = system.clock.clone();
+    let (ports, jobs, storage): (Ports, Arc<dyn JobSource>, &'static str) = match &config.data_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating data folder {}", dir.display()))?;
             let store = SqliteStore::open_in(dir)
                 .await
                 .map_err(|e| anyhow::anyhow!("opening the database in {}: {e}", dir.display()))?;
-            (store.ports(system), "sqlite")
+            let blobs =
+                FsBlobStore::new(dir.join("blobs")).map_err(|e| anyhow::anyhow!("opening the blob store: {e}"))?;
+            let blobs = Arc::new(blobs);
+            (store.ports(system, blobs), store.job_source(), "sqlite")
         }
-        None => (MemoryStore::new().ports(system), "memory"),
+        None => {
+            let store = MemoryStore::new();
+            (store.ports(system), store.job_source(), "memory")
+        }
     };
-    Ok(AppState {
+    let state = AppState {
         service: Service::new(ports, config.service.clone()),
         deployment: Deployment { storage, runtime_available: false, containers_enabled: false },
         client_ip: if config.trust_forwarded_for { ClientIpSource::ForwardedFor } else { ClientIpSource::Peer },
         force_secure_cookies: config.force_secure_cookies,
-    })
+    };
+    Ok(Composed { state, jobs, clock })
 }
 
 /// A server running in the background of this process.
@@ -75,6 +91,7 @@ pub struct RunningServer {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     reconciler: JoinHandle<()>,
+    runner: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -92,11 +109,13 @@ impl RunningServer {
         }
         let _ = (&mut self.task).await;
         self.reconciler.abort();
+        self.runner.abort();
     }
     /// Waits until the server stops (after `shutdown_signal` resolves).
     pub async fn wait(self) -> anyhow::Result<()> {
         let served = self.task.await;
         self.reconciler.abort();
+        self.runner.abort();
         Ok(served??)
     }
 }
@@ -119,7 +138,14 @@ pub async fn start_with_signal(
     config: ServerConfig,
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<RunningServer> {
-    let state = compose(&config).await?;
+    let Composed { state, jobs, clock } = compose(&config).await?;
+    // A single process owns the jobs table: nothing can still be building from before a restart.
+    match state.service.recover_interrupted_builds().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(builds = n, "requeued builds interrupted by the last shutdown"),
+        Err(e) => tracing::warn!(error = %e, "could not requeue interrupted builds"),
+    }
+    let runner = tokio::spawn(runner::run(state.service.clone(), jobs, clock));
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
@@ -129,7 +155,7 @@ pub async fn start_with_signal(
         .into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(signal).await });
     tracing::info!(%addr, storage = ?config.data_dir, "burstflare listening");
-    Ok(RunningServer { addr, stop: None, task, reconciler })
+    Ok(RunningServer { addr, stop: None, task, reconciler, runner })
 }
 
 /// Runs a reconcile pass every `every`, logging what it removed; failures are logged and retried

@@ -7,22 +7,27 @@ mod logging;
 
 use crate::app::{router, AppState, ClientIpSource, Deployment};
 use crate::jobs::{self, Disposition};
-use burstflare_adapters_cloudflare::QueueJobs;
+use burstflare_adapters_cloudflare::{QueueJobs, R2BlobStore};
 use burstflare_core::ports::{Job, JobQueue};
 use burstflare_core::{Config, Service};
+use std::sync::Arc;
 use tower_service::Service as _;
 use worker::{event, Context, Env, HttpRequest, MessageBatch, MessageExt, ScheduleContext, ScheduledEvent};
 
 /// The D1 binding holding all metadata.
 const DB: &str = "DB";
-/// The queue reconcile jobs travel through.
-const RECONCILE_QUEUE: &str = "RECONCILE_QUEUE";
+/// The R2 bucket holding bundles and build logs.
+const BLOBS: &str = "BLOBS";
+/// The queue every job (builds, reconcile) travels through; the cron trigger enqueues reconcile.
+const JOBS: &str = "JOBS";
 /// Where the platform moves messages that failed all their attempts (see wrangler.toml).
 const DEAD_LETTER_QUEUE: &str = "burstflare-dead-letter";
 
 /// Builds the application state from the Worker's bindings.
 fn compose(env: &Env) -> worker::Result<AppState> {
-    let ports = burstflare_adapters_cloudflare::ports(env.d1(DB)?);
+    let blobs = Arc::new(R2BlobStore::new(env.bucket(BLOBS)?));
+    let jobs = Arc::new(QueueJobs::new(env.queue(JOBS)?));
+    let ports = burstflare_adapters_cloudflare::ports(env.d1(DB)?, blobs, jobs);
     // Production trusts only Cloudflare's own header; local runs may name another (see wrangler.toml).
     let client_ip = match env.var("CLIENT_IP_HEADER").map(|v| v.to_string()).as_deref() {
         Ok("x-forwarded-for") => ClientIpSource::ForwardedFor,
@@ -71,8 +76,8 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let job = Job::Reconcile { source: Some(format!("cron {}", event.cron())) };
-    let sent = match env.queue(RECONCILE_QUEUE) {
-        Ok(queue) => QueueJobs::new(queue).enqueue(job.clone()).await.map_err(|e| e.to_string()),
+    let sent = match env.queue(JOBS) {
+        Ok(queue) => QueueJobs::new(queue).enqueue(job.clone(), 0).await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     if let Err(error) = sent {

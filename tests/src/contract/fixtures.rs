@@ -3,8 +3,15 @@
 
 use crate::contract::harness::Harness;
 use burstflare_adapters_memory::OsRandom;
-use burstflare_core::ids::{AuditId, DeviceId, FamilyId, InviteId, TokenId, UserId, WorkspaceId};
-use burstflare_core::model::{AuditEntry, DeviceAuthorization, Invite, Membership, Token, User, Workspace};
+use burstflare_core::ids::{
+    AuditId, BuildId, DeviceId, FamilyId, GrantId, InviteId, ReleaseId, TemplateId, TokenId, UsageId, UserId,
+    VersionId, WorkspaceId,
+};
+use burstflare_core::manifest::Manifest;
+use burstflare_core::model::{
+    AuditEntry, Build, BuildStatus, DeviceAuthorization, Invite, Membership, Release, Template, TemplateVersion, Token,
+    UploadGrant, UsageEvent, User, VersionStatus, Workspace,
+};
 use burstflare_core::ports::Random as _;
 use burstflare_core::secret::{prefix, Secret, SecretHash};
 use burstflare_core::store::Write;
@@ -125,6 +132,107 @@ pub fn audit(workspace: Option<&WorkspaceId>, action: &str, at: Timestamp) -> Au
         target_type: "test".to_string(),
         target_id: action.to_string(),
         details: serde_json::json!({ "action": action, "nested": { "n": 1 } }),
+        created_at: at,
+    }
+}
+
+pub fn template(workspace: &WorkspaceId, by: &UserId, name: &str, at: Timestamp) -> Template {
+    Template {
+        id: TemplateId::from_uuid(uuid()),
+        workspace_id: workspace.clone(),
+        name: name.to_string(),
+        description: format!("{name} template"),
+        active_version_id: None,
+        archived_at: None,
+        archived_by_user_id: None,
+        created_by_user_id: by.clone(),
+        created_at: at,
+        version: 1,
+    }
+}
+
+/// A queued version without a bundle, with a manifest that uses every field.
+pub fn version(template: &Template, label: &str, at: Timestamp) -> TemplateVersion {
+    let manifest = serde_json::json!({
+        "image": "node:22", "features": ["ssh", "snapshots"], "persistedPaths": ["/workspace"],
+        "sleepTtlSeconds": 3600, "idleTimeoutSeconds": 600, "command": ["npm", "start"],
+        "previewPort": 3000, "env": { "NODE_ENV": "development" }
+    });
+    TemplateVersion {
+        id: VersionId::from_uuid(uuid()),
+        template_id: template.id.clone(),
+        workspace_id: template.workspace_id.clone(),
+        label: label.to_string(),
+        notes: format!("notes of {label}"),
+        manifest: Manifest::parse(&manifest).expect("the fixture manifest is valid"),
+        status: VersionStatus::Queued,
+        bundle: None,
+        created_by_user_id: template.created_by_user_id.clone(),
+        created_at: at,
+        built_at: None,
+        version: 1,
+    }
+}
+
+/// The queued build of a version.
+pub fn build(version: &TemplateVersion, at: Timestamp) -> Build {
+    Build {
+        id: BuildId::from_uuid(uuid()),
+        version_id: version.id.clone(),
+        template_id: version.template_id.clone(),
+        workspace_id: version.workspace_id.clone(),
+        status: BuildStatus::Queued,
+        attempts: 0,
+        last_error: None,
+        artifact: None,
+        log_key: format!("builds/{}/{}.log", version.template_id, version.label),
+        created_at: at,
+        updated_at: at,
+        started_at: None,
+        finished_at: None,
+        dead_lettered_at: None,
+        version: 1,
+    }
+}
+
+pub fn release(version: &TemplateVersion, at: Timestamp) -> Release {
+    Release {
+        id: ReleaseId::from_uuid(uuid()),
+        workspace_id: version.workspace_id.clone(),
+        template_id: version.template_id.clone(),
+        version_id: version.id.clone(),
+        created_by_user_id: version.created_by_user_id.clone(),
+        created_at: at,
+    }
+}
+
+/// An unused grant for 1 KiB of gzip, valid for an hour from `at`, and its secret.
+pub fn grant(version: &TemplateVersion, at: Timestamp) -> (Secret, UploadGrant) {
+    let secret = secret("bfu");
+    let grant = UploadGrant {
+        id: GrantId::from_uuid(uuid()),
+        secret_hash: secret.hash(),
+        workspace_id: version.workspace_id.clone(),
+        template_id: version.template_id.clone(),
+        version_id: version.id.clone(),
+        content_type: "application/gzip".to_string(),
+        bytes: 1024,
+        created_by_user_id: version.created_by_user_id.clone(),
+        created_at: at,
+        expires_at: at.plus_seconds(3600),
+        used_at: None,
+        version: 1,
+    };
+    (secret, grant)
+}
+
+pub fn usage(workspace: &WorkspaceId, at: Timestamp) -> UsageEvent {
+    UsageEvent {
+        id: UsageId::from_uuid(uuid()),
+        workspace_id: workspace.clone(),
+        kind: "template_build".to_string(),
+        value: 1,
+        details: serde_json::json!({ "n": 1 }),
         created_at: at,
     }
 }

@@ -3,11 +3,12 @@
 
 use anyhow::Context as _;
 use burstflare_adapters_memory::{Argon2Params, Argon2idHasher, ManualClock, MemoryStore, OsRandom};
-use burstflare_adapters_sqlite::SqliteStore;
+use burstflare_adapters_sqlite::{FsBlobStore, SqliteStore};
+use burstflare_core::blob::BlobStore;
 use burstflare_core::error::PortError;
 use burstflare_core::ids::WorkspaceId;
 use burstflare_core::model::{AuditEntry, Invite, Member, Workspace};
-use burstflare_core::ports::{Clock as _, Ports, SystemPorts};
+use burstflare_core::ports::{Clock as _, JobSource, Ports, SystemPorts};
 use burstflare_core::service::auth::Registration;
 use burstflare_core::service::SignIn;
 use burstflare_core::store::{Batch, Write};
@@ -35,6 +36,10 @@ pub enum Backend {
 pub struct Harness {
     pub backend: Backend,
     pub ports: Ports,
+    /// The backend's blob store (memory, or files in the SQLite backend's folder): `ports.blobs`.
+    pub blobs: Arc<dyn BlobStore>,
+    /// The runner's side of the job queue `ports.jobs` feeds.
+    pub jobs: Arc<dyn JobSource>,
     pub clock: Arc<ManualClock>,
     pub service: Service,
     /// The SQLite database's directory, removed on drop (after the ports, declared above it).
@@ -49,16 +54,36 @@ impl Harness {
             clock: clock.clone(),
             random: Arc::new(OsRandom),
         };
-        let (ports, dir) = match backend {
-            Backend::Memory => (MemoryStore::new().ports(system), None),
+        let (ports, jobs, dir) = match backend {
+            Backend::Memory => {
+                let store = MemoryStore::new();
+                (store.ports(system), store.job_source(), None)
+            }
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().context("creating the database directory")?;
                 let store = SqliteStore::open_in(dir.path()).await?;
-                (store.ports(system), Some(dir))
+                let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs"))?);
+                (store.ports(system, blobs), store.job_source(), Some(dir))
             }
         };
+        let blobs = ports.blobs.clone();
         let service = Service::new(ports.clone(), Config::default());
-        Ok(Self { backend, ports, clock, service, _dir: dir })
+        Ok(Self { backend, ports, blobs, jobs, clock, service, _dir: dir })
+    }
+
+    /// Ports and job source over the same data through a fresh handle: the SQLite file opened
+    /// again (new connections, nothing cached), or the same memory store.
+    pub async fn reopened(&self) -> anyhow::Result<(Ports, Arc<dyn JobSource>)> {
+        let Some(dir) = &self._dir else {
+            return Ok((self.ports.clone(), self.jobs.clone()));
+        };
+        let store = SqliteStore::open_in(dir.path()).await?;
+        let system = SystemPorts {
+            hasher: self.ports.hasher.clone(),
+            clock: self.clock.clone(),
+            random: self.ports.random.clone(),
+        };
+        Ok((store.ports(system, self.ports.blobs.clone()), store.job_source()))
     }
 
     pub fn now(&self) -> Timestamp {

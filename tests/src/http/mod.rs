@@ -2,6 +2,7 @@
 //! against the native server (started on port 0) and against the Worker under workerd (set
 //! `BURSTFLARE_TEST_URL`). Every scenario makes its own users, so scenarios can share a server.
 
+pub mod bundles;
 pub mod client;
 pub mod fixtures;
 pub mod scenarios;

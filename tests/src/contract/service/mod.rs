@@ -2,6 +2,7 @@
 //! domain are checked against real storage semantics, not only against the memory store.
 
 pub mod auth;
+pub mod builds;
 pub mod device;
 pub mod maintenance;
 pub mod workspaces;

@@ -4,6 +4,9 @@
 pub mod accounts;
 pub mod audit_rate;
 pub mod batch;
+pub mod blobs;
 pub mod devices;
 pub mod invites;
+pub mod jobs;
+pub mod templates;
 pub mod tokens;

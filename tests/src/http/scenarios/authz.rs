@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 enum Need {
     Nobody,
     AnyMember,
+    /// Members, admins and the owner (not viewers).
+    Writer,
     Admin,
 }
 
@@ -30,14 +32,23 @@ enum Caller {
 const CALLERS: [Caller; 6] =
     [Caller::Anonymous, Caller::Viewer, Caller::Member, Caller::Admin, Caller::Owner, Caller::Outsider];
 
-fn need(method: &str, path: &str) -> Option<Need> {
+fn need(method: &str, route: &str) -> Option<Need> {
     use routes::*;
-    Some(match (method, path) {
+    Some(match (method, route) {
         ("GET", HEALTH) | ("POST", REGISTER) | ("POST", LOGIN) | ("POST", REFRESH) => Need::Nobody,
         ("POST", DEVICE_START) | ("POST", DEVICE_EXCHANGE) => Need::Nobody,
         ("POST", LOGOUT) | ("GET", ME) | ("POST", SWITCH_WORKSPACE) | ("POST", DEVICE_APPROVE) => Need::AnyMember,
         ("GET", WORKSPACES) | ("GET", MEMBERS) | ("POST", ACCEPT_INVITE) | ("GET", AUDIT) => Need::AnyMember,
         ("POST", INVITES) | ("POST", MEMBER_ROLE) | ("POST", PLAN) => Need::Admin,
+        ("GET", TEMPLATES) | ("GET", TEMPLATE) | ("GET", BUNDLE) | ("GET", RELEASES) => Need::AnyMember,
+        ("GET", BUILDS) | ("GET", BUILD) | ("GET", BUILD_LOG) => Need::AnyMember,
+        ("POST", TEMPLATES) | ("POST", VERSIONS) | ("PUT", BUNDLE) | ("POST", BUNDLE_GRANT) => Need::Writer,
+        ("DELETE", TEMPLATE) | ("POST", TEMPLATE_ARCHIVE) | ("POST", TEMPLATE_RESTORE) | ("POST", TEMPLATE_PROMOTE) => {
+            Need::Admin
+        }
+        ("POST", BUILD_RETRY) | ("POST", BUILD_RETRY_DEAD) => Need::Admin,
+        // The grant in the path is the credential.
+        ("PUT", UPLOAD) => Need::Nobody,
         _ => return None,
     })
 }
@@ -50,6 +61,12 @@ struct World {
     outsider: Account,
     /// A member whose role the table may change.
     target: Account,
+    /// A template of the main workspace with one version and its build.
+    template: String,
+    version: String,
+    build: String,
+    /// A template the table deletes.
+    doomed: String,
 }
 
 impl World {
@@ -67,16 +84,22 @@ impl World {
 
 /// A valid request for the route, so that only authorisation can refuse it: its concrete path,
 /// its body, and the caller's token (a fresh sign-in for logout, which revokes what it is given).
-async fn request(api: &Api, world: &World, path: &str, caller: Caller) -> (String, Value, Option<String>) {
+async fn request(
+    api: &Api,
+    world: &World,
+    method: &str,
+    route: &str,
+    caller: Caller,
+) -> (String, Value, Option<String>) {
     use routes::*;
     let mut token = world.account(caller).map(|a| a.token.clone());
-    if let (LOGOUT, Some(account)) = (path, world.account(caller)) {
+    if let (LOGOUT, Some(account)) = (route, world.account(caller)) {
         let login = json!({ "email": account.email, "password": "correct horse battery", "kind": "api",
                             "workspaceId": account.workspace_id });
         let r = api.other_client().post(LOGIN, None, login).await;
         token = r.body["token"].as_str().map(str::to_owned);
     }
-    let body = match path {
+    let body = match route {
         REGISTER => json!({ "email": unique_email("authz"), "password": "correct horse battery", "kind": "api" }),
         LOGIN => json!({ "email": world.owner.email, "password": "correct horse battery", "kind": "api" }),
         REFRESH => {
@@ -100,20 +123,39 @@ async fn request(api: &Api, world: &World, path: &str, caller: Caller) -> (Strin
         ACCEPT_INVITE => json!({ "inviteCode": "bfi_unknown" }),
         MEMBER_ROLE => json!({ "role": if caller == Caller::Owner { "member" } else { "viewer" } }),
         PLAN => json!({ "plan": "pro" }),
+        TEMPLATES => json!({ "name": unique_name() }),
+        VERSIONS => json!({ "version": unique_name(), "manifest": { "image": "node:22" } }),
+        TEMPLATE_PROMOTE => json!({ "versionId": world.version }),
+        BUNDLE_GRANT => json!({ "contentType": "application/gzip", "bytes": 100 }),
         _ => Value::Null,
     };
-    (path.replace("{user_id}", &world.target.user_id), body, token)
+    let template = if route == TEMPLATE && method == "DELETE" { &world.doomed } else { &world.template };
+    let concrete = route
+        .replace("{user_id}", &world.target.user_id)
+        .replace("{template_id}", template)
+        .replace("{version_id}", &world.version)
+        .replace("{build_id}", &world.build)
+        .replace("{grant}", "bfu_unknown");
+    (concrete, body, token)
 }
 
 /// What the outsider gets when a route names the main workspace or one of its members: members
 /// of other workspaces are invisible (404), and switching into a workspace one does not belong to
 /// is refused (403).
-fn cross_workspace(caller: Caller, path: &str) -> Option<u16> {
-    match (caller, path) {
-        (Caller::Outsider, routes::MEMBER_ROLE) => Some(404),
-        (Caller::Outsider, routes::SWITCH_WORKSPACE) => Some(403),
+fn cross_workspace(caller: Caller, route: &str) -> Option<u16> {
+    use routes::*;
+    match (caller, route) {
+        (Caller::Outsider, SWITCH_WORKSPACE) => Some(403),
+        (Caller::Outsider, MEMBER_ROLE | TEMPLATE | TEMPLATE_ARCHIVE | TEMPLATE_RESTORE | TEMPLATE_PROMOTE) => {
+            Some(404)
+        }
+        (Caller::Outsider, VERSIONS | BUNDLE | BUNDLE_GRANT | BUILD | BUILD_LOG | BUILD_RETRY) => Some(404),
         _ => None,
     }
+}
+
+fn unique_name() -> String {
+    unique_email("n").replace(['@', '.'], "-").chars().take(60).collect()
 }
 
 fn allowed(need: Need, caller: Caller) -> bool {
@@ -121,6 +163,7 @@ fn allowed(need: Need, caller: Caller) -> bool {
         (Need::Nobody, _) => true,
         (_, Caller::Anonymous) => false,
         (Need::AnyMember, _) => true,
+        (Need::Writer, c) => !matches!(c, Caller::Viewer),
         (Need::Admin, c) => matches!(c, Caller::Admin | Caller::Owner | Caller::Outsider),
     }
 }
@@ -133,8 +176,13 @@ pub async fn every_route_has_an_authorisation_entry(api: &Api) {
         viewer: join(api, &owner, &register(api, "t-viewer").await, "viewer").await,
         target: join(api, &owner, &register(api, "t-target").await, "member").await,
         outsider: register(api, "t-outsider").await,
+        template: String::new(),
+        version: String::new(),
+        build: String::new(),
+        doomed: String::new(),
         owner,
     };
+    let world = with_templates(api, world).await;
     let mut missing = Vec::new();
     for route in routes::ALL {
         let Some(need) = need(route.method, route.path) else {
@@ -143,13 +191,13 @@ pub async fn every_route_has_an_authorisation_entry(api: &Api) {
         };
         assert_eq!(
             need == Need::Nobody,
-            route.auth == Auth::None,
+            route.auth != Auth::Access,
             "{} {}: table and contract disagree",
             route.method,
             route.path
         );
         for caller in CALLERS {
-            let (path, body, token) = request(api, &world, route.path, caller).await;
+            let (path, body, token) = request(api, &world, route.method, route.path, caller).await;
             let client = api.other_client();
             let mut req = client.req(route.method, &path);
             if let Some(token) = &token {
@@ -173,4 +221,19 @@ pub async fn every_route_has_an_authorisation_entry(api: &Api) {
         }
     }
     assert!(missing.is_empty(), "routes without an authorisation entry: {missing:?}");
+}
+
+/// Adds a template with a version (and its build) and a template to delete to the world.
+async fn with_templates(api: &Api, mut world: World) -> World {
+    let token = world.owner.token.clone();
+    let create = |name: &'static str| api.post(routes::TEMPLATES, Some(&token), json!({ "name": name }));
+    let r = create("authz-main").await;
+    world.template = r.body["template"]["id"].as_str().expect("template").to_string();
+    let r = create("authz-doomed").await;
+    world.doomed = r.body["template"]["id"].as_str().expect("template").to_string();
+    let versions = routes::path(routes::VERSIONS, &[&world.template]);
+    let r = api.post(&versions, Some(&token), json!({ "version": "1.0.0", "manifest": { "image": "node:22" } })).await;
+    world.version = r.body["templateVersion"]["id"].as_str().expect("version").to_string();
+    world.build = r.body["build"]["id"].as_str().expect("build").to_string();
+    world
 }

@@ -5,4 +5,5 @@ pub mod auth;
 pub mod authz;
 pub mod device;
 pub mod input;
+pub mod templates;
 pub mod workspaces;

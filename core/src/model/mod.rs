@@ -126,3 +126,6 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
     pub created_at: Timestamp,
 }
+
+mod templates;
+pub use templates::*;

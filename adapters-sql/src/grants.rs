@@ -1,0 +1,81 @@
+//! One-time upload grants: the `upload_grants` table, its statements and its [`UploadGrantRepo`].
+//! The grant's secret is stored only as its hash.
+
+use crate::exec::{SqlExecutor, Stmt};
+use crate::row::{first, to_i64, RowReader};
+use crate::SqlRepos;
+use async_trait::async_trait;
+use burstflare_core::ids::{GrantId, TemplateId, UserId, VersionId, WorkspaceId};
+use burstflare_core::model::UploadGrant;
+use burstflare_core::ports::{PortResult, UploadGrantRepo};
+use burstflare_core::secret::SecretHash;
+use burstflare_core::time::Timestamp;
+
+/// The columns grant statements list, in the order [`read_grant`] and [`insert`] use.
+macro_rules! columns {
+    () => {
+        "id, secret_hash, workspace_id, template_id, version_id, content_type, bytes, created_by_user_id, \
+         created_at, expires_at, used_at, version"
+    };
+}
+
+const FIND_BY_SECRET: &str = concat!("SELECT ", columns!(), " FROM upload_grants WHERE secret_hash = ?1");
+
+/// Fails on UNIQUE (secret_hash), and on the foreign keys when the template or version is gone.
+const INSERT: &str =
+    concat!("INSERT INTO upload_grants (", columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+
+/// Guarded, and only while unused: a grant is spent once.
+const USE: &str =
+    "UPDATE upload_grants SET used_at = ?1, version = version + 1 WHERE id = ?2 AND version = ?3 AND used_at IS NULL";
+
+/// Reads the columns of `columns!()`.
+fn read_grant(row: &mut RowReader) -> PortResult<UploadGrant> {
+    Ok(UploadGrant {
+        id: GrantId::from_raw(row.text()?),
+        secret_hash: SecretHash::from_stored(row.text()?),
+        workspace_id: WorkspaceId::from_raw(row.text()?),
+        template_id: TemplateId::from_raw(row.text()?),
+        version_id: VersionId::from_raw(row.text()?),
+        content_type: row.text()?,
+        bytes: row.uint()?,
+        created_by_user_id: UserId::from_raw(row.text()?),
+        created_at: row.time()?,
+        expires_at: row.time()?,
+        used_at: row.opt_time()?,
+        version: row.int()?,
+    })
+}
+
+pub(crate) fn insert(grant: &UploadGrant) -> PortResult<Stmt> {
+    Ok(Stmt::new(
+        INSERT,
+        vec![
+            grant.id.as_str().into(),
+            grant.secret_hash.as_str().into(),
+            grant.workspace_id.as_str().into(),
+            grant.template_id.as_str().into(),
+            grant.version_id.as_str().into(),
+            grant.content_type.as_str().into(),
+            to_i64(grant.bytes)?.into(),
+            grant.created_by_user_id.as_str().into(),
+            grant.created_at.millis().into(),
+            grant.expires_at.millis().into(),
+            grant.used_at.map(Timestamp::millis).into(),
+            grant.version.into(),
+        ],
+    ))
+}
+
+pub(crate) fn use_grant(id: &GrantId, at: Timestamp, expected_version: i64) -> Stmt {
+    Stmt::new(USE, vec![at.millis().into(), id.as_str().into(), expected_version.into()])
+}
+
+#[async_trait]
+impl<E: SqlExecutor> UploadGrantRepo for SqlRepos<E> {
+    #[tracing::instrument(level = "debug", skip_all, err)]
+    async fn find_by_secret(&self, hash: &SecretHash) -> PortResult<Option<UploadGrant>> {
+        let rows = self.exec.query(Stmt::new(FIND_BY_SECRET, vec![hash.as_str().into()])).await?;
+        first(rows).map(|mut row| read_grant(&mut row)).transpose()
+    }
+}

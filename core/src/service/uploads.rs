@@ -1,0 +1,257 @@
+//! Bundles: streamed uploads (directly with a token, or through a one-time grant bound to one
+//! version, content type and exact size), downloads, and the re-queueing of the version's build.
+//! Bodies are streamed to the blob store with the size limit enforced while reading.
+
+use super::templates::version_not_found;
+use super::{Actor, Service};
+use crate::blob::{Blob, ByteStream};
+use crate::error::{Error, ErrorKind, PortError, Result};
+use crate::ids::{GrantId, TemplateId, VersionId};
+use crate::model::{Build, BuildStatus, BundleInfo, Template, TemplateVersion, UploadGrant, VersionStatus};
+use crate::ports::{Job, PortResult};
+use crate::secret::{Secret, SecretHash};
+use crate::store::{Batch, Write};
+use crate::values::Role;
+use async_trait::async_trait;
+use serde_json::json;
+
+/// Prefix of upload-grant secrets.
+pub const GRANT_PREFIX: &str = "bfu";
+
+/// Content types a tar.gz bundle may be sent as.
+pub const BUNDLE_CONTENT_TYPES: &[&str] =
+    &["application/gzip", "application/x-gzip", "application/x-compressed-tar", "application/octet-stream"];
+
+fn check_content_type(content_type: &str) -> Result<String> {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if BUNDLE_CONTENT_TYPES.contains(&essence.as_str()) {
+        Ok(essence)
+    } else {
+        Err(Error::new(
+            ErrorKind::UnsupportedMediaType,
+            "unsupported_media_type",
+            format!("Bundles are tar.gz archives: send one of {}", BUNDLE_CONTENT_TYPES.join(", ")),
+        ))
+    }
+}
+
+/// Passes a body through, failing at its end if it was empty or (for grants) not exactly the
+/// expected size, so the blob store keeps the previous object instead of a bad one.
+struct CheckedBody<'a> {
+    inner: &'a mut dyn ByteStream,
+    expected: Option<u64>,
+    seen: u64,
+}
+
+impl<'a> CheckedBody<'a> {
+    fn new(inner: &'a mut dyn ByteStream, expected: Option<u64>) -> Self {
+        Self { inner, expected, seen: 0 }
+    }
+}
+
+const EMPTY: &str = "empty_body";
+const MISMATCH: &str = "size_mismatch";
+
+#[async_trait]
+impl ByteStream for CheckedBody<'_> {
+    async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
+        let chunk = self.inner.next_chunk().await?;
+        match (&chunk, self.expected) {
+            (Some(bytes), _) => self.seen += bytes.len() as u64,
+            (None, _) if self.seen == 0 => return Err(PortError::Other(EMPTY.to_string())),
+            (None, Some(expected)) if self.seen != expected => {
+                return Err(PortError::Other(format!("{MISMATCH}: {} of {expected} bytes", self.seen)))
+            }
+            (None, _) => {}
+        }
+        Ok(chunk)
+    }
+}
+
+impl Service {
+    /// Uploads a version's bundle with the caller's token.
+    pub async fn upload_bundle(
+        &self,
+        actor: &Actor,
+        template_id: &TemplateId,
+        version_id: &VersionId,
+        content_type: &str,
+        body: &mut dyn ByteStream,
+    ) -> Result<(TemplateVersion, Build)> {
+        actor.require(Role::Member)?;
+        let (template, version) = self.template_version(actor, template_id, version_id).await?;
+        let content_type = check_content_type(content_type)?;
+        let limit = self.config.bundle_limit_bytes;
+        let mut body = CheckedBody::new(body, None);
+        self.store_bundle(&template, version, &content_type, &mut body, limit, (&actor.user.id, None)).await
+    }
+
+    /// Grants a one-time upload of exactly `bytes` bytes of `content_type` for the version.
+    pub async fn create_upload_grant(
+        &self,
+        actor: &Actor,
+        template_id: &TemplateId,
+        version_id: &VersionId,
+        content_type: &str,
+        bytes: u64,
+    ) -> Result<(UploadGrant, Secret)> {
+        actor.require(Role::Member)?;
+        let (template, version) = self.template_version(actor, template_id, version_id).await?;
+        let content_type = check_content_type(content_type)?;
+        if bytes == 0 {
+            return Err(Error::bad_request("invalid_bytes", "bytes must be a positive integer"));
+        }
+        if bytes > self.config.bundle_limit_bytes {
+            let limit = self.config.bundle_limit_bytes;
+            return Err(Error::new(
+                ErrorKind::PayloadTooLarge,
+                "payload_too_large",
+                format!("Bundles are limited to {limit} bytes"),
+            ));
+        }
+        let secret = self.secret(GRANT_PREFIX);
+        let now = self.now();
+        let grant = UploadGrant {
+            id: GrantId::from_uuid(self.ports.random.uuid()),
+            secret_hash: secret.hash(),
+            workspace_id: template.workspace_id.clone(),
+            template_id: template.id.clone(),
+            version_id: version.id.clone(),
+            content_type: content_type.clone(),
+            bytes,
+            created_by_user_id: actor.user.id.clone(),
+            created_at: now,
+            expires_at: now.plus_seconds(self.config.upload_grant_ttl_seconds),
+            used_at: None,
+            version: 1,
+        };
+        let details = json!({ "contentType": content_type, "bytes": bytes, "uploadGrantId": grant.id.as_str() });
+        let mut batch = Batch::new();
+        batch.push(Write::CreateGrant(grant.clone())).push(self.audit(
+            "template.bundle_upload_grant_created",
+            Some(&actor.user.id),
+            Some(&actor.workspace_id),
+            ("template_version", version.id.as_str()),
+            details,
+        ));
+        self.commit(batch).await?;
+        Ok((grant, secret))
+    }
+
+    /// Uploads through a grant: the grant is spent first (single use, even if the body then fails),
+    /// and the body must match the grant's content type and size exactly.
+    pub async fn upload_with_grant(
+        &self,
+        secret: &str,
+        content_type: &str,
+        body: &mut dyn ByteStream,
+    ) -> Result<(TemplateVersion, Build)> {
+        let not_found =
+            || Error::not_found("upload_grant_not_found", "Upload grant not found, already used or expired");
+        if !secret.starts_with(&format!("{GRANT_PREFIX}_")) {
+            return Err(not_found());
+        }
+        let grant = self.ports.grants.find_by_secret(&SecretHash::of(secret)).await?.ok_or_else(not_found)?;
+        let now = self.now();
+        if grant.used_at.is_some() || !grant.expires_at.is_after(now) {
+            return Err(not_found());
+        }
+        let content_type = check_content_type(content_type)?;
+        if content_type != grant.content_type {
+            return Err(Error::new(
+                ErrorKind::UnsupportedMediaType,
+                "content_type_mismatch",
+                format!("This grant is for {}", grant.content_type),
+            ));
+        }
+        let template = self.ports.templates.get(&grant.workspace_id, &grant.template_id).await?;
+        let template = template.ok_or_else(not_found)?;
+        let version = self.ports.templates.get_version(&grant.template_id, &grant.version_id).await?;
+        let version = version.ok_or_else(version_not_found)?;
+        let mut batch = Batch::new();
+        batch.push(Write::UseGrant { grant_id: grant.id.clone(), at: now, expected_version: grant.version });
+        match self.commit(batch).await {
+            Err(e) if e.kind == ErrorKind::Conflict => return Err(not_found()),
+            other => other?,
+        }
+        let mut body = CheckedBody::new(body, Some(grant.bytes));
+        let uploader = (&grant.created_by_user_id, Some(&grant.id));
+        self.store_bundle(&template, version, &content_type, &mut body, grant.bytes, uploader).await
+    }
+
+    /// The version's bundle, streamed.
+    pub async fn download_bundle(
+        &self,
+        actor: &Actor,
+        template_id: &TemplateId,
+        version_id: &VersionId,
+    ) -> Result<(TemplateVersion, Blob)> {
+        let (_, version) = self.template_version(actor, template_id, version_id).await?;
+        let missing = || Error::not_found("bundle_not_found", "No bundle has been uploaded for this version");
+        let key = version.bundle.as_ref().map(|b| b.key.clone()).ok_or_else(missing)?;
+        let blob = self.ports.blobs.get(&key).await?.ok_or_else(missing)?;
+        Ok((version, blob))
+    }
+
+    /// Streams the body to the version's bundle key, then records it and re-queues the build.
+    async fn store_bundle(
+        &self,
+        template: &Template,
+        current: TemplateVersion,
+        content_type: &str,
+        body: &mut dyn ByteStream,
+        limit: u64,
+        (uploader, grant): (&crate::ids::UserId, Option<&GrantId>),
+    ) -> Result<(TemplateVersion, Build)> {
+        let key = format!("templates/{}/{}/{}/bundle.bin", template.workspace_id, template.id, current.id);
+        let info = self.ports.blobs.put(&key, content_type, body, limit).await.map_err(|e| match e {
+            PortError::Other(m) if m == EMPTY => Error::bad_request("empty_body", "The bundle is empty"),
+            PortError::Other(m) if m.starts_with(MISMATCH) => {
+                Error::bad_request("size_mismatch", format!("The body does not match the grant's size ({m})"))
+            }
+            PortError::TooLarge { limit } => Error::new(
+                ErrorKind::PayloadTooLarge,
+                "payload_too_large",
+                format!("Bundles are limited to {limit} bytes"),
+            ),
+            other => other.into(),
+        })?;
+        let now = self.now();
+        let mut version = current.clone();
+        version.bundle =
+            Some(BundleInfo { key, content_type: content_type.to_string(), bytes: info.size, uploaded_at: now });
+        version.status = VersionStatus::Queued;
+        version.built_at = None;
+        version.version += 1;
+        let build = self.ports.builds.for_version(&version.id).await?;
+        let build = build.ok_or_else(|| Error::internal(format!("version {} has no build", version.id)))?;
+        let mut requeued = build.clone();
+        requeued.status = BuildStatus::Queued;
+        requeued.attempts = 0;
+        requeued.last_error = None;
+        requeued.artifact = None;
+        requeued.started_at = None;
+        requeued.finished_at = None;
+        requeued.dead_lettered_at = None;
+        requeued.updated_at = now;
+        requeued.version += 1;
+        let mut details = json!({ "contentType": content_type, "bytes": info.size });
+        if let Some(grant) = grant {
+            details["uploadGrantId"] = json!(grant.as_str());
+        }
+        let mut batch = Batch::new();
+        batch
+            .push(Write::UpdateVersion { version: version.clone(), expected_version: current.version })
+            .push(Write::UpdateBuild { build: requeued.clone(), expected_version: build.version })
+            .push(self.audit(
+                "template.bundle_uploaded",
+                Some(uploader),
+                Some(&template.workspace_id),
+                ("template_version", version.id.as_str()),
+                details,
+            ));
+        self.commit(batch).await?;
+        self.ports.jobs.enqueue(Job::Build { build_id: requeued.id.clone() }, 0).await?;
+        Ok((version, requeued))
+    }
+}

@@ -1,0 +1,44 @@
+//! Streaming bodies between HTTP and the blob store: request bodies read frame by frame as a
+//! `ByteStream` (never buffered whole), and stored blobs streamed out as response bodies.
+
+use async_trait::async_trait;
+use axum::body::Body;
+use burstflare_core::blob::{Blob, ByteStream};
+use burstflare_core::error::PortError;
+use burstflare_core::ports::PortResult;
+use http_body_util::BodyExt;
+
+/// A request body as a `ByteStream`.
+pub struct RequestBody(pub Body);
+
+#[async_trait]
+impl ByteStream for RequestBody {
+    async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
+        loop {
+            match self.0.frame().await {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(PortError::Other(format!("reading the request body: {e}"))),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        if !data.is_empty() {
+                            return Ok(Some(data.to_vec()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A stored blob as a response body, streamed chunk by chunk.
+pub fn response_body(blob: Blob) -> Body {
+    let stream = futures_util::stream::unfold(Some(blob.body), |state| async move {
+        let mut body = state?;
+        match body.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(bytes::Bytes::from(chunk)), Some(body))),
+            Ok(None) => None,
+            Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+        }
+    });
+    Body::from_stream(stream)
+}
