@@ -89,7 +89,8 @@ impl<E: SqlExecutor> UnitOfWork for SqlRepos<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burstflare_core::ids::WorkspaceId;
+    use burstflare_core::ids::{GrantId, TemplateId, WorkspaceId};
+    use burstflare_core::time::Timestamp;
     use burstflare_core::values::Plan;
 
     #[test]
@@ -104,5 +105,18 @@ mod tests {
         assert_eq!(stmts.len(), 2);
         assert!(stmts[0].sql.starts_with("UPDATE workspaces"));
         assert_eq!(stmts[1].sql, GUARD);
+    }
+
+    #[test]
+    fn template_deletes_and_grant_uses_are_guarded() {
+        let mut batch = Batch::new();
+        batch
+            .push(Write::DeleteTemplate { template_id: TemplateId::from_raw("tpl_1"), expected_version: 2 })
+            .push(Write::UseGrant { grant_id: GrantId::from_raw("upg_1"), at: Timestamp(5), expected_version: 1 });
+        let sql: Vec<&str> = statements(&batch).unwrap().iter().map(|s| s.sql).collect();
+        assert_eq!(sql.len(), 4);
+        assert!(sql[0].starts_with("DELETE FROM templates"));
+        assert!(sql[2].starts_with("UPDATE upload_grants"));
+        assert_eq!((sql[1], sql[3]), (GUARD, GUARD));
     }
 }

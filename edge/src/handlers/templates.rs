@@ -71,21 +71,21 @@ pub async fn delete(
     }))
 }
 
-pub async fn archive(
-    State(s): State<AppState>,
-    Authed(a): Authed,
-    Path(id): Path<String>,
-) -> ApiResult<Json<TemplateResponse>> {
-    let view = s.service.set_archived(&a, &TemplateId::from_raw(id), true).await?;
-    Ok(Json(TemplateResponse { template: mapping::template(&view) }))
+pub async fn archive(s: State<AppState>, a: Authed, id: Path<String>) -> ApiResult<Json<TemplateResponse>> {
+    set_archived(s, a, id, true).await
 }
 
-pub async fn restore(
-    State(s): State<AppState>,
-    Authed(a): Authed,
+pub async fn restore(s: State<AppState>, a: Authed, id: Path<String>) -> ApiResult<Json<TemplateResponse>> {
+    set_archived(s, a, id, false).await
+}
+
+async fn set_archived(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
     Path(id): Path<String>,
+    archived: bool,
 ) -> ApiResult<Json<TemplateResponse>> {
-    let view = s.service.set_archived(&a, &TemplateId::from_raw(id), false).await?;
+    let view = state.service.set_archived(&actor, &TemplateId::from_raw(id), archived).await?;
     Ok(Json(TemplateResponse { template: mapping::template(&view) }))
 }
 

@@ -24,6 +24,8 @@ pub struct Resp {
     pub headers: HeaderMap,
     pub body: Value,
     pub text: String,
+    /// The raw body.
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -121,8 +123,9 @@ impl Req<'_> {
         let response = rb.send().await.unwrap_or_else(|e| panic!("request to {url} failed: {e}"));
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
+        let bytes = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, body, text }
+        Resp { status, headers, body, text, bytes }
     }
 }

@@ -80,18 +80,10 @@ pub async fn template_to_release_and_rollback(api: &Api) {
     assert_eq!(log.status, 200);
     assert!(log.text.contains("result: succeeded") && log.text.contains("burstflare.json matches"), "{}", log.text);
 
-    let r = api.req("GET", &path(routes::BUNDLE, &[&template, &v1])).token(&owner.token).send().await;
-    assert_eq!(r.status, 200);
-    let download = reqwest::Client::new()
-        .get(format!("{}{}", api.base, path(routes::BUNDLE, &[&template, &v1])))
-        .bearer_auth(&owner.token)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(download.as_ref(), archive.as_slice(), "the download is the upload");
+    let download = api.get(&path(routes::BUNDLE, &[&template, &v1]), &owner.token).await;
+    assert_eq!(download.status, 200);
+    assert_eq!(download.header("content-type"), Some("application/gzip"));
+    assert_eq!(download.bytes, archive, "the download is the upload");
 
     let promote = path(routes::TEMPLATE_PROMOTE, &[&template]);
     let r = api.post(&promote, Some(&owner.token), json!({ "versionId": v1 })).await;
@@ -191,16 +183,8 @@ pub async fn refused_uploads_keep_the_previous_bundle(api: &Api) {
         .await;
     assert_eq!((r.status, r.code()), (404, "version_not_found"));
 
-    let stored = reqwest::Client::new()
-        .get(format!("{}{bundle_path}", api.base))
-        .bearer_auth(&owner.token)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(stored.as_ref(), good.as_slice(), "refused uploads left the stored bundle as it was");
+    let stored = api.get(&bundle_path, &owner.token).await;
+    assert_eq!(stored.bytes, good, "refused uploads left the stored bundle as it was");
 }
 
 pub async fn templates_validate_and_count_against_the_plan(api: &Api) {
