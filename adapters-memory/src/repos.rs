@@ -59,6 +59,13 @@ impl WorkspaceRepo for MemoryStore {
     async fn member_count(&self, id: &WorkspaceId) -> PortResult<u32> {
         self.read(|s| s.members_of.get(id).map_or(0, |members| u32::try_from(members.len()).unwrap_or(u32::MAX)))
     }
+
+    async fn get_with_member_count(&self, id: &WorkspaceId) -> PortResult<Option<(Workspace, u32)>> {
+        self.read(|s| {
+            let count = s.members_of.get(id).map_or(0, |members| u32::try_from(members.len()).unwrap_or(u32::MAX));
+            s.workspaces.get(id).map(|w| (w.clone(), count))
+        })
+    }
 }
 
 #[async_trait]

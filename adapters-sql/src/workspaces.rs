@@ -17,6 +17,8 @@ const LIST_FOR_USER: &str = "SELECT w.id, w.name, w.owner_user_id, w.plan, w.cre
      FROM memberships m JOIN workspaces w ON w.id = m.workspace_id \
      WHERE m.user_id = ?1 ORDER BY m.created_at, m.rowid";
 
+const GET_WITH_COUNT: &str = "SELECT w.id, w.name, w.owner_user_id, w.plan, w.created_at, w.version, \
+     (SELECT COUNT(*) FROM memberships m WHERE m.workspace_id = w.id) FROM workspaces w WHERE w.id = ?1";
 const MEMBER_COUNT: &str = "SELECT COUNT(*) FROM memberships WHERE workspace_id = ?1";
 
 const INSERT: &str = "INSERT INTO workspaces (id, name, owner_user_id, plan, created_at, version) \
@@ -73,6 +75,17 @@ impl<E: SqlExecutor> WorkspaceRepo for SqlRepos<E> {
                 Ok((workspace, row.parsed(Role::parse)?))
             })
             .collect()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, err)]
+    async fn get_with_member_count(&self, id: &WorkspaceId) -> PortResult<Option<(Workspace, u32)>> {
+        let rows = self.exec.query(Stmt::new(GET_WITH_COUNT, vec![id.as_str().into()])).await?;
+        first(rows)
+            .map(|mut row| {
+                let workspace = read_workspace(&mut row)?;
+                Ok((workspace, to_u32(row.int()?)?))
+            })
+            .transpose()
     }
 
     #[tracing::instrument(level = "debug", skip_all, err)]

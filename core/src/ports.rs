@@ -32,6 +32,8 @@ pub trait WorkspaceRepo: Send + Sync {
     /// Every workspace the user belongs to, with the user's role, oldest membership first.
     async fn list_for_user(&self, user: &UserId) -> PortResult<Vec<(Workspace, Role)>>;
     async fn member_count(&self, id: &WorkspaceId) -> PortResult<u32>;
+    /// The workspace and its member count, in one read.
+    async fn get_with_member_count(&self, id: &WorkspaceId) -> PortResult<Option<(Workspace, u32)>>;
 }
 
 #[async_trait]

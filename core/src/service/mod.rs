@@ -18,7 +18,7 @@ pub use templates::TemplateView;
 
 use crate::error::{Error, Result};
 use crate::ids::{AuditId, FamilyId, TokenId, UserId, WorkspaceId};
-use crate::model::{AuditEntry, Token, User, Workspace, WorkspaceView};
+use crate::model::{AuditEntry, Membership, Token, User, Workspace, WorkspaceView};
 use crate::ports::Ports;
 use crate::rate::{RateDecision, RateScope};
 use crate::secret::{prefix, Secret, SecretHash};
@@ -70,6 +70,8 @@ pub struct Actor {
     pub user: User,
     pub workspace_id: WorkspaceId,
     pub role: Role,
+    /// The caller's membership in the token's workspace, as read with the token.
+    pub membership: Membership,
     pub token_id: TokenId,
     pub family_id: FamilyId,
     pub client: ClientKind,
@@ -130,6 +132,7 @@ impl Service {
             user: session.user,
             workspace_id: token.workspace_id.clone(),
             role: membership.role,
+            membership,
             token_id: token.id.clone(),
             family_id: token.family_id.clone(),
             client: token.client,
