@@ -15,9 +15,11 @@ use tempfile::TempDir;
 /// The password every test user has.
 pub const PASSWORD: &str = "correct horse battery";
 
-/// A server on a free port, stopped when dropped.
+/// A server on a free port, stopped when dropped; or, with `BURSTFLARE_TEST_URL` set, the
+/// deployment at that URL (e.g. the Worker under workerd), where users get unique emails.
 pub struct TestServer {
     url: String,
+    external: bool,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _data: TempDir,
@@ -26,6 +28,9 @@ pub struct TestServer {
 impl TestServer {
     pub fn start() -> Self {
         let data = tempfile::tempdir().expect("temp dir");
+        if let Some(url) = std::env::var("BURSTFLARE_TEST_URL").ok().filter(|u| !u.is_empty()) {
+            return Self { url, external: true, stop: None, thread: None, _data: data };
+        }
         let data_dir = data.path().to_path_buf();
         let (url_tx, url_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -45,7 +50,7 @@ impl TestServer {
             });
         });
         let url = url_rx.recv().expect("the server failed to start");
-        Self { url, stop: Some(stop_tx), thread: Some(thread), _data: data }
+        Self { url, external: false, stop: Some(stop_tx), thread: Some(thread), _data: data }
     }
 
     pub fn url(&self) -> &str {
@@ -98,7 +103,8 @@ pub struct User {
 
 impl User {
     pub fn new(server: &TestServer, email: &str) -> Self {
-        Self { email: email.to_string(), url: server.url().to_string(), home: tempfile::tempdir().unwrap() }
+        let email = if server.external { unique(email) } else { email.to_string() };
+        Self { email, url: server.url().to_string(), home: tempfile::tempdir().unwrap() }
     }
 
     /// Where this user's config lives (a folder the CLI has to create).
@@ -181,4 +187,13 @@ impl User {
 pub fn succeeded(run: Run, args: &[&str]) -> String {
     assert_eq!(run.code, Some(0), "{args:?} failed: {run:?}");
     run.stdout
+}
+
+/// `ada@example.com` → `ada.<nanos>.<n>@example.com`, for a shared deployment.
+fn unique(email: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let (local, domain) = email.split_once('@').unwrap_or((email, "example.com"));
+    format!("{local}.{nanos}.{n}@{domain}")
 }
