@@ -61,6 +61,7 @@ pub async fn device_page_escapes_the_code(api: &Api) {
     assert_eq!(r.status, 200);
     assert!(r.header("content-type").unwrap_or_default().starts_with("text/html"));
     assert!(r.text.contains("Approve CLI Login"));
+    assert!(r.text.contains("id=\"signin\"") && r.text.contains("/api/auth/login"), "the page can sign a browser in");
     assert!(r.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!r.text.contains("<script>alert(1)"));
 }
