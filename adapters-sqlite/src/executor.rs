@@ -1,118 +1,143 @@
-//! [`SqlxExecutor`]: the SQL executor port over sqlx and a SQLite file. Writes go through a pool of
-//! one connection (SQLite has a single writer, so queueing in-process beats spinning on
-//! `SQLITE_BUSY`); reads go through a pool of read-only connections that WAL lets run alongside it.
+//! [`RusqliteExecutor`]: the SQL executor port over rusqlite and a SQLite file, run on the calling
+//! thread. Statements on an indexed local file take microseconds, so handing each to a worker
+//! thread and back (what sqlx does) costs more than the statement itself. Writes go through one
+//! connection (SQLite has a single writer, so queueing in-process beats spinning on
+//! `SQLITE_BUSY`); reads go through read-only connections that WAL lets run alongside it.
+//!
+//! A call that finds a connection free runs inline on the tokio worker; one that must wait for a
+//! connection waits, and then runs, inside `block_in_place`, so the worker's other tasks move on
+//! meanwhile. Wrapping every call in `block_in_place` instead measured ~40% fewer reads per
+//! second, a 4× p99 and twice the RSS (it hands the worker's core to another thread on each
+//! call), for no benefit to a call that does not wait.
 
+use crate::error::port_error;
+use crate::pool::{Mode, Pool};
 use async_trait::async_trait;
 use burstflare_adapters_sql::{Row, SqlExecutor, SqlValue, Stmt};
 use burstflare_core::error::PortError;
 use burstflare_core::ports::PortResult;
-use sqlx::error::ErrorKind;
-use sqlx::query::Query;
-use sqlx::sqlite::{Sqlite, SqliteArguments, SqlitePool, SqliteRow};
-use sqlx::{Row as _, TypeInfo as _, ValueRef as _};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{params_from_iter, Connection, ToSql};
+use std::path::Path;
+use std::time::Duration;
+use tokio::runtime::{Handle, RuntimeFlavor};
+
+/// How long a connection waits for another process's lock before the call is `Unavailable`.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a call waits for a free connection of its pool.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs the shared SQL repositories' statements on SQLite.
-#[derive(Debug, Clone)]
-pub struct SqlxExecutor {
-    reader: SqlitePool,
-    writer: SqlitePool,
+#[derive(Debug)]
+pub struct RusqliteExecutor {
+    readers: Pool,
+    writer: Pool,
 }
 
-impl SqlxExecutor {
-    /// `writer` must have exactly one connection; `reader` should be read-only.
-    pub fn new(reader: SqlitePool, writer: SqlitePool) -> Self {
-        Self { reader, writer }
+impl RusqliteExecutor {
+    /// Opens the writer and up to `readers` read-only connections to the (already migrated) file
+    /// at `path`. Blocks the calling thread.
+    pub(crate) fn open(path: &Path, readers: usize) -> PortResult<RusqliteExecutor> {
+        let writer = Pool::open(path.to_path_buf(), Mode::Write, 1, BUSY_TIMEOUT)?;
+        let readers = Pool::open(path.to_path_buf(), Mode::Read, readers, BUSY_TIMEOUT)?;
+        Ok(RusqliteExecutor { readers, writer })
     }
 
-    pub fn reader(&self) -> &SqlitePool {
-        &self.reader
-    }
-
-    pub fn writer(&self) -> &SqlitePool {
-        &self.writer
-    }
-
-    /// Closes both pools, waiting for connections in use to be returned.
+    /// Closes every connection, waiting for those in use to be given back; calls made afterwards
+    /// are `Unavailable`. The writer closes last, so it checkpoints the WAL into the file.
     pub async fn close(&self) {
+        self.readers.close().await;
         self.writer.close().await;
-        self.reader.close().await;
     }
 }
 
-fn bind(stmt: &Stmt) -> Query<'_, Sqlite, SqliteArguments<'_>> {
-    stmt.params.iter().fold(sqlx::query(stmt.sql), |query, param| match param {
-        SqlValue::Null => query.bind(None::<i64>),
-        SqlValue::Int(v) => query.bind(*v),
-        SqlValue::Text(v) => query.bind(v.as_str()),
-    })
+/// Runs `f`, which may block, on this thread. On a multi-thread runtime it goes through
+/// `block_in_place`, so a worker's other tasks move on meanwhile; elsewhere (a current-thread
+/// runtime, where that is not allowed, or no runtime) it runs inline.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// Runs `f` on a connection of `pool`: inline if one is free now, else inside [`blocking`].
+fn call<R>(pool: &Pool, f: impl FnOnce(&Connection) -> PortResult<R>) -> PortResult<R> {
+    match pool.try_acquire()? {
+        Some(conn) => f(&conn),
+        None => blocking(|| pool.acquire(ACQUIRE_TIMEOUT).and_then(|conn| f(&conn))),
+    }
+}
+
+/// Binds a value without copying its text.
+struct Param<'a>(&'a SqlValue);
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self.0 {
+            SqlValue::Null => ValueRef::Null,
+            SqlValue::Int(v) => ValueRef::Integer(*v),
+            SqlValue::Text(v) => ValueRef::Text(v.as_bytes()),
+        }))
+    }
+}
+
+/// Runs one statement (its prepared form cached on the connection) and decodes all its rows.
+fn run(conn: &Connection, stmt: &Stmt) -> PortResult<Vec<Row>> {
+    let mut prepared = conn.prepare_cached(stmt.sql).map_err(port_error)?;
+    let columns = prepared.column_count();
+    let mut rows = prepared.query(params_from_iter(stmt.params.iter().map(Param))).map_err(port_error)?;
+    let mut decoded = Vec::new();
+    while let Some(row) = rows.next().map_err(port_error)? {
+        decoded.push(decode(row, columns)?);
+    }
+    Ok(decoded)
 }
 
 /// Decodes a row by column index, by each value's own storage class.
-fn decode(row: &SqliteRow) -> PortResult<Row> {
-    (0..row.len())
-        .map(|i| {
-            let raw = row.try_get_raw(i).map_err(port_error)?;
-            if raw.is_null() {
-                return Ok(SqlValue::Null);
-            }
-            match raw.type_info().name() {
-                "INTEGER" => row.try_get_unchecked::<i64, _>(i).map(SqlValue::Int),
-                "TEXT" => row.try_get_unchecked::<String, _>(i).map(SqlValue::Text),
-                other => return Err(PortError::Other(format!("column {i} holds an unsupported {other} value"))),
-            }
-            .map_err(port_error)
+fn decode(row: &rusqlite::Row<'_>, columns: usize) -> PortResult<Row> {
+    (0..columns)
+        .map(|i| match row.get_ref(i).map_err(port_error)? {
+            ValueRef::Null => Ok(SqlValue::Null),
+            ValueRef::Integer(v) => Ok(SqlValue::Int(v)),
+            ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+                .map(|text| SqlValue::Text(text.to_owned()))
+                .map_err(|e| PortError::Other(format!("column {i} holds text that is not UTF-8: {e}"))),
+            ValueRef::Real(_) => Err(PortError::Other(format!("column {i} holds an unsupported REAL value"))),
+            ValueRef::Blob(_) => Err(PortError::Other(format!("column {i} holds an unsupported BLOB value"))),
         })
         .collect()
 }
 
-/// Maps a sqlx error onto the ports' contract (see [`SqlExecutor`]).
-pub(crate) fn port_error(e: sqlx::Error) -> PortError {
-    match &e {
-        sqlx::Error::Database(db) => match db.kind() {
-            ErrorKind::UniqueViolation | ErrorKind::ForeignKeyViolation | ErrorKind::CheckViolation => {
-                PortError::Conflict(db.message().to_string())
-            }
-            _ => {
-                // Primary result codes: BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN.
-                let primary = db.code().and_then(|code| code.parse::<i32>().ok()).map(|code| code & 0xff);
-                match primary {
-                    Some(5 | 6 | 8 | 10 | 13 | 14) => PortError::Unavailable(e.to_string()),
-                    _ => PortError::Other(e.to_string()),
-                }
-            }
-        },
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
-            PortError::Unavailable(e.to_string())
+/// Runs `stmts` in one `BEGIN IMMEDIATE … COMMIT` transaction, rolled back if any of them fails.
+fn transaction(conn: &Connection, stmts: &[Stmt]) -> PortResult<()> {
+    let control = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map_err(port_error);
+    control("BEGIN IMMEDIATE")?;
+    let outcome =
+        stmts.iter().try_for_each(|stmt| run(conn, stmt).map(drop)).and_then(|()| control("COMMIT").map(drop));
+    if outcome.is_err() && !conn.is_autocommit() {
+        if let Err(rollback) = control("ROLLBACK") {
+            // The pool drops a connection it gets back still inside a transaction.
+            tracing::warn!(error = %rollback, "rollback after a failed statement failed");
         }
-        _ => PortError::Other(e.to_string()),
     }
+    outcome
 }
 
 #[async_trait]
-impl SqlExecutor for SqlxExecutor {
+impl SqlExecutor for RusqliteExecutor {
     #[tracing::instrument(level = "trace", skip_all, fields(sql = stmt.sql))]
     async fn query(&self, stmt: Stmt) -> PortResult<Vec<Row>> {
-        let rows = bind(&stmt).fetch_all(&self.reader).await.map_err(port_error)?;
-        rows.iter().map(decode).collect()
+        call(&self.readers, |conn| run(conn, &stmt))
     }
 
     #[tracing::instrument(level = "trace", skip_all, fields(sql = stmt.sql))]
     async fn write(&self, stmt: Stmt) -> PortResult<Vec<Row>> {
-        let rows = bind(&stmt).fetch_all(&self.writer).await.map_err(port_error)?;
-        rows.iter().map(decode).collect()
+        call(&self.writer, |conn| run(conn, &stmt))
     }
 
     #[tracing::instrument(level = "trace", skip_all, fields(statements = stmts.len()))]
     async fn batch(&self, stmts: Vec<Stmt>) -> PortResult<()> {
-        let mut tx = self.writer.begin().await.map_err(port_error)?;
-        for stmt in &stmts {
-            if let Err(e) = bind(stmt).execute(&mut *tx).await {
-                if let Err(rollback) = tx.rollback().await {
-                    tracing::warn!(error = %rollback, "rollback after a failed statement failed");
-                }
-                return Err(port_error(e));
-            }
-        }
-        tx.commit().await.map_err(port_error)
+        call(&self.writer, |conn| transaction(conn, &stmts))
     }
 }

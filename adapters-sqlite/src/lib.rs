@@ -1,69 +1,45 @@
 //! BurstFlare's local storage: the shared SQL repositories (`burstflare-adapters-sql`) over a
-//! SQLite file through sqlx, with the schema from `migrations/` applied on open.
+//! SQLite file through rusqlite, with the schema from `migrations/` applied on open by sqlx (so the
+//! schema history stays sqlx's `_sqlx_migrations`).
 #![forbid(unsafe_code)]
 
 mod blobs;
+mod error;
 mod executor;
+mod pool;
 
 pub use blobs::FsBlobStore;
-pub use executor::SqlxExecutor;
+pub use executor::RusqliteExecutor;
 
 use burstflare_adapters_sql::SqlRepos;
 use burstflare_core::blob::BlobStore;
 use burstflare_core::error::PortError;
 use burstflare_core::ports::{JobSource, Ports, SystemPorts};
-use executor::port_error;
+use error::sqlx_error;
+use executor::BUSY_TIMEOUT;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The database file `open_in` uses inside its directory.
 pub const DB_FILE: &str = "burstflare.db";
 
-/// How long a connection waits for another process's lock before the call is `Unavailable`.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a call waits for a free connection of its pool.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// An open SQLite database with the schema applied. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    exec: Arc<SqlxExecutor>,
+    exec: Arc<RusqliteExecutor>,
 }
 
 impl SqliteStore {
     /// Opens (creating it if missing) the database file at `path` in WAL mode with foreign keys on,
     /// and applies pending migrations.
     pub async fn open(path: &Path) -> Result<SqliteStore, PortError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options.clone())
+        migrate(path).await?;
+        let owned = path.to_path_buf();
+        let exec = tokio::task::spawn_blocking(move || RusqliteExecutor::open(&owned, reader_connections()))
             .await
-            .map_err(port_error)?;
-        sqlx::migrate!("../migrations")
-            .run(&writer)
-            .await
-            .map_err(|e| PortError::Other(format!("migrating {}: {e}", path.display())))?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(reader_connections())
-            .min_connections(1)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options.read_only(true))
-            .await
-            .map_err(port_error)?;
-        Ok(SqliteStore { exec: Arc::new(SqlxExecutor::new(reader, writer)) })
+            .map_err(|e| PortError::Other(format!("opening {}: {e}", path.display())))??;
+        Ok(SqliteStore { exec: Arc::new(exec) })
     }
 
     /// Opens `burstflare.db` inside `dir`, creating the directory if needed.
@@ -86,7 +62,7 @@ impl SqliteStore {
     }
 
     /// The executor, for adapters that add their own tables to this database.
-    pub fn executor(&self) -> &Arc<SqlxExecutor> {
+    pub fn executor(&self) -> &Arc<RusqliteExecutor> {
         &self.exec
     }
 
@@ -96,9 +72,29 @@ impl SqliteStore {
     }
 }
 
-/// Read connections: twice the cores, between 4 and 16. SQLite reads are CPU-bound (each sqlx
-/// connection runs on its own thread), so more would only add threads; callers beyond that queue.
-fn reader_connections() -> u32 {
+/// Creates the file if missing, switches it to WAL and applies pending migrations, through a
+/// one-connection sqlx pool that is closed again before the executor opens its own connections.
+async fn migrate(path: &Path) -> Result<(), PortError> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(sqlx_error)?;
+    let migrated = sqlx::migrate!("../migrations")
+        .run(&pool)
+        .await
+        .map_err(|e| PortError::Other(format!("migrating {}: {e}", path.display())));
+    pool.close().await;
+    migrated
+}
+
+/// Read connections: twice the cores, between 4 and 16. Each call runs on its caller's thread, so
+/// more connections than threads that can be inside a call at once would sit idle; callers beyond
+/// that wait for one.
+fn reader_connections() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    u32::try_from(cores * 2).unwrap_or(u32::MAX).clamp(4, 16)
+    (cores * 2).clamp(4, 16)
 }

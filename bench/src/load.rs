@@ -50,7 +50,17 @@ pub struct Target {
     pub body: Body,
 }
 
-impl Target {
+/// What a run sends: a [`Target`], or a wrapper of one that adds headers.
+pub trait MakeRequest: Clone + Send + Sync + 'static {
+    fn addr(&self) -> SocketAddr;
+    /// The `sequence`-th request of connection `connection`.
+    fn request(&self, connection: usize, sequence: u64) -> anyhow::Result<Request<Full<Bytes>>>;
+}
+
+impl MakeRequest for Target {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
     fn request(&self, connection: usize, sequence: u64) -> anyhow::Result<Request<Full<Bytes>>> {
         let body = match self.body {
             Body::Empty => Bytes::new(),
@@ -89,7 +99,7 @@ impl Outcome {
 }
 
 /// Runs `load` against `target` and returns what was measured after the warm-up.
-pub async fn run(target: &Target, load: Load) -> anyhow::Result<Outcome> {
+pub async fn run<T: MakeRequest>(target: &T, load: Load) -> anyhow::Result<Outcome> {
     if load.connections == 0 {
         bail!("at least one connection is needed");
     }
@@ -112,8 +122,8 @@ pub async fn run(target: &Target, load: Load) -> anyhow::Result<Outcome> {
 }
 
 /// One connection's closed loop; reconnects after a transport error or a timeout.
-async fn connection(
-    target: Arc<Target>,
+async fn connection<T: MakeRequest>(
+    target: Arc<T>,
     index: usize,
     measure_from: Instant,
     until: Instant,
@@ -125,7 +135,7 @@ async fn connection(
     while Instant::now() < until && out.latencies.len() < max_measured {
         let conn = match sender.as_mut() {
             Some(conn) => conn,
-            None => sender.insert(connect(target.addr).await?),
+            None => sender.insert(connect(target.addr()).await?),
         };
         let request = target.request(index, sequence)?;
         sequence += 1;

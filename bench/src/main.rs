@@ -6,10 +6,15 @@
 #![forbid(unsafe_code)]
 
 mod bare;
+mod bundles;
+mod client;
 mod load;
 mod report;
 mod seed;
 mod server;
+mod upload;
+mod upload_report;
+mod worker;
 
 use anyhow::{bail, Context};
 use burstflare_ports::dto::RegisterRequest;
@@ -40,6 +45,10 @@ enum Cmd {
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: SocketAddr,
     },
+    /// The Worker under local workerd (`wrangler dev`) vs the native server; see `scripts/bench-worker`.
+    Worker(worker::Args),
+    /// Bundle uploads and builds on the native server; see `scripts/bench-uploads`.
+    Upload(upload::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -84,6 +93,8 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Cmd::BareServer { listen }) => bare::serve(listen).await,
+        Some(Cmd::Worker(args)) => worker::run(args).await,
+        Some(Cmd::Upload(args)) => upload::run(args).await,
         None => run(cli.run).await,
     }
 }
