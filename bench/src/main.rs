@@ -108,10 +108,7 @@ struct Setup {
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let this = std::env::current_exe()?;
-    let server_bin = args.server.clone().unwrap_or_else(|| this.with_file_name("burstflare-server"));
-    if !server_bin.is_file() {
-        bail!("{} not found: build it first (scripts/bench does)", server_bin.display());
-    }
+    let server_bin = server::server_binary(args.server.as_deref(), "scripts/bench")?;
     std::fs::create_dir_all(&args.work_dir)?;
     let cpus = (args.cpus != "none" && server::taskset_available()).then(|| args.cpus.clone());
     let machine = Machine::detect(cpus.clone());

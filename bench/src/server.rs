@@ -115,3 +115,41 @@ impl Server {
         }
     }
 }
+
+/// The `burstflare-server` binary: `explicit`, or the one next to this bench; it must exist
+/// (`script` is the command that builds it, for the error message).
+pub fn server_binary(explicit: Option<&Path>, script: &str) -> anyhow::Result<std::path::PathBuf> {
+    let bin = match explicit {
+        Some(path) => path.to_path_buf(),
+        None => std::env::current_exe()?.with_file_name("burstflare-server"),
+    };
+    if !bin.is_file() {
+        anyhow::bail!("{} not found: build it first ({script} does)", bin.display());
+    }
+    Ok(bin)
+}
+
+/// Starts `burstflare-server` on a free loopback port over a fresh data folder inside `work_dir`
+/// (trusting `x-forwarded-for`, JSON logs to `work_dir/<log>`). The folder lives as long as the
+/// returned guard.
+pub async fn start_fresh(
+    bin: &Path,
+    work_dir: &Path,
+    name: &str,
+    cpus: Option<&str>,
+) -> anyhow::Result<(Server, SocketAddr, tempfile::TempDir)> {
+    let data = tempfile::Builder::new().prefix(&format!("data-{name}-")).tempdir_in(work_dir)?;
+    let addr = free_loopback_addr()?;
+    let args = [
+        "--listen".to_string(),
+        addr.to_string(),
+        "--data-dir".to_string(),
+        data.path().display().to_string(),
+        "--log-format".to_string(),
+        "json".to_string(),
+        "--trust-forwarded-for".to_string(),
+    ];
+    let log = work_dir.join(format!("server-{name}.log"));
+    let server = Server::start(command(bin, &args, cpus), &log).await?;
+    Ok((server, addr, data))
+}

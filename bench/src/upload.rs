@@ -58,27 +58,11 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let this = std::env::current_exe()?;
-    let server_bin = args.server.clone().unwrap_or_else(|| this.with_file_name("burstflare-server"));
-    if !server_bin.is_file() {
-        bail!("{} not found: build it first (scripts/bench-uploads does)", server_bin.display());
-    }
+    let server_bin = server::server_binary(args.server.as_deref(), "scripts/bench-uploads")?;
     std::fs::create_dir_all(&args.work_dir)?;
     let cpus = (args.cpus != "none" && server::taskset_available()).then(|| args.cpus.clone());
     let machine = Machine::detect(cpus.clone());
-    let data = tempfile::Builder::new().prefix("data-uploads-").tempdir_in(&args.work_dir)?;
-    let addr = server::free_loopback_addr()?;
-    let server_args = [
-        "--listen".to_string(),
-        addr.to_string(),
-        "--data-dir".to_string(),
-        data.path().display().to_string(),
-        "--log-format".to_string(),
-        "json".to_string(),
-        "--trust-forwarded-for".to_string(),
-    ];
-    let log = args.work_dir.join("server-uploads.log");
-    let server = Server::start(server::command(&server_bin, &server_args, cpus.as_deref()), &log).await?;
+    let (server, addr, _data) = server::start_fresh(&server_bin, &args.work_dir, "uploads", cpus.as_deref()).await?;
 
     let anonymous = Client::new(addr, "198.51.100.1")?;
     let owner = anonymous.register("bench.uploads@bench.example").await?;

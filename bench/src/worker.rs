@@ -7,7 +7,7 @@
 use crate::client::{self, Client};
 use crate::load::{self, Body, Load, MakeRequest, Outcome, Target};
 use crate::report::{self, Machine};
-use crate::server::{self, Memory, Server};
+use crate::server::{self, Memory};
 use anyhow::{bail, Context};
 use burstflare_ports::routes;
 use http_body_util::Full;
@@ -84,11 +84,7 @@ struct Wasm {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let worker_addr = client::loopback_url(&args.worker_url)?;
-    let this = std::env::current_exe()?;
-    let server_bin = args.server.clone().unwrap_or_else(|| this.with_file_name("burstflare-server"));
-    if !server_bin.is_file() {
-        bail!("{} not found: build it first (scripts/bench-worker does)", server_bin.display());
-    }
+    let server_bin = server::server_binary(args.server.as_deref(), "scripts/bench-worker")?;
     std::fs::create_dir_all(&args.work_dir)?;
     let cpus = (args.cpus != "none" && server::taskset_available()).then(|| args.cpus.clone());
     let machine = Machine::detect(cpus.clone());
@@ -104,19 +100,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let worker = measure(worker_addr, load).await.context("the Worker")?;
 
     eprintln!("burstflare-server…");
-    let data = tempfile::Builder::new().prefix("data-worker-").tempdir_in(&args.work_dir)?;
-    let addr = server::free_loopback_addr()?;
-    let server_args = [
-        "--listen".to_string(),
-        addr.to_string(),
-        "--data-dir".to_string(),
-        data.path().display().to_string(),
-        "--log-format".to_string(),
-        "json".to_string(),
-        "--trust-forwarded-for".to_string(),
-    ];
-    let log = args.work_dir.join("server-worker-comparison.log");
-    let server = Server::start(server::command(&server_bin, &server_args, cpus.as_deref()), &log).await?;
+    let (server, addr, _data) =
+        server::start_fresh(&server_bin, &args.work_dir, "worker-comparison", cpus.as_deref()).await?;
     let native = measure(addr, load).await.context("the native server")?;
     let memory = server.memory()?;
     server.stop().await?;
