@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use burstflare_core::ids::{TemplateId, VersionId};
+use burstflare_core::model::{Build, TemplateVersion};
 use burstflare_core::rate::RateScope;
 use burstflare_ports::routes;
 use burstflare_ports::{
@@ -30,6 +31,18 @@ fn ids(t: String, v: String) -> (TemplateId, VersionId) {
 
 fn content_type(headers: &HeaderMap) -> String {
     headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_string()
+}
+
+/// The version and its build after an upload, or the error.
+fn version_response(result: burstflare_core::Result<(TemplateVersion, Build)>) -> Response {
+    match result {
+        Ok((version, build)) => Json(VersionResponse {
+            template_version: mapping::version(&version, Some(&build)),
+            build: mapping::build(&build),
+        })
+        .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 pub async fn list(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Json<TemplatesResponse>> {
@@ -130,14 +143,7 @@ pub async fn upload_bundle(
     rate_limited(&state, RateScope::BundleUpload, &identity, async {
         let (t, v) = ids(t, v);
         let mut body = RequestBody(body);
-        match state.service.upload_bundle(&actor, &t, &v, &content_type(&headers), &mut body).await {
-            Ok((version, build)) => Json(VersionResponse {
-                template_version: mapping::version(&version, Some(&build)),
-                build: mapping::build(&build),
-            })
-            .into_response(),
-            Err(e) => ApiError::from(e).into_response(),
-        }
+        version_response(state.service.upload_bundle(&actor, &t, &v, &content_type(&headers), &mut body).await)
     })
     .await
 }
@@ -197,14 +203,7 @@ pub async fn upload_with_grant(
 ) -> Response {
     rate_limited(&state, RateScope::SignedUpload, &ip, async {
         let mut body = RequestBody(body);
-        match state.service.upload_with_grant(&grant, &content_type(&headers), &mut body).await {
-            Ok((version, build)) => Json(VersionResponse {
-                template_version: mapping::version(&version, Some(&build)),
-                build: mapping::build(&build),
-            })
-            .into_response(),
-            Err(e) => ApiError::from(e).into_response(),
-        }
+        version_response(state.service.upload_with_grant(&grant, &content_type(&headers), &mut body).await)
     })
     .await
 }
