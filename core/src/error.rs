@@ -89,6 +89,10 @@ pub enum PortError {
     /// The backing service could not be reached or refused the call; nothing was written.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The client's body could not be read (malformed framing, connection dropped); nothing was
+    /// stored.
+    #[error("unreadable body: {0}")]
+    BodyRead(String),
     /// A streamed body went past the limit it was given; nothing was stored.
     #[error("body exceeds {limit} bytes")]
     TooLarge { limit: u64 },
@@ -113,6 +117,9 @@ impl From<PortError> for Error {
                 "payload_too_large",
                 format!("Body exceeds the {limit}-byte limit"),
             ),
+            PortError::BodyRead(m) => {
+                Error::bad_request("invalid_body", format!("Could not read the request body: {m}"))
+            }
             PortError::Other(m) => Error::internal(m),
         }
     }

@@ -17,7 +17,7 @@ impl ByteStream for RequestBody {
         loop {
             match self.0.frame().await {
                 None => return Ok(None),
-                Some(Err(e)) => return Err(PortError::Other(format!("reading the request body: {e}"))),
+                Some(Err(e)) => return Err(PortError::BodyRead(e.to_string())),
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
                         if !data.is_empty() {

@@ -210,7 +210,7 @@ impl Service {
         let (workspace, member_count) =
             self.ports.workspaces.get_with_member_count(&actor.workspace_id).await?.ok_or_else(Error::invalid_token)?;
         let limits = workspace.plan.limits();
-        let view = WorkspaceView { workspace, role: actor.role, member_count, limits };
+        let view = WorkspaceView { workspace, role: actor.role(), member_count, limits };
         Ok((actor.user.clone(), view, actor.membership.clone()))
     }
 

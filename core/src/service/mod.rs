@@ -69,8 +69,7 @@ impl Default for Config {
 pub struct Actor {
     pub user: User,
     pub workspace_id: WorkspaceId,
-    pub role: Role,
-    /// The caller's membership in the token's workspace, as read with the token.
+    /// The caller's membership in the token's workspace (and so their role), as read with the token.
     pub membership: Membership,
     pub token_id: TokenId,
     pub family_id: FamilyId,
@@ -78,9 +77,14 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The caller's role in the token's workspace.
+    pub fn role(&self) -> Role {
+        self.membership.role
+    }
+
     /// Refuses with 403 unless the caller's role is at least `role`.
     pub fn require(&self, role: Role) -> Result<()> {
-        if self.role.at_least(role) {
+        if self.role().at_least(role) {
             Ok(())
         } else {
             Err(Error::insufficient_role())
@@ -131,7 +135,6 @@ impl Service {
         Ok(Actor {
             user: session.user,
             workspace_id: token.workspace_id.clone(),
-            role: membership.role,
             membership,
             token_id: token.id.clone(),
             family_id: token.family_id.clone(),

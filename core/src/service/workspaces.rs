@@ -176,7 +176,7 @@ impl Service {
         self.commit(batch).await?;
         workspace.plan = plan;
         workspace.version += 1;
-        self.view(workspace, actor.role).await
+        self.view(workspace, actor.role()).await
     }
 
     /// The newest audit entries of the current workspace, newest first.

@@ -25,14 +25,11 @@ pub async fn register(
     body: Result<ApiJson<RegisterRequest>, ApiError>,
 ) -> Response {
     rate_limited(&state, RateScope::Register, &ip, async {
-        let run = async {
-            let ApiJson(req) = body?;
-            let client = client_kind(req.kind.as_deref())?;
-            let input = Registration { email: req.email, password: req.password, name: req.name, client };
-            let sign_in = state.service.register(input).await?;
-            Ok::<_, ApiError>(session_response(&state, sign_in, is_https(&headers, &uri)))
-        };
-        run.await.unwrap_or_else(IntoResponse::into_response)
+        let ApiJson(req) = body?;
+        let client = client_kind(req.kind.as_deref())?;
+        let input = Registration { email: req.email, password: req.password, name: req.name, client };
+        let sign_in = state.service.register(input).await?;
+        Ok(session_response(&state, sign_in, is_https(&headers, &uri)))
     })
     .await
 }
@@ -45,14 +42,11 @@ pub async fn login(
     body: Result<ApiJson<LoginRequest>, ApiError>,
 ) -> Response {
     rate_limited(&state, RateScope::Login, &ip, async {
-        let run = async {
-            let ApiJson(req) = body?;
-            let client = client_kind(req.kind.as_deref())?;
-            let workspace = req.workspace_id.map(WorkspaceId::from_raw);
-            let sign_in = state.service.login(&req.email, &req.password, client, workspace).await?;
-            Ok::<_, ApiError>(session_response(&state, sign_in, is_https(&headers, &uri)))
-        };
-        run.await.unwrap_or_else(IntoResponse::into_response)
+        let ApiJson(req) = body?;
+        let client = client_kind(req.kind.as_deref())?;
+        let workspace = req.workspace_id.map(WorkspaceId::from_raw);
+        let sign_in = state.service.login(&req.email, &req.password, client, workspace).await?;
+        Ok(session_response(&state, sign_in, is_https(&headers, &uri)))
     })
     .await
 }
@@ -67,20 +61,17 @@ pub async fn refresh(
     body: Result<ApiJson<RefreshRequest>, ApiError>,
 ) -> Response {
     rate_limited(&state, RateScope::Refresh, &ip, async {
-        let run = async {
-            let ApiJson(req) = body?;
-            let token = match req.refresh_token {
-                Some(token) => token,
-                None => {
-                    let token = cookies::get(&headers, REFRESH_COOKIE).ok_or_else(ApiError::unauthorized)?;
-                    check_csrf(&method, &headers)?;
-                    token
-                }
-            };
-            let sign_in = state.service.refresh(&token).await?;
-            Ok::<_, ApiError>(session_response(&state, sign_in, is_https(&headers, &uri)))
+        let ApiJson(req) = body?;
+        let token = match req.refresh_token {
+            Some(token) => token,
+            None => {
+                let token = cookies::get(&headers, REFRESH_COOKIE).ok_or_else(ApiError::unauthorized)?;
+                check_csrf(&method, &headers)?;
+                token
+            }
         };
-        run.await.unwrap_or_else(IntoResponse::into_response)
+        let sign_in = state.service.refresh(&token).await?;
+        Ok(session_response(&state, sign_in, is_https(&headers, &uri)))
     })
     .await
 }

@@ -3,7 +3,7 @@
 
 use super::{rate_limited, session_response};
 use crate::app::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, Authed, ClientIp};
 use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
@@ -15,19 +15,17 @@ use serde::Deserialize;
 
 pub async fn start(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Response {
     rate_limited(&state, RateScope::DeviceStart, &ip, async {
-        match state.service.device_start().await {
-            Ok(s) => Json(DeviceStartResponse {
-                device_code: s.device_code.expose().to_string(),
-                user_code: s.user_code,
-                verification_uri: s.verification_uri,
-                verification_uri_complete: s.verification_uri_complete,
-                expires_in: s.expires_in,
-                expires_at: s.expires_at.to_iso(),
-                interval: s.interval,
-            })
-            .into_response(),
-            Err(e) => ApiError::from(e).into_response(),
-        }
+        let s = state.service.device_start().await?;
+        Ok(Json(DeviceStartResponse {
+            device_code: s.device_code.expose().to_string(),
+            user_code: s.user_code,
+            verification_uri: s.verification_uri,
+            verification_uri_complete: s.verification_uri_complete,
+            expires_in: s.expires_in,
+            expires_at: s.expires_at.to_iso(),
+            interval: s.interval,
+        })
+        .into_response())
     })
     .await
 }

@@ -21,17 +21,18 @@ use burstflare_ports::{SessionPayload, RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, R
 use std::future::Future;
 
 /// Counts the request against `scope` for `ip`; refuses with 429 when over the limit, otherwise
-/// runs `handler`. Either way the response carries the `x-burstflare-rate-limit-*` headers.
+/// runs `handler`. Either way (success, error or 429) the response carries the
+/// `x-burstflare-rate-limit-*` headers.
 pub async fn rate_limited<F>(state: &AppState, scope: RateScope, ip: &str, handler: F) -> Response
 where
-    F: Future<Output = Response>,
+    F: Future<Output = Result<Response, ApiError>>,
 {
     let decision = match state.service.rate_limit(scope, ip).await {
         Ok(decision) => decision,
         Err(e) => return ApiError::from(e).into_response(),
     };
     let mut response = if decision.allowed {
-        handler.await
+        handler.await.unwrap_or_else(IntoResponse::into_response)
     } else {
         let message = format!("Rate limit exceeded for {}", scope.name());
         ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).into_response()

@@ -33,16 +33,10 @@ fn content_type(headers: &HeaderMap) -> String {
     headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_string()
 }
 
-/// The version and its build after an upload, or the error.
-fn version_response(result: burstflare_core::Result<(TemplateVersion, Build)>) -> Response {
-    match result {
-        Ok((version, build)) => Json(VersionResponse {
-            template_version: mapping::version(&version, Some(&build)),
-            build: mapping::build(&build),
-        })
-        .into_response(),
-        Err(e) => ApiError::from(e).into_response(),
-    }
+/// The version and its (re)queued build after an upload.
+fn version_response((version, build): (TemplateVersion, Build)) -> Response {
+    Json(VersionResponse { template_version: mapping::version(&version, Some(&build)), build: mapping::build(&build) })
+        .into_response()
 }
 
 pub async fn list(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Json<TemplatesResponse>> {
@@ -143,7 +137,8 @@ pub async fn upload_bundle(
     rate_limited(&state, RateScope::BundleUpload, &identity, async {
         let (t, v) = ids(t, v);
         let mut body = RequestBody(body);
-        version_response(state.service.upload_bundle(&actor, &t, &v, &content_type(&headers), &mut body).await)
+        let uploaded = state.service.upload_bundle(&actor, &t, &v, &content_type(&headers), &mut body).await?;
+        Ok(version_response(uploaded))
     })
     .await
 }
@@ -203,7 +198,8 @@ pub async fn upload_with_grant(
 ) -> Response {
     rate_limited(&state, RateScope::SignedUpload, &ip, async {
         let mut body = RequestBody(body);
-        version_response(state.service.upload_with_grant(&grant, &content_type(&headers), &mut body).await)
+        let uploaded = state.service.upload_with_grant(&grant, &content_type(&headers), &mut body).await?;
+        Ok(version_response(uploaded))
     })
     .await
 }

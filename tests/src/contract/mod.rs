@@ -90,6 +90,7 @@ macro_rules! contract_scenarios {
             service::builds::hostile_bundles_fail_at_once,
             service::builds::transient_faults_retry_then_dead_letter,
             service::builds::builds_stuck_building_are_requeued,
+            service::builds::an_unreadable_upload_is_a_400_and_keeps_the_bundle,
         );
     };
 }

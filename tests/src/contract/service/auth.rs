@@ -14,7 +14,7 @@ pub async fn register_then_login_checks_the_password(h: &Harness) -> anyhow::Res
     assert_eq!(signed.workspace.workspace.plan, Plan::Free);
     let actor = h.actor(&signed).await?;
     assert_eq!(
-        (actor.user.id, actor.workspace_id, actor.role),
+        (actor.user.id.clone(), actor.workspace_id.clone(), actor.role()),
         (signed.user.id.clone(), signed.workspace.workspace.id.clone(), Role::Owner)
     );
 

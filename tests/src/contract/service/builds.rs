@@ -136,3 +136,32 @@ pub async fn builds_stuck_building_are_requeued(h: &Harness) -> anyhow::Result<(
     assert_eq!(h.service.process_build(&build.id).await?, BuildRun::Succeeded);
     Ok(())
 }
+
+/// A request body that breaks off midway (a dropped connection, malformed framing).
+struct Broken(u8);
+
+#[async_trait]
+impl ByteStream for Broken {
+    async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
+        self.0 += 1;
+        match self.0 {
+            1 => Ok(Some(vec![0x1f, 0x8b, 0x08])),
+            _ => Err(PortError::BodyRead("connection reset".into())),
+        }
+    }
+}
+
+pub async fn an_unreadable_upload_is_a_400_and_keeps_the_bundle(h: &Harness) -> anyhow::Result<()> {
+    let (actor, t) = setup(h).await?;
+    let good = bundle(&[("a", "b")], None);
+    let build = version_with(&h.service, &actor, &t, "1", good.clone()).await?;
+    let error = h
+        .service
+        .upload_bundle(&actor, &t, &build.version_id, "application/gzip", &mut Broken(0))
+        .await
+        .expect_err("a broken body is refused");
+    assert_eq!((error.kind, error.code), (burstflare_core::ErrorKind::BadRequest, "invalid_body"));
+    let (_, mut blob) = h.service.download_bundle(&actor, &t, &build.version_id).await?;
+    assert_eq!(read_to_end(blob.body.as_mut(), 1 << 20).await?, good, "the stored bundle is unchanged");
+    Ok(())
+}

@@ -50,7 +50,7 @@ pub async fn invites_are_accepted_then_switched_to(h: &Harness) -> anyhow::Resul
     let switched = h.service.switch_workspace(&bob_actor, &ws).await?;
     assert_eq!((switched.workspace.workspace.id.clone(), switched.workspace.role), (ws.clone(), Role::Member));
     let in_team = h.actor(&switched).await?;
-    assert_eq!((in_team.workspace_id, in_team.role), (ws.clone(), Role::Member));
+    assert_eq!((in_team.workspace_id.clone(), in_team.role()), (ws.clone(), Role::Member));
     // The token used to switch stays bound to its own workspace.
     assert_eq!(h.actor(&bob).await?.workspace_id, bob.workspace.workspace.id);
 
@@ -83,7 +83,7 @@ pub async fn invites_for_another_email_or_expired_are_refused(h: &Harness) -> an
 pub async fn viewers_cannot_manage_the_workspace(h: &Harness) -> anyhow::Result<()> {
     let owner = h.actor(&h.register("owner@example.com").await?).await?;
     let (_, viewer) = h.join(&owner, "vic@example.com", "viewer").await?;
-    assert_eq!(viewer.role, Role::Viewer);
+    assert_eq!(viewer.role(), Role::Viewer);
     let before = h.snapshot(&owner.workspace_id).await?;
     for refused in [
         h.service.create_invite(&viewer, "eve@example.com", None).await.map(|_| ()),
@@ -114,7 +114,7 @@ pub async fn the_owner_role_is_immutable(h: &Harness) -> anyhow::Result<()> {
     let stored = h.ports.memberships.get(&owner.workspace_id, &member.user.id).await?;
     assert_eq!(stored, Some(changed));
     // The member's existing token now carries the new role.
-    assert_eq!(h.actor(&member_sign_in).await?.role, Role::Viewer);
+    assert_eq!(h.actor(&member_sign_in).await?.role(), Role::Viewer);
     Ok(())
 }
 
