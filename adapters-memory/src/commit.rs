@@ -257,7 +257,8 @@ impl Staged {
             | Write::CreateRelease(_)
             | Write::CreateGrant(_)
             | Write::UseGrant { .. }
-            | Write::Usage(_)) => self.check_template(state, write)?,
+            | Write::Usage(_)
+            | Write::AtMost { .. }) => self.check_template(state, write)?,
         }
         Ok(())
     }

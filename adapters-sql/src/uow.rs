@@ -9,10 +9,21 @@ use crate::{
 };
 use async_trait::async_trait;
 use burstflare_core::ports::{PortResult, UnitOfWork};
-use burstflare_core::store::{Batch, Write};
+use burstflare_core::store::{Batch, Counted, Write};
 
 /// Fails (CHECK `ok > 0`) when the statement before it changed no row.
 const GUARD: &str = "INSERT OR REPLACE INTO batch_guard (ok) VALUES (changes())";
+
+/// The quota guard: writes `count <= max` (0 or 1) into the guard, whose CHECK fails on 0.
+fn at_most(counted: &Counted, max: u64) -> Stmt {
+    let max = i64::try_from(max).unwrap_or(i64::MAX);
+    match counted {
+        Counted::Templates(workspace) => Stmt::new(
+            "INSERT OR REPLACE INTO batch_guard (ok) SELECT COUNT(*) <= ?2 FROM templates WHERE workspace_id = ?1",
+            vec![workspace.as_str().into(), max.into()],
+        ),
+    }
+}
 
 /// The statement of one write, and whether it is guarded (must change a row to count).
 fn translate(write: &Write) -> PortResult<(Stmt, bool)> {
@@ -59,6 +70,7 @@ fn translate(write: &Write) -> PortResult<(Stmt, bool)> {
             (grants::use_grant(grant_id, *at, *expected_version), true)
         }
         Write::Usage(event) => (usage::insert(event)?, false),
+        Write::AtMost { counted, max } => (at_most(counted, *max), false),
     })
 }
 

@@ -66,3 +66,13 @@ pub async fn read_to_end(body: &mut dyn ByteStream, limit: u64) -> PortResult<Ve
     }
     Ok(out)
 }
+
+/// The `sha256:<hex>` digest of a whole stream, read chunk by chunk.
+pub async fn digest(body: &mut dyn ByteStream) -> PortResult<String> {
+    use sha2::{Digest as _, Sha256};
+    let mut hasher = Sha256::new();
+    while let Some(chunk) = body.next_chunk().await? {
+        hasher.update(&chunk);
+    }
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+}

@@ -108,6 +108,19 @@ pub enum Write {
         expected_version: i64,
     },
     Usage(UsageEvent),
+    /// A quota checked with the writes: fails with `Conflict` when, as the writes before it in the
+    /// batch left the store, more than `max` rows are counted. Put it after the insert it limits.
+    AtMost {
+        counted: Counted,
+        max: u64,
+    },
+}
+
+/// What an [`Write::AtMost`] guard counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Counted {
+    /// Templates of the workspace (archived included).
+    Templates(WorkspaceId),
 }
 
 /// The writes of one use case, committed all or nothing.

@@ -8,10 +8,10 @@ use super::{guard, Stage, Staged};
 use crate::state::{State, Table};
 use crate::templates::{name_key, TemplateTables};
 use burstflare_core::error::PortError;
-use burstflare_core::ids::{BuildId, GrantId, ReleaseId, TemplateId, UsageId, VersionId};
+use burstflare_core::ids::{BuildId, GrantId, ReleaseId, TemplateId, UsageId, VersionId, WorkspaceId};
 use burstflare_core::model::{Build, Release, Template, TemplateVersion, UploadGrant, UsageEvent};
 use burstflare_core::ports::PortResult;
-use burstflare_core::store::Write;
+use burstflare_core::store::{Counted, Write};
 use std::collections::HashSet;
 use std::hash::Hash;
 
@@ -84,6 +84,17 @@ impl TemplateStage {
             return Err(conflict("template name already exists in the workspace"));
         }
         Ok(())
+    }
+
+    /// Templates of the workspace as the batch so far left them.
+    fn count_templates(&self, t: &TemplateTables, workspace: &WorkspaceId) -> u64 {
+        let staged = self.templates.rows.values().filter(|row| &row.workspace_id == workspace);
+        let stored = t.templates.iter().filter(|row| {
+            &row.workspace_id == workspace
+                && !self.deleted.contains(&row.id)
+                && !self.templates.rows.contains_key(&row.id)
+        });
+        (staged.count() + stored.count()) as u64
     }
 
     fn check_create_version(&self, t: &TemplateTables, version: &TemplateVersion) -> PortResult<()> {
@@ -258,6 +269,14 @@ impl Staged {
                     return Err(conflict("usage event already exists"));
                 }
                 self.templates.usage.put(event.id.clone(), event);
+            }
+            Write::AtMost { counted: Counted::Templates(workspace), max } => {
+                let count = self.templates.count_templates(t, &workspace);
+                if count > max {
+                    return Err(conflict(&format!(
+                        "the workspace would have {count} templates, at most {max} allowed"
+                    )));
+                }
             }
             other => return Err(PortError::Other(format!("not a template write: {other:?}"))),
         }

@@ -8,7 +8,7 @@ use crate::ids::{BuildId, ReleaseId, TemplateId, VersionId};
 use crate::manifest::Manifest;
 use crate::model::{Build, BuildStatus, Release, Template, TemplateVersion, VersionStatus};
 use crate::ports::Job;
-use crate::store::{Batch, Write};
+use crate::store::{Batch, Counted, Write};
 use crate::values::{Role, TemplateName, VersionLabel};
 use serde_json::json;
 
@@ -67,11 +67,10 @@ impl Service {
             return Err(taken());
         }
         let limit = workspace.plan.limits().max_templates;
+        let over_limit =
+            || Error::forbidden("template_limit", format!("The {} plan allows {limit} templates", workspace.plan));
         if existing.len() as u64 >= u64::from(limit) {
-            return Err(Error::forbidden(
-                "template_limit",
-                format!("The {} plan allows {limit} templates", workspace.plan),
-            ));
+            return Err(over_limit());
         }
         let template = Template {
             id: TemplateId::from_uuid(self.ports.random.uuid()),
@@ -87,9 +86,22 @@ impl Service {
         };
         let mut batch = Batch::new();
         let audit = self.audit_template(actor, "template.created", &template, json!({ "name": template.name }));
-        batch.push(Write::CreateTemplate(template.clone())).push(audit);
+        batch
+            .push(Write::CreateTemplate(template.clone()))
+            .push(Write::AtMost { counted: Counted::Templates(actor.workspace_id.clone()), max: u64::from(limit) })
+            .push(audit);
         match self.commit(batch).await {
-            Err(e) if e.kind == ErrorKind::Conflict => Err(taken()),
+            // A racing create took the name or the last free slot: say which.
+            Err(e) if e.kind == ErrorKind::Conflict => {
+                let now = self.ports.templates.list(&actor.workspace_id).await?;
+                if now.iter().any(|t| t.name.to_lowercase() == name.normalised()) {
+                    Err(taken())
+                } else if now.len() as u64 >= u64::from(limit) {
+                    Err(over_limit())
+                } else {
+                    Err(e)
+                }
+            }
             other => other.map(|()| TemplateView { template, versions: Vec::new() }),
         }
     }
@@ -236,6 +248,7 @@ impl Service {
         if version.status != VersionStatus::Ready {
             return Err(Error::conflict("version_not_ready", "Only a version whose build succeeded can be promoted"));
         }
+        self.check_built_bundle(&version).await?;
         let release = Release {
             id: ReleaseId::from_uuid(self.ports.random.uuid()),
             workspace_id: template.workspace_id.clone(),
@@ -256,6 +269,24 @@ impl Service {
             .push(self.audit_template(actor, "template.promoted", &updated, details));
         self.commit(batch).await?;
         Ok((self.template_view(updated).await?, release))
+    }
+
+    /// Refuses a version whose stored bundle is not, byte for byte, what its build checked.
+    async fn check_built_bundle(&self, version: &TemplateVersion) -> Result<()> {
+        let mismatch = || {
+            Error::conflict(
+                "bundle_digest_mismatch",
+                "The stored bundle is not the one its build checked; upload it to a new version",
+            )
+        };
+        let build = self.ports.builds.for_version(&version.id).await?;
+        let expected = build.and_then(|b| b.artifact).map(|a| a.digest).ok_or_else(mismatch)?;
+        let key = version.bundle.as_ref().map(|b| b.key.as_str()).ok_or_else(mismatch)?;
+        let mut blob = self.ports.blobs.get(key).await?.ok_or_else(mismatch)?;
+        if crate::blob::digest(blob.body.as_mut()).await? != expected {
+            return Err(mismatch());
+        }
+        Ok(())
     }
 
     pub async fn list_releases(&self, actor: &Actor, template: Option<&TemplateId>) -> Result<Vec<Release>> {

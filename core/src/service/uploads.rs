@@ -138,23 +138,22 @@ impl Service {
         Ok((grant, secret))
     }
 
-    /// Uploads through a grant: the grant is spent first (single use, even if the body then fails),
-    /// and the body must match the grant's content type and size exactly.
+    /// Uploads through a grant. The body must match the grant's content type and size exactly; the
+    /// grant is spent by the same batch that records the bundle, so it is used once, and a failed
+    /// upload (cut off, too short, too long) leaves it usable for another try until it expires.
     pub async fn upload_with_grant(
         &self,
         secret: &str,
         content_type: &str,
         body: &mut dyn ByteStream,
     ) -> Result<(TemplateVersion, Build)> {
-        let not_found =
-            || Error::not_found("upload_grant_not_found", "Upload grant not found, already used or expired");
         if !secret.starts_with(&format!("{GRANT_PREFIX}_")) {
-            return Err(not_found());
+            return Err(grant_not_found());
         }
-        let grant = self.ports.grants.find_by_secret(&SecretHash::of(secret)).await?.ok_or_else(not_found)?;
+        let grant = self.ports.grants.find_by_secret(&SecretHash::of(secret)).await?.ok_or_else(grant_not_found)?;
         let now = self.now();
         if grant.used_at.is_some() || !grant.expires_at.is_after(now) {
-            return Err(not_found());
+            return Err(grant_not_found());
         }
         let content_type = check_content_type(content_type)?;
         if content_type != grant.content_type {
@@ -165,17 +164,11 @@ impl Service {
             ));
         }
         let template = self.ports.templates.get(&grant.workspace_id, &grant.template_id).await?;
-        let template = template.ok_or_else(not_found)?;
+        let template = template.ok_or_else(grant_not_found)?;
         let version = self.ports.templates.get_version(&grant.template_id, &grant.version_id).await?;
         let version = version.ok_or_else(version_not_found)?;
-        let mut batch = Batch::new();
-        batch.push(Write::UseGrant { grant_id: grant.id.clone(), at: now, expected_version: grant.version });
-        match self.commit(batch).await {
-            Err(e) if e.kind == ErrorKind::Conflict => return Err(not_found()),
-            other => other?,
-        }
         let mut body = CheckedBody::new(body, Some(grant.bytes));
-        let uploader = (&grant.created_by_user_id, Some(&grant.id));
+        let uploader = (&grant.created_by_user_id, Some(&grant));
         self.store_bundle(&template, version, &content_type, &mut body, grant.bytes, uploader).await
     }
 
@@ -193,7 +186,10 @@ impl Service {
         Ok((version, blob))
     }
 
-    /// Streams the body to the version's bundle key, then records it and re-queues the build.
+    /// Streams the body to a fresh key, then points the version at it and re-queues its build in one
+    /// guarded batch. Blob writes never change what a committed row points to: if the batch loses
+    /// (the version or its build changed meanwhile, or the grant was used), the new object is
+    /// deleted and the stored bundle stays as it was; if it wins, the replaced object is deleted.
     async fn store_bundle(
         &self,
         template: &Template,
@@ -201,9 +197,18 @@ impl Service {
         content_type: &str,
         body: &mut dyn ByteStream,
         limit: u64,
-        (uploader, grant): (&crate::ids::UserId, Option<&GrantId>),
+        (uploader, grant): (&crate::ids::UserId, Option<&UploadGrant>),
     ) -> Result<(TemplateVersion, Build)> {
-        let key = format!("templates/{}/{}/{}/bundle.bin", template.workspace_id, template.id, current.id);
+        let build = self.ports.builds.for_version(&current.id).await?;
+        let build = build.ok_or_else(|| Error::internal(format!("version {} has no build", current.id)))?;
+        check_mutable(&current, &build)?;
+        let key = format!(
+            "templates/{}/{}/{}/bundle-{}.bin",
+            template.workspace_id,
+            template.id,
+            current.id,
+            self.ports.random.uuid().simple()
+        );
         let info = self.ports.blobs.put(&key, content_type, body, limit).await.map_err(|e| match e {
             PortError::Other(m) if m == EMPTY => Error::bad_request("empty_body", "The bundle is empty"),
             PortError::Other(m) if m.starts_with(MISMATCH) => {
@@ -218,13 +223,15 @@ impl Service {
         })?;
         let now = self.now();
         let mut version = current.clone();
-        version.bundle =
-            Some(BundleInfo { key, content_type: content_type.to_string(), bytes: info.size, uploaded_at: now });
+        version.bundle = Some(BundleInfo {
+            key: key.clone(),
+            content_type: content_type.to_string(),
+            bytes: info.size,
+            uploaded_at: now,
+        });
         version.status = VersionStatus::Queued;
         version.built_at = None;
         version.version += 1;
-        let build = self.ports.builds.for_version(&version.id).await?;
-        let build = build.ok_or_else(|| Error::internal(format!("version {} has no build", version.id)))?;
         let mut requeued = build.clone();
         requeued.status = BuildStatus::Queued;
         requeued.attempts = 0;
@@ -236,10 +243,11 @@ impl Service {
         requeued.updated_at = now;
         requeued.version += 1;
         let mut details = json!({ "contentType": content_type, "bytes": info.size });
-        if let Some(grant) = grant {
-            details["uploadGrantId"] = json!(grant.as_str());
-        }
         let mut batch = Batch::new();
+        if let Some(grant) = grant {
+            details["uploadGrantId"] = json!(grant.id.as_str());
+            batch.push(Write::UseGrant { grant_id: grant.id.clone(), at: now, expected_version: grant.version });
+        }
         batch
             .push(Write::UpdateVersion { version: version.clone(), expected_version: current.version })
             .push(Write::UpdateBuild { build: requeued.clone(), expected_version: build.version })
@@ -250,8 +258,57 @@ impl Service {
                 ("template_version", version.id.as_str()),
                 details,
             ));
-        self.commit(batch).await?;
+        if let Err(e) = self.commit(batch).await {
+            // The object was never pointed at: it goes, whatever happened to the batch.
+            self.discard_blob(&key).await;
+            return Err(if e.kind == ErrorKind::Conflict { self.upload_conflict(&current, grant).await } else { e });
+        }
+        if let Some(old) = current.bundle.as_ref().filter(|old| old.key != key) {
+            self.discard_blob(&old.key).await;
+        }
         self.ports.jobs.enqueue(Job::Build { build_id: requeued.id.clone() }, 0).await?;
         Ok((version, requeued))
     }
+
+    /// Deletes an object no committed row points to; a failure leaves an unreachable object, which
+    /// is harmless (nothing can read it) and only costs storage.
+    async fn discard_blob(&self, key: &str) {
+        let _ = self.ports.blobs.delete(key).await;
+    }
+
+    /// Why an upload's batch lost, as the client should hear it: nothing was stored either way.
+    async fn upload_conflict(&self, version: &TemplateVersion, grant: Option<&UploadGrant>) -> Error {
+        if let Some(grant) = grant {
+            let stored = self.ports.grants.find_by_secret(&grant.secret_hash).await;
+            if matches!(stored, Ok(Some(g)) if g.used_at.is_some()) {
+                return grant_not_found();
+            }
+        }
+        let now = self.ports.templates.get_version(&version.template_id, &version.id).await;
+        let build = self.ports.builds.for_version(&version.id).await;
+        if let (Ok(Some(v)), Ok(Some(b))) = (now, build) {
+            if let Err(immutable) = check_mutable(&v, &b) {
+                return immutable;
+            }
+        }
+        Error::conflict(
+            "version_changed",
+            "The version changed while the bundle was uploading (another upload or its build); nothing was stored",
+        )
+    }
+}
+
+fn grant_not_found() -> Error {
+    Error::not_found("upload_grant_not_found", "Upload grant not found, already used or expired")
+}
+
+/// A version whose build succeeded is what was (or may be) released: its bundle never changes.
+fn check_mutable(version: &TemplateVersion, build: &Build) -> Result<()> {
+    if version.status == VersionStatus::Ready || build.status == BuildStatus::Succeeded {
+        return Err(Error::conflict(
+            "version_immutable",
+            "This version was built and can no longer change; add a new version instead",
+        ));
+    }
+    Ok(())
 }

@@ -67,6 +67,7 @@ macro_rules! contract_scenarios {
             storage::templates::lists_are_ordered_by_time_then_insertion,
             storage::templates::stuck_builds_are_those_building_since_before_a_time,
             storage::templates::grants_are_found_by_hash_and_used_once,
+            storage::templates::template_quotas_are_counted_with_the_batch,
             storage::jobs::jobs_are_claimed_by_run_at_then_insertion,
             storage::jobs::delayed_jobs_are_not_claimed_before_their_time,
             storage::jobs::leased_jobs_are_not_claimed_twice_until_the_lease_ends,
@@ -91,6 +92,12 @@ macro_rules! contract_scenarios {
             service::builds::transient_faults_retry_then_dead_letter,
             service::builds::builds_stuck_building_are_requeued,
             service::builds::an_unreadable_upload_is_a_400_and_keeps_the_bundle,
+            service::uploads::an_upload_that_loses_its_race_changes_nothing,
+            service::uploads::an_upload_overtaken_by_another_leaves_the_winner,
+            service::uploads::built_versions_are_immutable,
+            service::uploads::a_failed_grant_upload_leaves_the_grant_usable,
+            service::uploads::promotion_refuses_a_bundle_its_build_did_not_check,
+            service::uploads::racing_template_creates_stay_within_the_plan,
         );
     };
 }

@@ -29,7 +29,7 @@ impl BlobStore for Flaky {
         self.inner.put(key, content_type, body, limit).await
     }
     async fn get(&self, key: &str) -> PortResult<Option<Blob>> {
-        if self.down.load(Ordering::SeqCst) && key.ends_with("bundle.bin") {
+        if self.down.load(Ordering::SeqCst) && key.contains("/bundle") {
             return Err(PortError::Unavailable("object storage is down".into()));
         }
         self.inner.get(key).await

@@ -5,4 +5,5 @@ pub mod auth;
 pub mod builds;
 pub mod device;
 pub mod maintenance;
+pub mod uploads;
 pub mod workspaces;

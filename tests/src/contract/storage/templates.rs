@@ -11,7 +11,7 @@ use burstflare_core::model::{
     Artifact, Build, BuildStatus, BundleInfo, Release, Template, TemplateVersion, VersionStatus,
 };
 use burstflare_core::secret::Secret;
-use burstflare_core::store::Write;
+use burstflare_core::store::{Counted, Write};
 use burstflare_core::time::Timestamp;
 
 /// A stored template with two versions (each with its build), a release of the first, and an
@@ -328,5 +328,27 @@ pub async fn grants_are_found_by_hash_and_used_once(h: &Harness) -> anyhow::Resu
     assert_conflict(h.commit([use_grant(1)]).await);
     assert_conflict(h.commit([use_grant(2)]).await);
     assert_eq!(h.ports.grants.find_by_secret(&tree.grant.hash()).await?, Some(used));
+    Ok(())
+}
+
+pub async fn template_quotas_are_counted_with_the_batch(h: &Harness) -> anyhow::Result<()> {
+    let ada = h.account("ada@example.com").await?;
+    let quota = |max| Write::AtMost { counted: Counted::Templates(ada.workspace.id.clone()), max };
+    let now = h.now();
+    for name in ["one", "two"] {
+        let template = fixtures::template(&ada.workspace.id, &ada.user.id, name, now);
+        h.commit([Write::CreateTemplate(template), quota(2)]).await?;
+    }
+    let third = fixtures::template(&ada.workspace.id, &ada.user.id, "three", now);
+    assert_conflict(h.commit([Write::CreateTemplate(third.clone()), quota(2)]).await);
+    assert_eq!(h.ports.templates.list(&ada.workspace.id).await?.len(), 2, "a refused quota writes nothing");
+    // Deleting one in the same batch frees its slot; another workspace's templates do not count.
+    let listed = h.ports.templates.list(&ada.workspace.id).await?;
+    let delete = Write::DeleteTemplate { template_id: listed[0].id.clone(), expected_version: listed[0].version };
+    h.commit([delete, Write::CreateTemplate(third), quota(2)]).await?;
+    let bob = h.account("bob@example.com").await?;
+    let theirs = fixtures::template(&bob.workspace.id, &bob.user.id, "one", now);
+    h.commit([Write::CreateTemplate(theirs), Write::AtMost { counted: Counted::Templates(bob.workspace.id), max: 1 }])
+        .await?;
     Ok(())
 }
