@@ -3,14 +3,19 @@
 //! the body into a temp file beside the object and renames it into place only once the whole body
 //! arrived within the limit, so a put that fails, goes over its limit or is cancelled leaves the
 //! previous object as it was, and a reader sees the old object or the new one, never a mix.
+//! Temp files left by a process that was killed mid-put are removed when a store is opened; no
+//! key may take a temp file's name, so that sweep can never remove an object.
 
 use async_trait::async_trait;
 use burstflare_core::blob::{Blob, BlobInfo, BlobStore, ByteStream};
 use burstflare_core::error::PortError;
 use burstflare_core::ports::PortResult;
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use tokio::fs::{self, File, OpenOptions};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
@@ -20,19 +25,28 @@ const CHUNK: usize = 64 * 1024;
 const MAX_HEADER: u64 = 4 * 1024;
 /// Numbers the temp files of this process, so concurrent puts never share one.
 static TEMP_FILES: AtomicU64 = AtomicU64::new(0);
+/// The names of this process's temp files still being written, which a sweep must leave alone
+/// (another store on the same root may be opened while a put runs, as tests do).
+static LIVE_TEMP_FILES: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
 /// Key → file under `root`. Keys are `/`-separated relative paths; a key may not be both an
 /// object and a folder of other objects (`a` and `a/b`): the put that needs the other shape is
-/// refused with `Other`.
+/// refused with `Other`. The root belongs to one server process at a time: opening a store
+/// removes every temp file under it that this process is not writing.
 #[derive(Debug, Clone)]
 pub struct FsBlobStore {
     root: PathBuf,
 }
 
 impl FsBlobStore {
-    /// A store under `root`, creating the folder if needed.
+    /// A store under `root`, creating the folder if needed and removing the temp files that puts
+    /// interrupted by a crash or a kill left behind (with the folders that only held them).
     pub fn new(root: PathBuf) -> Result<Self, PortError> {
         std::fs::create_dir_all(&root).map_err(|e| io_error("creating", &root, e))?;
+        let removed = sweep_temp_files(&root, true);
+        if removed > 0 {
+            tracing::info!(removed, root = %root.display(), "removed temp files of interrupted blob puts");
+        }
         Ok(Self { root })
     }
 
@@ -46,6 +60,9 @@ impl FsBlobStore {
             let plain = matches!((parts.next(), parts.next()), (Some(Component::Normal(_)), None));
             if !plain || segment.contains(['\\', '\0']) {
                 return Err(PortError::Other(format!("invalid blob key {key:?}: {segment:?} is not a plain name")));
+            }
+            if is_temp_name(OsStr::new(segment)) {
+                return Err(PortError::Other(format!("invalid blob key {key:?}: {segment:?} is a temp file's name")));
             }
             path.push(segment);
         }
@@ -109,17 +126,84 @@ impl BlobStore for FsBlobStore {
     }
 }
 
+/// Whether `name` is a temp file's: `.put-<pid>-<n>.tmp`, both numbers in decimal digits.
+fn is_temp_name(name: &OsStr) -> bool {
+    let numbers = name.to_str().and_then(|n| n.strip_prefix(".put-")).and_then(|n| n.strip_suffix(".tmp"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    numbers.and_then(|n| n.split_once('-')).is_some_and(|(pid, n)| digits(pid) && digits(n))
+}
+
+/// Removes the temp files under `dir` that no put of this process is writing, then the folders
+/// (below the root) that this left empty; returns how many files went. Best effort: what cannot
+/// be read or removed is logged and left, since a leftover temp file is never read as an object.
+/// Symlinks are not followed.
+fn sweep_temp_files(dir: &Path, is_root: bool) -> u64 {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "could not look for leftover temp files");
+            return 0;
+        }
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else { continue };
+        let name = entry.file_name();
+        if kind.is_dir() {
+            removed += sweep_temp_files(&entry.path(), false);
+        } else if kind.is_file() && is_temp_name(&name) && !is_live(&name) {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) => tracing::warn!(file = %entry.path().display(), error = %e, "could not remove a temp file"),
+            }
+        }
+    }
+    if removed > 0 && !is_root {
+        let _ = std::fs::remove_dir(dir); // fails, as it should, unless the sweep emptied it
+    }
+    removed
+}
+
+fn is_live(name: &OsStr) -> bool {
+    name.to_str().is_some_and(|name| live_temp_files().contains(name))
+}
+
+fn live_temp_files() -> MutexGuard<'static, BTreeSet<String>> {
+    LIVE_TEMP_FILES.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Marks a temp file's name as being written by this process for as long as it lives, so a put
+/// whose future is dropped at any point unmarks it.
+struct LiveName(String);
+
+impl LiveName {
+    fn new(name: String) -> Self {
+        live_temp_files().insert(name.clone());
+        Self(name)
+    }
+}
+
+impl Drop for LiveName {
+    fn drop(&mut self) {
+        live_temp_files().remove(&self.0);
+    }
+}
+
 /// A file being written beside its destination; removed when dropped unless it was renamed into
 /// place, so a put that fails, goes over its limit or whose future is dropped leaves nothing behind.
 struct TempFile {
     path: PathBuf,
     file: File,
     persisted: bool,
+    /// Dropped after the file is removed (fields drop after `Drop::drop`).
+    _live: LiveName,
 }
 
 impl TempFile {
     async fn create(dir: &Path) -> PortResult<Self> {
-        let path = dir.join(format!(".put-{}-{}.tmp", std::process::id(), TEMP_FILES.fetch_add(1, Ordering::Relaxed)));
+        let name = format!(".put-{}-{}.tmp", std::process::id(), TEMP_FILES.fetch_add(1, Ordering::Relaxed));
+        let path = dir.join(&name);
+        let live = LiveName::new(name);
         let mut attempt = 1;
         loop {
             let created = async {
@@ -127,7 +211,7 @@ impl TempFile {
                 OpenOptions::new().write(true).create_new(true).open(&path).await
             };
             match created.await {
-                Ok(file) => return Ok(Self { path, file, persisted: false }),
+                Ok(file) => return Ok(Self { path, file, persisted: false, _live: live }),
                 // A delete pruned the folder between the two calls.
                 Err(e) if e.kind() == ErrorKind::NotFound && attempt < 3 => attempt += 1,
                 Err(e) => return Err(io_error("creating", &path, e)),
@@ -293,5 +377,50 @@ mod tests {
         assert_eq!(files(dir.path()), ["a/b"]);
         let mut blob = store.get("a/b").await.unwrap().unwrap();
         assert_eq!(blob.body.next_chunk().await.unwrap(), Some(b"old".to_vec()));
+    }
+
+    #[tokio::test]
+    async fn opening_a_store_removes_temp_files_left_by_killed_puts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::new(dir.path().to_path_buf()).unwrap();
+        store.put("bundles/t/v1", "application/gzip", &mut BytesBody::new("kept"), 10).await.unwrap();
+        // What a process killed mid-put leaves, beside an object and in a folder of its own.
+        std::fs::write(dir.path().join("bundles/t/.put-4242-7.tmp"), "partial").unwrap();
+        std::fs::create_dir_all(dir.path().join("snapshots/s1")).unwrap();
+        std::fs::write(dir.path().join("snapshots/s1/.put-4242-8.tmp"), "partial").unwrap();
+        // Names that only look alike are not temp files.
+        for name in [".put-1-2.tmp.bak", ".put-x-2.tmp", "put-1-2.tmp", ".put--2.tmp"] {
+            std::fs::write(dir.path().join("bundles/t").join(name), "other").unwrap();
+        }
+        // A put still running in this process (its temp file in place) is left alone.
+        let mut hanging = Broken { sent: false, hang: true };
+        let mut put = Box::pin(store.put("bundles/t/v2", "text/plain", &mut hanging, 1000));
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(50), &mut put).await.is_err(), "it hangs");
+        let live =
+            files(dir.path()).into_iter().find(|f| f.starts_with(&format!("bundles/t/.put-{}-", std::process::id())));
+        let live = live.expect("the running put's temp file");
+
+        let reopened = FsBlobStore::new(dir.path().to_path_buf()).unwrap();
+        let mut expected = vec![
+            "bundles/t/.put--2.tmp",
+            "bundles/t/.put-1-2.tmp.bak",
+            "bundles/t/.put-x-2.tmp",
+            "bundles/t/put-1-2.tmp",
+            "bundles/t/v1",
+            live.as_str(),
+        ];
+        expected.sort();
+        assert_eq!(files(dir.path()), expected, "leftovers are gone");
+        assert!(!dir.path().join("snapshots").exists(), "so are the folders only they used");
+        let mut blob = reopened.get("bundles/t/v1").await.unwrap().unwrap();
+        assert_eq!(blob.body.next_chunk().await.unwrap(), Some(b"kept".to_vec()));
+        drop(put);
+        assert!(!files(dir.path()).contains(&live), "a cancelled put still removes its own temp file");
+
+        // No key can take a temp file's name, so the sweep never removes an object.
+        for key in [".put-1-2.tmp", "a/.put-1-2.tmp", ".put-1-2.tmp/a"] {
+            let put = reopened.put(key, "text/plain", &mut BytesBody::new("x"), 10).await;
+            assert!(matches!(put, Err(PortError::Other(_))), "put {key:?}: {put:?}");
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Template manifests as a typed, validated value. Parsed from the JSON a client sends; every
 //! refusal is a 400 `invalid_manifest` whose message names the field. Unknown fields are refused
-//! too, so a typo never silently drops a setting.
+//! too, so a typo never silently drops a setting. No string a session is started with (the
+//! image, a command argument, an env value) may hold a control character (`char::is_control`:
+//! NUL, tab, newline and the rest), since they reach argv, environment blocks and logs as they are.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -102,8 +104,8 @@ impl Manifest {
             Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
             _ => return Err(bad("image", "is required (a non-empty string)")),
         };
-        if image.len() > 256 || image.chars().any(char::is_whitespace) {
-            return Err(bad("image", "must be at most 256 characters without spaces"));
+        if image.len() > 256 || image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("image", "must be at most 256 characters without spaces or control characters"));
         }
         let mut features = Vec::new();
         if let Some(v) = obj.get("features") {
@@ -137,8 +139,15 @@ impl Manifest {
                 if argv.is_empty() || argv.len() > 64 {
                     return Err(bad("command", "must have 1 to 64 arguments"));
                 }
-                let argv: Option<Vec<String>> = argv.iter().map(|a| a.as_str().map(str::to_owned)).collect();
-                Some(argv.ok_or_else(|| bad("command", "must be an array of strings (argv)"))?)
+                let mut args = Vec::with_capacity(argv.len());
+                for (i, arg) in argv.iter().enumerate() {
+                    let arg = arg.as_str().ok_or_else(|| bad("command", "must be an array of strings (argv)"))?;
+                    if arg.chars().any(char::is_control) {
+                        return Err(bad(&format!("command[{i}]"), "must not contain control characters"));
+                    }
+                    args.push(arg.to_string());
+                }
+                Some(args)
             }
         };
         let preview_port = match obj.get("previewPort") {
@@ -166,6 +175,9 @@ impl Manifest {
                 let value = value.as_str().ok_or_else(|| bad(&format!("env.{name}"), "must be a string"))?;
                 if value.len() > 4096 {
                     return Err(bad(&format!("env.{name}"), "must be at most 4096 bytes"));
+                }
+                if value.chars().any(char::is_control) {
+                    return Err(bad(&format!("env.{name}"), "must not contain control characters"));
                 }
                 env.insert(name.clone(), value.to_string());
             }
@@ -229,5 +241,22 @@ mod tests {
         assert!(err(json!({ "image": "x", "command": [] })).contains("command"));
         assert!(err(json!({ "image": "x", "env": { "lower": "v" } })).contains("env.lower"));
         assert!(err(json!({ "image": "x", "imagee": "y" })).contains("manifest.imagee: unknown field"));
+    }
+
+    #[test]
+    fn control_characters_are_refused_where_a_session_would_use_them() {
+        for image in ["node\u{0}:22", "node:22\u{7f}", "no\u{85}de", "no\u{1b}[31mde"] {
+            assert!(err(json!({ "image": image })).starts_with("manifest.image:"), "{image:?}");
+        }
+        for value in ["a\u{0}b", "line\nbreak", "tab\there", "\u{9b}"] {
+            let message = err(json!({ "image": "x", "env": { "A": "ok", "B": value } }));
+            assert_eq!(message, "manifest.env.B: must not contain control characters", "{value:?}");
+            let message = err(json!({ "image": "x", "command": ["sh", "-c", value] }));
+            assert_eq!(message, "manifest.command[2]: must not contain control characters", "{value:?}");
+        }
+        let e = Manifest::parse(&json!({ "image": "x", "env": { "B": "\u{0}" } })).unwrap_err();
+        assert_eq!((e.kind, e.code), (crate::error::ErrorKind::BadRequest, "invalid_manifest"));
+        let fine = json!({ "image": "x", "env": { "GREETING": "héllo wörld ✓" }, "command": ["echo", "a b"] });
+        assert!(Manifest::parse(&fine).is_ok(), "printable Unicode and spaces stay allowed");
     }
 }

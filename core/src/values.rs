@@ -5,7 +5,12 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// An email address as the user typed it (trimmed); compared and looked up case-insensitively.
+/// An email address as the user typed it (trimmed).
+///
+/// One rule makes two addresses the same account: emails are ASCII only (anything else is refused
+/// with `invalid_email`) and are compared after ASCII lower-casing (`A`–`Z` → `a`–`z`), nothing
+/// more. No Unicode case folding or normalisation applies, so characters that fold onto ASCII
+/// (the Kelvin sign U+212A onto `k`, for one) can never reach another address's account.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Email(String);
@@ -17,7 +22,7 @@ impl Email {
         if value.is_empty() {
             return Err(Error::bad_request("email_required", "email is required"));
         }
-        if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if value.len() > 254 || !value.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(invalid());
         }
         let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
@@ -35,11 +40,12 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-    /// The key used for uniqueness and lookups.
+    /// The key used for uniqueness and lookups: ASCII lower-casing only (see the type's docs).
     pub fn normalised(&self) -> String {
-        self.0.to_lowercase()
+        self.0.to_ascii_lowercase()
     }
-    /// The display name derived from the local part: `john.doe-x@…` → `John Doe X`.
+    /// The display name derived from the local part: `john.doe-x@…` → `John Doe X`, cut to
+    /// [`DisplayName::MAX_CHARS`] characters (and trimmed again) so it is always a valid name.
     pub fn default_name(&self) -> String {
         let local = self.0.split('@').next().unwrap_or_default();
         let words: Vec<String> = local
@@ -53,10 +59,10 @@ impl Email {
                 }
             })
             .collect();
-        if words.is_empty() {
-            "User".to_string()
-        } else {
-            words.join(" ")
+        let name: String = words.join(" ").chars().take(DisplayName::MAX_CHARS).collect();
+        match name.trim_end() {
+            "" => "User".to_string(),
+            name => name.to_string(),
         }
     }
 }
@@ -109,9 +115,11 @@ impl fmt::Debug for Password {
 pub struct DisplayName(String);
 
 impl DisplayName {
+    pub const MAX_CHARS: usize = 100;
+
     pub fn parse(raw: &str) -> Result<Self> {
         let value = raw.trim();
-        if value.is_empty() || value.chars().count() > 100 || value.chars().any(char::is_control) {
+        if value.is_empty() || value.chars().count() > Self::MAX_CHARS || value.chars().any(char::is_control) {
             return Err(Error::bad_request("invalid_name", "name must be 1 to 100 printable characters"));
         }
         Ok(Self(value.to_string()))
@@ -296,6 +304,29 @@ mod tests {
         assert_eq!(name("john.doe-x@example.com"), "John Doe X");
         assert_eq!(name("o@example.com"), "O");
         assert_eq!(name("._-@example.com"), "User");
+    }
+
+    #[test]
+    fn a_long_local_part_still_gives_a_valid_name() {
+        // The 100th character is the space between the two words: it is not kept.
+        let local = format!("{}.{}", "a".repeat(99), "b".repeat(10));
+        let name = Email::parse(&format!("{local}@example.com")).unwrap().default_name();
+        assert_eq!(name.chars().count(), 99, "{name:?}");
+        assert!(DisplayName::parse(&name).is_ok());
+        let name = Email::parse(&format!("{}@example.com", "x".repeat(200))).unwrap().default_name();
+        assert_eq!(name, format!("X{}", "x".repeat(99)));
+        assert!(DisplayName::parse(&name).is_ok());
+    }
+
+    #[test]
+    fn emails_are_ascii_and_lower_cased_by_ascii_rules_only() {
+        for lookalike in ["\u{212A}@x.io", "\u{212A}im@x.io", "caf\u{e9}@x.io", "a@\u{212A}.io", "a\u{a0}b@x.io"] {
+            let refused = Email::parse(lookalike).unwrap_err();
+            assert_eq!(refused.code, "invalid_email", "{lookalike:?}");
+        }
+        assert_eq!(Email::parse("KiM.Doe@Example.IO").unwrap().normalised(), "kim.doe@example.io");
+        // Even a stored address that predates the rule is never folded by Unicode rules.
+        assert_eq!(Email::from_stored("\u{212A}@x.io").normalised(), "\u{212A}@x.io");
     }
 
     #[test]

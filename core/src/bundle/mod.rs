@@ -20,6 +20,8 @@
 //!   relative and stay inside the root when resolved from the link's directory; `..` is allowed only
 //!   as leading components. No entry may go through or replace an earlier symlink, and no hard link
 //!   may point at one, so chains of links cannot leave the root either.
+//! - An archive with no entry at all (a gzip of nothing, or only the end-of-archive marker) is
+//!   [`BundleError::Empty`]: a bundle holds at least one file, directory or link.
 //! - Entries: regular files, directories, symlinks and hard links; devices, fifos, sparse files and
 //!   any other type are [`BundleError::UnsupportedEntry`]. Names are read as UTF-8 (lossily).
 //! - Limits: entry count and the sum of file sizes are checked when each header arrives (before its
@@ -94,6 +96,8 @@ pub enum BundleError {
     NotGzip,
     #[error("corrupt bundle: {0}")]
     Corrupt(String),
+    #[error("bundle is empty: the archive holds no files, directories or links")]
+    Empty,
     #[error("bundle is truncated: the stream ended before the archive did")]
     Truncated,
     #[error("path escapes the bundle root: {0}")]
@@ -164,6 +168,9 @@ impl BundleInspector {
         self.gunzip.finish()?;
         let end_marker = self.scanner.finish()?;
         let (limits, tar) = (self.limits, self.scanner);
+        if tar.files + tar.directories + tar.links == 0 {
+            return Err(BundleError::Empty);
+        }
         let members = self.gunzip.members;
         let ratio = self.inflated as f64 / self.compressed.max(1) as f64;
         let log = vec![

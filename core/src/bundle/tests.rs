@@ -388,3 +388,23 @@ fn the_ustar_prefix_is_part_of_the_name() {
     let bytes = archive(|t| t.append(&gnu, &b""[..]).unwrap());
     assert_eq!(inspect(&bytes).map(|r| r.manifest), Ok(Some(Vec::new())));
 }
+
+#[test]
+fn an_archive_with_no_entries_is_empty() {
+    // A gzip of zero bytes, of only the end-of-archive marker, of only zero padding.
+    for tar in [Vec::new(), tar_bytes(|_| {}), vec![0; 10_240]] {
+        assert_eq!(inspect(&gzip(&tar)), Err(BundleError::Empty), "{} tar bytes", tar.len());
+    }
+    // A global PAX header is no entry either.
+    let only_global = tar_bytes(|t| {
+        let records = pax("comment", "nothing here");
+        let mut header = Header::new_ustar();
+        header.set_entry_type(EntryType::XGlobalHeader);
+        header.set_size(records.len() as u64);
+        header.set_cksum();
+        t.append(&header, &records[..]).unwrap();
+    });
+    assert_eq!(inspect(&gzip(&only_global)), Err(BundleError::Empty));
+    let one_dir = archive(|t| raw(t, "./", EntryType::Directory, "", b""));
+    assert_eq!(inspect(&one_dir).map(|r| r.directories), Ok(1), "one entry is enough");
+}

@@ -184,6 +184,9 @@ impl Service {
         let label = VersionLabel::parse(label)?;
         let manifest = Manifest::parse(manifest)?;
         let notes = notes.unwrap_or("").trim().to_string();
+        if notes.chars().count() > 1000 {
+            return Err(Error::bad_request("invalid_notes", "notes must be at most 1000 characters"));
+        }
         let exists = || Error::conflict("version_exists", "This template already has a version with that label");
         if self.ports.templates.versions(template_id).await?.iter().any(|v| v.label == label.as_str()) {
             return Err(exists());

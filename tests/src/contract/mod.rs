@@ -79,6 +79,8 @@ macro_rules! contract_scenarios {
             service::auth::expired_refresh_tokens_are_refused,
             service::auth::logout_revokes_the_sign_in,
             service::auth::rate_limits_count_per_scope_and_identity,
+            service::auth::emails_fold_by_ascii_case_only,
+            service::auth::a_long_local_part_registers_with_a_derived_name,
             service::device::device_flow_issues_tokens_once,
             service::device::denied_and_expired_device_codes_are_refused,
             service::workspaces::invites_are_accepted_then_switched_to,

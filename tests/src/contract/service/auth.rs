@@ -121,3 +121,25 @@ pub async fn rate_limits_count_per_scope_and_identity(h: &Harness) -> anyhow::Re
     assert!(h.service.rate_limit(RateScope::Register, "203.0.113.7").await?.allowed);
     Ok(())
 }
+
+pub async fn emails_fold_by_ascii_case_only(h: &Harness) -> anyhow::Result<()> {
+    let kim = h.register("k@x.io").await?;
+    let ws = &kim.workspace.workspace.id;
+    let before = h.snapshot(ws).await?;
+    // The Kelvin sign (U+212A) lower-cases to `k` under Unicode rules; it must reach no account.
+    let kelvin = expect_code(h.register("\u{212A}@x.io").await, "invalid_email");
+    assert_eq!(kelvin.kind, ErrorKind::BadRequest);
+    let login = |email: &'static str| h.service.login(email, PASSWORD, ClientKind::Api, None);
+    expect_code(login("\u{212A}@x.io").await, "invalid_credentials");
+    assert_eq!(h.snapshot(ws).await?, before, "a refused address changes nothing");
+    assert_eq!(login("K@X.IO").await?.user, kim.user, "ASCII case still folds");
+    Ok(())
+}
+
+pub async fn a_long_local_part_registers_with_a_derived_name(h: &Harness) -> anyhow::Result<()> {
+    let email = format!("{}@example.com", "x".repeat(150));
+    let signed = h.register(&email).await?;
+    assert_eq!(signed.user.name.as_str(), format!("X{}", "x".repeat(99)));
+    assert_eq!(h.service.login(&email, PASSWORD, ClientKind::Api, None).await?.user, signed.user);
+    Ok(())
+}

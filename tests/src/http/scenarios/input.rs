@@ -48,3 +48,40 @@ pub async fn unknown_routes_and_methods_are_json(api: &Api) {
     let r = api.req("DELETE", "/api/auth/me").send().await;
     assert_eq!(r.status, 405);
 }
+
+/// A version's notes are bounded and the strings a session starts with hold no control
+/// characters; each refusal is a 400 naming its field and adds no version.
+pub async fn version_notes_and_manifest_strings_are_bounded(api: &Api) {
+    use burstflare_ports::routes::{self, path};
+    let owner = register(api, "versions").await;
+    let r = api.post(routes::TEMPLATES, Some(&owner.token), json!({ "name": "bounded" })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let template = r.body["template"]["id"].as_str().unwrap().to_string();
+    let versions = path(routes::VERSIONS, &[&template]);
+    let version = |label: &str, manifest: serde_json::Value, notes: String| {
+        api.post(&versions, Some(&owner.token), json!({ "version": label, "manifest": manifest, "notes": notes }))
+    };
+    let image = json!({ "image": "node:22" });
+    let cases = [
+        (version("1", image.clone(), "n".repeat(1001)).await, "invalid_notes", "notes"),
+        (version("1", json!({ "image": "node\u{0}:22" }), String::new()).await, "invalid_manifest", "manifest.image"),
+        (
+            version("1", json!({ "image": "node:22", "env": { "A": "x\u{0}y" } }), String::new()).await,
+            "invalid_manifest",
+            "manifest.env.A",
+        ),
+        (
+            version("1", json!({ "image": "node:22", "command": ["sh", "-c\n"] }), String::new()).await,
+            "invalid_manifest",
+            "manifest.command[1]",
+        ),
+    ];
+    for (r, code, field) in cases {
+        assert_eq!((r.status, r.code()), (400, code), "{}", r.text);
+        assert!(r.body["error"].as_str().is_some_and(|e| e.starts_with(field)), "{}", r.text);
+    }
+    let r = api.get(&path(routes::TEMPLATE, &[&template]), &owner.token).await;
+    assert_eq!(r.body["template"]["versions"].as_array().map(Vec::len), Some(0), "{}", r.text);
+    let r = version("1", image, format!(" {} ", "é".repeat(1000))).await;
+    assert_eq!(r.status, 200, "1000 characters (trimmed) are allowed: {}", r.text);
+}
