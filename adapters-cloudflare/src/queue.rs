@@ -26,8 +26,16 @@ impl JobQueue for QueueJobs {
         if delay_seconds > 0 {
             message = message.delay_seconds(delay_seconds);
         }
-        SendFuture::new(async move { queue.send(message.build()).await })
-            .await
-            .map_err(|e| PortError::Unavailable(format!("queue send: {e}")))
+        SendFuture::new(async move { queue.send(message.build()).await }).await.map_err(|e| {
+            // Logged here: a send after a committed batch is not retried by its caller (reconcile
+            // sends the jobs of builds left waiting again).
+            tracing::warn!(error = %e, "could not send a job to the queue");
+            PortError::Unavailable(format!("queue send: {e}"))
+        })
+    }
+
+    /// Queues are not the database: jobs are sent after their batch commits.
+    fn reads_store(&self) -> bool {
+        false
     }
 }

@@ -12,11 +12,11 @@ use crate::state::{MembershipKey, State, StoredUser, Table};
 use burstflare_core::error::PortError;
 use burstflare_core::ids::{AuditId, DeviceId, FamilyId, InviteId, TokenId, UserId, WorkspaceId};
 use burstflare_core::model::{AuditEntry, DeviceAuthorization, Invite, Membership, Token, Workspace};
-use burstflare_core::ports::PortResult;
+use burstflare_core::ports::{PortResult, QueuedJob};
 use burstflare_core::secret::SecretHash;
 use burstflare_core::store::{Batch, Write};
 use burstflare_core::time::Timestamp;
-use burstflare_core::values::{DeviceStatus, InviteStatus};
+
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
@@ -85,6 +85,7 @@ struct Staged {
     tokens: Stage<TokenId, Token>,
     devices: Stage<DeviceId, DeviceAuthorization>,
     audit: Vec<AuditEntry>,
+    jobs: Vec<QueuedJob>,
     templates: templates::TemplateStage,
 }
 
@@ -143,23 +144,23 @@ impl Staged {
                 self.claim(Claim::Membership(key.clone()), state.memberships.contains(&key), "membership")?;
                 self.memberships.put(key, membership);
             }
-            Write::SetMemberRole { workspace_id, user_id, role, expected_version } => {
-                let key = (workspace_id, user_id);
+            Write::UpdateMembership { membership, expected_version } => {
+                let key = (membership.workspace_id.clone(), membership.user_id.clone());
                 let row = self.memberships.read(&state.memberships, &key);
                 guard(row.as_ref().map(|m| m.version), expected_version, "membership")?;
-                if let Some(mut membership) = row {
-                    membership.role = role;
-                    membership.version += 1;
-                    self.memberships.put(key, membership);
+                if let Some(mut row) = row {
+                    row.role = membership.role;
+                    row.version = membership.version;
+                    self.memberships.put(key, row);
                 }
             }
-            Write::SetWorkspacePlan { workspace_id, plan, expected_version } => {
-                let row = self.workspaces.read(&state.workspaces, &workspace_id);
+            Write::UpdateWorkspace { workspace, expected_version } => {
+                let row = self.workspaces.read(&state.workspaces, &workspace.id);
                 guard(row.as_ref().map(|w| w.version), expected_version, "workspace")?;
-                if let Some(mut workspace) = row {
-                    workspace.plan = plan;
-                    workspace.version += 1;
-                    self.workspaces.put(workspace_id, workspace);
+                if let Some(mut row) = row {
+                    row.plan = workspace.plan;
+                    row.version = workspace.version;
+                    self.workspaces.put(workspace.id, row);
                 }
             }
             Write::CreateInvite(invite) => {
@@ -172,16 +173,16 @@ impl Staged {
                 self.claim(Claim::InviteCode(code), stored, "invite code")?;
                 self.invites.put(id, invite);
             }
-            Write::AcceptInvite { invite_id, user_id, at, expected_version } => {
-                let row = self.invites.read(&state.invites, &invite_id);
+            Write::UpdateInvite { invite, expected_version } => {
+                let row = self.invites.read(&state.invites, &invite.id);
                 guard(row.as_ref().map(|i| i.version), expected_version, "invite")?;
-                self.refer(state, Some(&user_id), None)?;
-                if let Some(mut invite) = row {
-                    invite.status = InviteStatus::Accepted;
-                    invite.accepted_at = Some(at);
-                    invite.accepted_by_user_id = Some(user_id);
-                    invite.version += 1;
-                    self.invites.put(invite_id, invite);
+                self.refer(state, invite.accepted_by_user_id.as_ref(), None)?;
+                if let Some(mut row) = row {
+                    row.status = invite.status;
+                    row.accepted_at = invite.accepted_at;
+                    row.accepted_by_user_id = invite.accepted_by_user_id;
+                    row.version = invite.version;
+                    self.invites.put(invite.id, row);
                 }
             }
             Write::CreateToken(token) => {
@@ -193,13 +194,13 @@ impl Staged {
                 self.claim(Claim::TokenHash(hash), stored, "token hash")?;
                 self.tokens.put(id, token);
             }
-            Write::UseRefreshToken { token_id, at, expected_version } => {
-                let row = self.tokens.read(&state.tokens, &token_id);
+            Write::UpdateToken { token, expected_version } => {
+                let row = self.tokens.read(&state.tokens, &token.id);
                 guard(row.as_ref().map(|t| t.version), expected_version, "token")?;
-                if let Some(mut token) = row {
-                    token.used_at = Some(at);
-                    token.version += 1;
-                    self.tokens.put(token_id, token);
+                if let Some(mut row) = row {
+                    row.used_at = token.used_at;
+                    row.version = token.version;
+                    self.tokens.put(token.id, row);
                 }
             }
             Write::RevokeToken { token_id, at } => self.revoke(state, token_id, at),
@@ -220,28 +221,20 @@ impl Staged {
                 self.claim(Claim::UserCode(code), stored, "user code")?;
                 self.devices.put(id, device);
             }
-            Write::DecideDevice { device_id, approved, user_id, workspace_id, at, expected_version } => {
-                let row = self.devices.read(&state.devices, &device_id);
+            Write::UpdateDevice { device, expected_version } => {
+                let row = self.devices.read(&state.devices, &device.id);
                 guard(row.as_ref().map(|d| d.version), expected_version, "device authorization")?;
-                self.refer(state, Some(&user_id), Some(&workspace_id))?;
-                if let Some(mut device) = row {
-                    device.status = if approved { DeviceStatus::Approved } else { DeviceStatus::Denied };
-                    device.user_id = Some(user_id);
-                    device.workspace_id = Some(workspace_id);
-                    device.decided_at = Some(at);
-                    device.version += 1;
-                    self.devices.put(device_id, device);
+                self.refer(state, device.user_id.as_ref(), device.workspace_id.as_ref())?;
+                if let Some(mut row) = row {
+                    row.status = device.status;
+                    row.user_id = device.user_id;
+                    row.workspace_id = device.workspace_id;
+                    row.decided_at = device.decided_at;
+                    row.version = device.version;
+                    self.devices.put(device.id, row);
                 }
             }
-            Write::ExchangeDevice { device_id, expected_version } => {
-                let row = self.devices.read(&state.devices, &device_id);
-                guard(row.as_ref().map(|d| d.version), expected_version, "device authorization")?;
-                if let Some(mut device) = row {
-                    device.status = DeviceStatus::Exchanged;
-                    device.version += 1;
-                    self.devices.put(device_id, device);
-                }
-            }
+            Write::Enqueue(job) => self.jobs.push(job),
             Write::Audit(entry) => {
                 let id = entry.id.clone();
                 self.claim(Claim::AuditId(id), state.audit.contains(&entry.id), "audit entry")?;
@@ -256,7 +249,7 @@ impl Staged {
             | Write::UpdateBuild { .. }
             | Write::CreateRelease(_)
             | Write::CreateGrant(_)
-            | Write::UseGrant { .. }
+            | Write::UpdateGrant { .. }
             | Write::Usage(_)
             | Write::AtMost { .. }) => self.check_template(state, write)?,
         }
@@ -305,6 +298,9 @@ impl Staged {
         }
         for entry in self.audit {
             state.put_audit(entry);
+        }
+        for job in self.jobs {
+            state.jobs.push(job);
         }
         self.templates.apply(&mut state.templates);
     }

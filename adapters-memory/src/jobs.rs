@@ -5,7 +5,7 @@
 use crate::MemoryStore;
 use async_trait::async_trait;
 use burstflare_core::ids::JobId;
-use burstflare_core::ports::{ClaimedJob, Clock, Job, JobQueue, JobSource, PortResult, Random};
+use burstflare_core::ports::{ClaimedJob, Clock, Job, JobQueue, JobSource, PortResult, QueuedJob, Random};
 use burstflare_core::time::Timestamp;
 use std::sync::Arc;
 
@@ -25,6 +25,11 @@ pub(crate) struct JobTable {
 }
 
 impl JobTable {
+    /// Appends a job, to run from its `run_at`.
+    pub(crate) fn push(&mut self, job: QueuedJob) {
+        self.rows.push(StoredJob { id: job.id, job: job.job, run_at: job.run_at, lease_until: None, attempts: 0 });
+    }
+
     /// Leases the oldest due job that is not leased, or whose lease ended, until `lease_until`.
     fn claim(&mut self, now: Timestamp, lease_until: Timestamp) -> Option<ClaimedJob> {
         let free = |j: &StoredJob| j.run_at <= now && j.lease_until.is_none_or(|until| until <= now);
@@ -52,11 +57,16 @@ impl MemoryJobQueue {
 impl JobQueue for MemoryJobQueue {
     async fn enqueue(&self, job: Job, delay_seconds: u32) -> PortResult<()> {
         let id = JobId::from_uuid(self.random.uuid());
-        let run_at = self.clock.now().plus_seconds(i64::from(delay_seconds));
+        let now = self.clock.now();
+        let run_at = now.plus_seconds(i64::from(delay_seconds));
         self.store.write(|s| {
-            s.jobs.rows.push(StoredJob { id, job, run_at, lease_until: None, attempts: 0 });
+            s.jobs.push(QueuedJob { id, job, run_at, created_at: now });
             Ok(())
         })
+    }
+
+    fn reads_store(&self) -> bool {
+        true
     }
 }
 

@@ -155,6 +155,11 @@ impl BuildRepo for MemoryStore {
         let stuck = |b: &Build| b.status == BuildStatus::Building && b.started_at.is_some_and(|at| at <= before);
         self.read(|s| oldest_first(&s.templates.builds, stuck, |b| b.started_at))
     }
+
+    async fn waiting(&self, before: Timestamp) -> PortResult<Vec<Build>> {
+        let waiting = |b: &Build| b.status.is_runnable() && b.updated_at <= before;
+        self.read(|s| oldest_first(&s.templates.builds, waiting, |b| Some(b.updated_at)))
+    }
 }
 
 #[async_trait]

@@ -34,6 +34,12 @@ const STUCK: &str = concat!(
     " FROM builds WHERE status = 'building' AND started_at <= ?1 ORDER BY started_at, rowid"
 );
 
+const WAITING: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM builds WHERE status IN ('queued', 'retrying') AND updated_at <= ?1 ORDER BY updated_at, rowid"
+);
+
 /// Fails on UNIQUE (version_id): a version has one build.
 const INSERT: &str = concat!(
     "INSERT INTO builds (",
@@ -44,7 +50,7 @@ const INSERT: &str = concat!(
 /// Guarded: replaces the mutable fields.
 const UPDATE: &str = "UPDATE builds SET status = ?1, attempts = ?2, last_error = ?3, artifact_digest = ?4, \
      artifact_file_count = ?5, artifact_unpacked_bytes = ?6, updated_at = ?7, started_at = ?8, \
-     finished_at = ?9, dead_lettered_at = ?10, version = version + 1 WHERE id = ?11 AND version = ?12";
+     finished_at = ?9, dead_lettered_at = ?10, version = ?13 WHERE id = ?11 AND version = ?12";
 
 /// Reads the columns of `columns!()`.
 fn read_build(row: &mut RowReader) -> PortResult<Build> {
@@ -123,6 +129,7 @@ pub(crate) fn update(build: &Build, expected_version: i64) -> PortResult<Stmt> {
         build.dead_lettered_at.map(Timestamp::millis).into(),
         build.id.as_str().into(),
         expected_version.into(),
+        build.version.into(),
     ]);
     Ok(Stmt::new(UPDATE, params))
 }
@@ -156,5 +163,10 @@ impl<E: SqlExecutor> BuildRepo for SqlRepos<E> {
     #[tracing::instrument(level = "debug", skip_all, err)]
     async fn stuck(&self, before: Timestamp) -> PortResult<Vec<Build>> {
         self.builds(STUCK, before.millis().into()).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, err)]
+    async fn waiting(&self, before: Timestamp) -> PortResult<Vec<Build>> {
+        self.builds(WAITING, before.millis().into()).await
     }
 }

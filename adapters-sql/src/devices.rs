@@ -27,14 +27,10 @@ const FIND_BY_USER_CODE: &str = concat!("SELECT ", columns!(), " FROM device_aut
 const INSERT: &str =
     concat!("INSERT INTO device_authorizations (", columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
 
-/// Guarded: matches nothing when the version moved on.
-const DECIDE: &str = "UPDATE device_authorizations \
-     SET status = ?1, user_id = ?2, workspace_id = ?3, decided_at = ?4, version = version + 1 \
+/// Guarded: matches nothing when the version moved on, so a code is decided and exchanged once.
+const UPDATE: &str = "UPDATE device_authorizations \
+     SET status = ?1, user_id = ?2, workspace_id = ?3, decided_at = ?4, version = ?7 \
      WHERE id = ?5 AND version = ?6";
-
-/// Guarded: matches nothing when the version moved on, so a code is exchanged once.
-const EXCHANGE: &str = "UPDATE device_authorizations SET status = 'exchanged', version = version + 1 \
-     WHERE id = ?1 AND version = ?2";
 
 /// Reads the columns of `columns!()`.
 fn read_device(row: &mut RowReader) -> PortResult<DeviceAuthorization> {
@@ -70,36 +66,19 @@ pub(crate) fn insert(device: &DeviceAuthorization) -> Stmt {
     )
 }
 
-/// Records the decision. The user and workspace are kept on approval only: they say whose tokens
-/// the exchange issues, and a denied code issues none.
-pub(crate) fn decide(
-    id: &DeviceId,
-    approved: bool,
-    user: &UserId,
-    workspace: &WorkspaceId,
-    at: Timestamp,
-    expected_version: i64,
-) -> Stmt {
-    let (status, user, workspace) = if approved {
-        (DeviceStatus::Approved, Some(user.as_str()), Some(workspace.as_str()))
-    } else {
-        (DeviceStatus::Denied, None, None)
-    };
+pub(crate) fn update(d: &DeviceAuthorization, expected_version: i64) -> Stmt {
     Stmt::new(
-        DECIDE,
+        UPDATE,
         vec![
-            status.as_str().into(),
-            user.into(),
-            workspace.into(),
-            at.millis().into(),
-            id.as_str().into(),
+            d.status.as_str().into(),
+            d.user_id.as_ref().map(UserId::as_str).into(),
+            d.workspace_id.as_ref().map(WorkspaceId::as_str).into(),
+            d.decided_at.map(Timestamp::millis).into(),
+            d.id.as_str().into(),
             expected_version.into(),
+            d.version.into(),
         ],
     )
-}
-
-pub(crate) fn exchange(id: &DeviceId, expected_version: i64) -> Stmt {
-    Stmt::new(EXCHANGE, vec![id.as_str().into(), expected_version.into()])
 }
 
 #[async_trait]

@@ -26,8 +26,7 @@ const INSERT: &str =
     concat!("INSERT INTO upload_grants (", columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
 
 /// Guarded, and only while unused: a grant is spent once.
-const USE: &str =
-    "UPDATE upload_grants SET used_at = ?1, version = version + 1 WHERE id = ?2 AND version = ?3 AND used_at IS NULL";
+const UPDATE: &str = "UPDATE upload_grants SET used_at = ?1, version = ?4 WHERE id = ?2 AND version = ?3";
 
 /// Reads the columns of `columns!()`.
 fn read_grant(row: &mut RowReader) -> PortResult<UploadGrant> {
@@ -67,8 +66,10 @@ pub(crate) fn insert(grant: &UploadGrant) -> PortResult<Stmt> {
     ))
 }
 
-pub(crate) fn use_grant(id: &GrantId, at: Timestamp, expected_version: i64) -> Stmt {
-    Stmt::new(USE, vec![at.millis().into(), id.as_str().into(), expected_version.into()])
+pub(crate) fn update(g: &UploadGrant, expected_version: i64) -> Stmt {
+    let params =
+        vec![g.used_at.map(Timestamp::millis).into(), g.id.as_str().into(), expected_version.into(), g.version.into()];
+    Stmt::new(UPDATE, params)
 }
 
 #[async_trait]

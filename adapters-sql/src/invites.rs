@@ -33,8 +33,8 @@ const INSERT: &str =
     concat!("INSERT INTO invites (", columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
 
 /// Guarded: matches nothing when the version moved on.
-const ACCEPT: &str = "UPDATE invites SET status = 'accepted', accepted_at = ?1, accepted_by_user_id = ?2, \
-     version = version + 1 WHERE id = ?3 AND version = ?4";
+const UPDATE: &str = "UPDATE invites SET status = ?5, accepted_at = ?1, accepted_by_user_id = ?2, \
+     version = ?6 WHERE id = ?3 AND version = ?4";
 
 /// Reads the columns of `columns!()`.
 fn read_invite(row: &mut RowReader) -> PortResult<Invite> {
@@ -74,8 +74,16 @@ pub(crate) fn insert(invite: &Invite) -> Stmt {
     )
 }
 
-pub(crate) fn accept(id: &InviteId, user: &UserId, at: Timestamp, expected_version: i64) -> Stmt {
-    Stmt::new(ACCEPT, vec![at.millis().into(), user.as_str().into(), id.as_str().into(), expected_version.into()])
+pub(crate) fn update(i: &Invite, expected_version: i64) -> Stmt {
+    let params = vec![
+        i.accepted_at.map(Timestamp::millis).into(),
+        i.accepted_by_user_id.as_ref().map(UserId::as_str).into(),
+        i.id.as_str().into(),
+        expected_version.into(),
+        i.status.as_str().into(),
+        i.version.into(),
+    ];
+    Stmt::new(UPDATE, params)
 }
 
 #[async_trait]

@@ -9,7 +9,7 @@ use crate::SqlRepos;
 use async_trait::async_trait;
 use burstflare_core::error::PortError;
 use burstflare_core::ids::JobId;
-use burstflare_core::ports::{ClaimedJob, Clock, Job, JobQueue, JobSource, PortResult, Random};
+use burstflare_core::ports::{ClaimedJob, Clock, Job, JobQueue, JobSource, PortResult, QueuedJob, Random};
 use burstflare_core::time::Timestamp;
 use std::sync::Arc;
 
@@ -26,6 +26,15 @@ const CLAIM: &str = "UPDATE jobs SET lease_until = ?2, attempts = attempts + 1 W
 const COMPLETE: &str = "DELETE FROM jobs WHERE id = ?1";
 
 const RELEASE: &str = "UPDATE jobs SET run_at = ?1, lease_until = NULL WHERE id = ?2";
+
+/// The statement that queues `job` (alone, or inside a batch as its outbox row).
+pub(crate) fn insert(job: &QueuedJob) -> PortResult<Stmt> {
+    let payload =
+        serde_json::to_string(&job.job).map_err(|e| PortError::Other(format!("a job does not serialise: {e}")))?;
+    let params =
+        vec![job.id.as_str().into(), payload.into(), job.run_at.millis().into(), job.created_at.millis().into()];
+    Ok(Stmt::new(INSERT, params))
+}
 
 /// Enqueues into the `jobs` table, stamping jobs with the clock's time and a fresh id.
 pub struct SqlJobQueue<E> {
@@ -44,13 +53,14 @@ impl<E: SqlExecutor> SqlJobQueue<E> {
 impl<E: SqlExecutor> JobQueue for SqlJobQueue<E> {
     #[tracing::instrument(level = "debug", skip_all, fields(delay_seconds = delay_seconds), err)]
     async fn enqueue(&self, job: Job, delay_seconds: u32) -> PortResult<()> {
-        let payload =
-            serde_json::to_string(&job).map_err(|e| PortError::Other(format!("a job does not serialise: {e}")))?;
         let now = self.clock.now();
         let id = JobId::from_uuid(self.random.uuid());
         let run_at = now.plus_seconds(i64::from(delay_seconds));
-        let params = vec![id.as_str().into(), payload.into(), run_at.millis().into(), now.millis().into()];
-        self.exec.write(Stmt::new(INSERT, params)).await.map(drop)
+        self.exec.write(insert(&QueuedJob { id, job, run_at, created_at: now })?).await.map(drop)
+    }
+
+    fn reads_store(&self) -> bool {
+        true
     }
 }
 

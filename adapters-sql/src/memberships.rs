@@ -23,7 +23,7 @@ const INSERT: &str = "INSERT INTO memberships (workspace_id, user_id, role, crea
      VALUES (?1, ?2, ?3, ?4, ?5)";
 
 /// Guarded: matches nothing when the version moved on.
-const SET_ROLE: &str = "UPDATE memberships SET role = ?1, version = version + 1 \
+const UPDATE: &str = "UPDATE memberships SET role = ?1, version = ?5 \
      WHERE workspace_id = ?2 AND user_id = ?3 AND version = ?4";
 
 /// Reads `workspace_id, user_id, role, created_at, version`.
@@ -50,10 +50,11 @@ pub(crate) fn insert(membership: &Membership) -> Stmt {
     )
 }
 
-pub(crate) fn set_role(workspace: &WorkspaceId, user: &UserId, role: Role, expected_version: i64) -> Stmt {
+pub(crate) fn update(m: &Membership, expected_version: i64) -> Stmt {
+    let (workspace, user) = (m.workspace_id.as_str(), m.user_id.as_str());
     Stmt::new(
-        SET_ROLE,
-        vec![role.as_str().into(), workspace.as_str().into(), user.as_str().into(), expected_version.into()],
+        UPDATE,
+        vec![m.role.as_str().into(), workspace.into(), user.into(), expected_version.into(), m.version.into()],
     )
 }
 

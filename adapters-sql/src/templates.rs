@@ -32,7 +32,7 @@ const INSERT: &str = concat!(
 
 /// Guarded: replaces the mutable fields; matches nothing when the version moved on.
 const UPDATE: &str = "UPDATE templates SET description = ?1, active_version_id = ?2, archived_at = ?3, \
-     archived_by_user_id = ?4, version = version + 1 WHERE id = ?5 AND version = ?6";
+     archived_by_user_id = ?4, version = ?7 WHERE id = ?5 AND version = ?6";
 
 /// Guarded; versions, builds, releases and grants follow through ON DELETE CASCADE.
 const DELETE: &str = "DELETE FROM templates WHERE id = ?1 AND version = ?2";
@@ -82,6 +82,7 @@ pub(crate) fn update(template: &Template, expected_version: i64) -> Stmt {
             template.archived_by_user_id.as_ref().map(UserId::as_str).into(),
             template.id.as_str().into(),
             expected_version.into(),
+            template.version.into(),
         ],
     )
 }

@@ -35,7 +35,7 @@ const INSERT: &str =
     concat!("INSERT INTO tokens (", columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
 
 /// Guarded: matches nothing when the version moved on, so a refresh token rotates once.
-const USE_REFRESH: &str = "UPDATE tokens SET used_at = ?1, version = version + 1 WHERE id = ?2 AND version = ?3";
+const UPDATE: &str = "UPDATE tokens SET used_at = ?1, version = ?4 WHERE id = ?2 AND version = ?3";
 
 /// Idempotent; bumps the version so a racing guarded write on the token loses.
 const REVOKE: &str = "UPDATE tokens SET revoked_at = ?1, version = version + 1 WHERE id = ?2 AND revoked_at IS NULL";
@@ -101,8 +101,10 @@ pub(crate) fn insert(token: &Token) -> Stmt {
     )
 }
 
-pub(crate) fn use_refresh(id: &TokenId, at: Timestamp, expected_version: i64) -> Stmt {
-    Stmt::new(USE_REFRESH, vec![at.millis().into(), id.as_str().into(), expected_version.into()])
+pub(crate) fn update(t: &Token, expected_version: i64) -> Stmt {
+    let params =
+        vec![t.used_at.map(Timestamp::millis).into(), t.id.as_str().into(), expected_version.into(), t.version.into()];
+    Stmt::new(UPDATE, params)
 }
 
 pub(crate) fn revoke(id: &TokenId, at: Timestamp) -> Stmt {

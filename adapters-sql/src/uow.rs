@@ -4,7 +4,7 @@
 
 use crate::exec::{SqlExecutor, Stmt};
 use crate::{
-    audit, builds, devices, grants, invites, memberships, releases, templates, tokens, usage, users, versions,
+    audit, builds, devices, grants, invites, jobs, memberships, releases, templates, tokens, usage, users, versions,
     workspaces, SqlRepos,
 };
 use async_trait::async_trait;
@@ -37,24 +37,15 @@ fn translate(write: &Write) -> PortResult<(Stmt, bool)> {
         Write::Audit(entry) => (audit::insert(entry)?, false),
         Write::RevokeToken { token_id, at } => (tokens::revoke(token_id, *at), false),
         Write::RevokeFamily { family_id, at } => (tokens::revoke_family(family_id, *at), false),
-        Write::SetMemberRole { workspace_id, user_id, role, expected_version } => {
-            (memberships::set_role(workspace_id, user_id, *role, *expected_version), true)
+        Write::UpdateMembership { membership, expected_version } => {
+            (memberships::update(membership, *expected_version), true)
         }
-        Write::SetWorkspacePlan { workspace_id, plan, expected_version } => {
-            (workspaces::set_plan(workspace_id, *plan, *expected_version), true)
+        Write::UpdateWorkspace { workspace, expected_version } => {
+            (workspaces::update(workspace, *expected_version), true)
         }
-        Write::AcceptInvite { invite_id, user_id, at, expected_version } => {
-            (invites::accept(invite_id, user_id, *at, *expected_version), true)
-        }
-        Write::UseRefreshToken { token_id, at, expected_version } => {
-            (tokens::use_refresh(token_id, *at, *expected_version), true)
-        }
-        Write::DecideDevice { device_id, approved, user_id, workspace_id, at, expected_version } => {
-            (devices::decide(device_id, *approved, user_id, workspace_id, *at, *expected_version), true)
-        }
-        Write::ExchangeDevice { device_id, expected_version } => {
-            (devices::exchange(device_id, *expected_version), true)
-        }
+        Write::UpdateInvite { invite, expected_version } => (invites::update(invite, *expected_version), true),
+        Write::UpdateToken { token, expected_version } => (tokens::update(token, *expected_version), true),
+        Write::UpdateDevice { device, expected_version } => (devices::update(device, *expected_version), true),
         Write::CreateTemplate(template) => (templates::insert(template), false),
         Write::UpdateTemplate { template, expected_version } => (templates::update(template, *expected_version), true),
         Write::DeleteTemplate { template_id, expected_version } => {
@@ -66,10 +57,9 @@ fn translate(write: &Write) -> PortResult<(Stmt, bool)> {
         Write::UpdateBuild { build, expected_version } => (builds::update(build, *expected_version)?, true),
         Write::CreateRelease(release) => (releases::insert(release), false),
         Write::CreateGrant(grant) => (grants::insert(grant)?, false),
-        Write::UseGrant { grant_id, at, expected_version } => {
-            (grants::use_grant(grant_id, *at, *expected_version), true)
-        }
+        Write::UpdateGrant { grant, expected_version } => (grants::update(grant, *expected_version), true),
         Write::Usage(event) => (usage::insert(event)?, false),
+        Write::Enqueue(job) => (jobs::insert(job)?, false),
         Write::AtMost { counted, max } => (at_most(counted, *max), false),
     })
 }
@@ -101,34 +91,42 @@ impl<E: SqlExecutor> UnitOfWork for SqlRepos<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burstflare_core::ids::{GrantId, TemplateId, WorkspaceId};
+    use crate::exec::SqlValue;
+    use burstflare_core::ids::{TemplateId, UserId, WorkspaceId};
+    use burstflare_core::model::Workspace;
     use burstflare_core::time::Timestamp;
     use burstflare_core::values::Plan;
 
     #[test]
     fn guarded_writes_are_followed_by_the_guard() {
         let mut batch = Batch::new();
-        batch.push(Write::SetWorkspacePlan {
-            workspace_id: WorkspaceId::from_raw("ws_1"),
+        let workspace = Workspace {
+            id: WorkspaceId::from_raw("ws_1"),
+            name: "w".into(),
+            owner_user_id: UserId::from_raw("usr_1"),
             plan: Plan::Pro,
-            expected_version: 3,
-        });
+            created_at: Timestamp(0),
+            version: 4,
+        };
+        batch.push(Write::UpdateWorkspace { workspace, expected_version: 3 });
         let stmts = statements(&batch).unwrap();
         assert_eq!(stmts.len(), 2);
         assert!(stmts[0].sql.starts_with("UPDATE workspaces"));
+        assert_eq!(stmts[0].params.last(), Some(&SqlValue::Int(4)), "the version core decided is stored");
         assert_eq!(stmts[1].sql, GUARD);
     }
 
     #[test]
-    fn template_deletes_and_grant_uses_are_guarded() {
+    fn deletes_are_guarded_and_quotas_are_guards_themselves() {
         let mut batch = Batch::new();
+        let workspace = WorkspaceId::from_raw("ws_1");
         batch
             .push(Write::DeleteTemplate { template_id: TemplateId::from_raw("tpl_1"), expected_version: 2 })
-            .push(Write::UseGrant { grant_id: GrantId::from_raw("upg_1"), at: Timestamp(5), expected_version: 1 });
+            .push(Write::AtMost { counted: Counted::Templates(workspace), max: 10 });
         let sql: Vec<&str> = statements(&batch).unwrap().iter().map(|s| s.sql).collect();
-        assert_eq!(sql.len(), 4);
+        assert_eq!(sql.len(), 3);
         assert!(sql[0].starts_with("DELETE FROM templates"));
-        assert!(sql[2].starts_with("UPDATE upload_grants"));
-        assert_eq!((sql[1], sql[3]), (GUARD, GUARD));
+        assert_eq!(sql[1], GUARD);
+        assert!(sql[2].starts_with("INSERT OR REPLACE INTO batch_guard"), "{}", sql[2]);
     }
 }

@@ -33,7 +33,7 @@ const INSERT: &str = concat!(
 
 /// Guarded: replaces the mutable fields (status, bundle, built time).
 const UPDATE: &str = "UPDATE template_versions SET status = ?1, bundle_key = ?2, bundle_content_type = ?3, \
-     bundle_bytes = ?4, bundle_uploaded_at = ?5, built_at = ?6, version = version + 1 \
+     bundle_bytes = ?4, bundle_uploaded_at = ?5, built_at = ?6, version = ?9 \
      WHERE id = ?7 AND version = ?8";
 
 /// Reads the columns of `columns!()`.
@@ -102,7 +102,12 @@ pub(crate) fn insert(v: &TemplateVersion) -> PortResult<Stmt> {
 pub(crate) fn update(v: &TemplateVersion, expected_version: i64) -> PortResult<Stmt> {
     let mut params = vec![wire(&v.status)?.into()];
     params.extend(bundle_params(v.bundle.as_ref())?);
-    params.extend([v.built_at.map(Timestamp::millis).into(), v.id.as_str().into(), expected_version.into()]);
+    params.extend([
+        v.built_at.map(Timestamp::millis).into(),
+        v.id.as_str().into(),
+        expected_version.into(),
+        v.version.into(),
+    ]);
     Ok(Stmt::new(UPDATE, params))
 }
 

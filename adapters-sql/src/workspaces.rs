@@ -25,7 +25,7 @@ const INSERT: &str = "INSERT INTO workspaces (id, name, owner_user_id, plan, cre
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 /// Guarded: matches nothing when the version moved on.
-const SET_PLAN: &str = "UPDATE workspaces SET plan = ?1, version = version + 1 WHERE id = ?2 AND version = ?3";
+const UPDATE: &str = "UPDATE workspaces SET plan = ?1, version = ?4 WHERE id = ?2 AND version = ?3";
 
 /// Reads `id, name, owner_user_id, plan, created_at, version`.
 fn read_workspace(row: &mut RowReader) -> PortResult<Workspace> {
@@ -53,8 +53,8 @@ pub(crate) fn insert(workspace: &Workspace) -> Stmt {
     )
 }
 
-pub(crate) fn set_plan(id: &WorkspaceId, plan: Plan, expected_version: i64) -> Stmt {
-    Stmt::new(SET_PLAN, vec![plan.as_str().into(), id.as_str().into(), expected_version.into()])
+pub(crate) fn update(w: &Workspace, expected_version: i64) -> Stmt {
+    Stmt::new(UPDATE, vec![w.plan.as_str().into(), w.id.as_str().into(), expected_version.into(), w.version.into()])
 }
 
 #[async_trait]

@@ -7,8 +7,7 @@ use burstflare_adapters_sqlite::SqliteStore;
 use burstflare_core::error::PortError;
 use burstflare_core::store::{Batch, Write};
 use burstflare_core::time::Timestamp;
-use burstflare_core::values::Plan;
-use common::{audit, fresh, one, ports, register, user, workspace, NOW};
+use common::{fresh, one, ports, register, user, workspace, NOW};
 
 #[tokio::test]
 async fn migrations_apply_once_and_reopening_keeps_data() {
@@ -30,43 +29,6 @@ async fn open_creates_missing_directories() {
     let store = SqliteStore::open_in(&nested).await.expect("open");
     assert!(nested.join(burstflare_adapters_sqlite::DB_FILE).exists());
     store.close().await;
-}
-
-#[tokio::test]
-async fn a_stale_guard_rolls_back_the_whole_batch() {
-    let db = fresh().await;
-    let (_, ws) = register(&db.ports, 1, "ada@example.com").await;
-    let mut batch = Batch::new();
-    batch.push(audit(1, &ws)).push(Write::SetWorkspacePlan {
-        workspace_id: ws.id.clone(),
-        plan: Plan::Pro,
-        expected_version: ws.version + 1,
-    });
-    let err = db.ports.uow.commit(batch).await.unwrap_err();
-    assert!(matches!(err, PortError::Conflict(_)), "{err:?}");
-    assert!(db.ports.audit.list(&ws.id, 10).await.unwrap().is_empty(), "the audit insert was rolled back");
-    assert_eq!(db.ports.workspaces.get(&ws.id).await.unwrap(), Some(ws.clone()));
-
-    let mut batch = Batch::new();
-    batch.push(audit(2, &ws)).push(Write::SetWorkspacePlan {
-        workspace_id: ws.id.clone(),
-        plan: Plan::Pro,
-        expected_version: ws.version,
-    });
-    db.ports.uow.commit(batch).await.expect("a current version commits");
-    let stored = db.ports.workspaces.get(&ws.id).await.unwrap().unwrap();
-    assert_eq!((stored.plan, stored.version), (Plan::Pro, ws.version + 1));
-    assert_eq!(db.ports.audit.list(&ws.id, 10).await.unwrap().len(), 1);
-}
-
-#[tokio::test]
-async fn a_guard_on_a_missing_row_is_a_conflict() {
-    let db = fresh().await;
-    let (_, ws) = register(&db.ports, 1, "ada@example.com").await;
-    let mut ghost = ws.clone();
-    ghost.id = burstflare_core::ids::WorkspaceId::from_raw("ws_ghost");
-    let write = Write::SetWorkspacePlan { workspace_id: ghost.id, plan: Plan::Pro, expected_version: 1 };
-    assert!(matches!(db.ports.uow.commit(one(write)).await, Err(PortError::Conflict(_))));
 }
 
 #[tokio::test]

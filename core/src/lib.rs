@@ -7,6 +7,7 @@ pub mod blob;
 pub mod bundle;
 pub mod error;
 pub mod ids;
+pub mod machines;
 pub mod manifest;
 pub mod model;
 pub mod ports;

@@ -110,12 +110,25 @@ pub enum Job {
     },
 }
 
+/// A job as a batch queues it (see `Write::Enqueue`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedJob {
+    pub id: JobId,
+    pub job: Job,
+    /// Not run before this time.
+    pub run_at: Timestamp,
+    pub created_at: Timestamp,
+}
+
 /// Sends jobs to whatever runs them.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     /// Schedules `job` to run after `delay_seconds` (0: as soon as possible). Returns
     /// `Unavailable` when the queue cannot take the job; nothing was sent then.
     async fn enqueue(&self, job: Job, delay_seconds: u32) -> PortResult<()>;
+    /// True when this queue is the store's own job table, so the `Write::Enqueue` of a batch
+    /// queues its job atomically with the batch; false when jobs must be sent after the commit.
+    fn reads_store(&self) -> bool;
 }
 
 /// A job taken by a local runner, leased until it completes or is released.
@@ -160,6 +173,8 @@ pub trait BuildRepo: Send + Sync {
     async fn list(&self, workspace: &WorkspaceId) -> PortResult<Vec<Build>>;
     /// Builds of every workspace still `building` that started at or before `before`.
     async fn stuck(&self, before: Timestamp) -> PortResult<Vec<Build>>;
+    /// Builds of every workspace `queued` or `retrying` whose last change was at or before `before`.
+    async fn waiting(&self, before: Timestamp) -> PortResult<Vec<Build>>;
 }
 
 #[async_trait]

@@ -1,16 +1,20 @@
 //! The unit of work: every use case reads, decides, then commits all of its writes as one
-//! [`Batch`]. Writes that change an existing row carry the row version they read; if any guarded
+//! [`Batch`]. Writes that change an existing row carry the whole row as core decided it (its new
+//! status, timestamps and row version included) and the row version they read; if any guarded
 //! row changed meanwhile (or a uniqueness rule is hit) the whole batch is refused with
-//! `PortError::Conflict` and nothing is written. This is what D1's atomic batches, one SQLite
-//! transaction and one in-memory lock all offer alike.
+//! `PortError::Conflict` and nothing is written. Adapters store the given row's mutable fields and
+//! version as they are: they never decide a status or compute a version. The one exception is the
+//! idempotent revocations, which touch rows core did not read and move their version on so that a
+//! racing guarded write on them loses. This is what D1's atomic batches, one SQLite transaction
+//! and one in-memory lock all offer alike.
 
-use crate::ids::{DeviceId, FamilyId, GrantId, InviteId, TemplateId, TokenId, UserId, WorkspaceId};
+use crate::ids::{FamilyId, TemplateId, TokenId, WorkspaceId};
 use crate::model::{
     AuditEntry, Build, DeviceAuthorization, Invite, Membership, Release, Template, TemplateVersion, Token, UploadGrant,
     UsageEvent, User, Workspace,
 };
+use crate::ports::QueuedJob;
 use crate::time::Timestamp;
-use crate::values::{Plan, Role};
 
 /// One write. Variants with `expected_version` are guarded; the others are inserts (guarded by
 /// uniqueness) or idempotent revocations.
@@ -24,29 +28,26 @@ pub enum Write {
     CreateWorkspace(Workspace),
     /// Fails with `Conflict` when the membership exists.
     CreateMembership(Membership),
-    SetMemberRole {
-        workspace_id: WorkspaceId,
-        user_id: UserId,
-        role: Role,
+    /// Stores the membership's role and version.
+    UpdateMembership {
+        membership: Membership,
         expected_version: i64,
     },
-    SetWorkspacePlan {
-        workspace_id: WorkspaceId,
-        plan: Plan,
+    /// Stores the workspace's plan and version.
+    UpdateWorkspace {
+        workspace: Workspace,
         expected_version: i64,
     },
     CreateInvite(Invite),
-    AcceptInvite {
-        invite_id: InviteId,
-        user_id: UserId,
-        at: Timestamp,
+    /// Stores the invite's status, acceptance and version (see [`crate::machines::invites`]).
+    UpdateInvite {
+        invite: Invite,
         expected_version: i64,
     },
     CreateToken(Token),
-    /// Marks a refresh token as exchanged; guarded, so one refresh token rotates once.
-    UseRefreshToken {
-        token_id: TokenId,
-        at: Timestamp,
+    /// Stores the token's use and version; guarded, so one refresh token rotates once.
+    UpdateToken {
+        token: Token,
         expected_version: i64,
     },
     /// Revokes one token if not yet revoked (never conflicts).
@@ -60,23 +61,15 @@ pub enum Write {
         at: Timestamp,
     },
     CreateDevice(DeviceAuthorization),
-    /// Approves (`approved`) or denies a pending device code; guarded.
-    DecideDevice {
-        device_id: DeviceId,
-        approved: bool,
-        user_id: UserId,
-        workspace_id: WorkspaceId,
-        at: Timestamp,
-        expected_version: i64,
-    },
-    ExchangeDevice {
-        device_id: DeviceId,
+    /// Stores the device code's status, decision and version (approval, denial, exchange).
+    UpdateDevice {
+        device: DeviceAuthorization,
         expected_version: i64,
     },
     Audit(AuditEntry),
     /// Fails with `Conflict` when the workspace already has a template of that name (any case).
     CreateTemplate(Template),
-    /// Replaces the template's mutable fields (description, active version, archive flags).
+    /// Replaces the template's mutable fields (description, active version, archive flags) and version.
     UpdateTemplate {
         template: Template,
         expected_version: i64,
@@ -88,26 +81,27 @@ pub enum Write {
     },
     /// Fails with `Conflict` when the template already has a version with that label.
     CreateVersion(TemplateVersion),
-    /// Replaces the version's mutable fields (status, bundle, built time).
+    /// Replaces the version's mutable fields (status, bundle, built time) and version.
     UpdateVersion {
         version: TemplateVersion,
         expected_version: i64,
     },
     CreateBuild(Build),
-    /// Replaces the build's mutable fields (status, attempts, error, artifact, times).
+    /// Replaces the build's mutable fields (status, attempts, error, artifact, times) and version.
     UpdateBuild {
         build: Build,
         expected_version: i64,
     },
     CreateRelease(Release),
     CreateGrant(UploadGrant),
-    /// Marks a grant used; guarded, so a grant is used once.
-    UseGrant {
-        grant_id: GrantId,
-        at: Timestamp,
+    /// Stores the grant's use and version; guarded, so a grant is used once.
+    UpdateGrant {
+        grant: UploadGrant,
         expected_version: i64,
     },
     Usage(UsageEvent),
+    /// Queues a job if and only if the batch commits (the store's own job table, as an outbox).
+    Enqueue(QueuedJob),
     /// A quota checked with the writes: fails with `Conflict` when, as the writes before it in the
     /// batch left the store, more than `max` rows are counted. Put it after the insert it limits.
     AtMost {
@@ -139,5 +133,17 @@ impl Batch {
     }
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty()
+    }
+    /// Removes the batch's jobs and returns them, in order (for queues that are not the store's).
+    pub fn take_jobs(&mut self) -> Vec<QueuedJob> {
+        let mut jobs = Vec::new();
+        self.writes.retain(|write| match write {
+            Write::Enqueue(job) => {
+                jobs.push(job.clone());
+                false
+            }
+            _ => true,
+        });
+        jobs
     }
 }

@@ -191,7 +191,7 @@ impl Staged {
                     row.active_version_id = template.active_version_id;
                     row.archived_at = template.archived_at;
                     row.archived_by_user_id = template.archived_by_user_id;
-                    row.version = expected_version + 1;
+                    row.version = template.version;
                     self.templates.templates.put(template.id, row);
                 }
             }
@@ -212,7 +212,7 @@ impl Staged {
                     row.status = version.status;
                     row.bundle = version.bundle;
                     row.built_at = version.built_at;
-                    row.version = expected_version + 1;
+                    row.version = version.version;
                     self.templates.versions.put(version.id, row);
                 }
             }
@@ -233,7 +233,7 @@ impl Staged {
                     row.started_at = build.started_at;
                     row.finished_at = build.finished_at;
                     row.dead_lettered_at = build.dead_lettered_at;
-                    row.version = expected_version + 1;
+                    row.version = build.version;
                     self.templates.builds.put(build.id, row);
                 }
             }
@@ -251,16 +251,13 @@ impl Staged {
                 self.templates.check_create_grant(t, &grant)?;
                 self.templates.grants.put(grant.id.clone(), grant);
             }
-            Write::UseGrant { grant_id, at, expected_version } => {
-                let row = self.templates.live(&self.templates.grants, &t.grants, &grant_id, |g| &g.template_id);
+            Write::UpdateGrant { grant, expected_version } => {
+                let row = self.templates.live(&self.templates.grants, &t.grants, &grant.id, |g| &g.template_id);
                 guard(row.as_ref().map(|r| r.version), expected_version, "upload grant")?;
                 if let Some(mut row) = row {
-                    if row.used_at.is_some() {
-                        return Err(conflict("upload grant already used"));
-                    }
-                    row.used_at = Some(at);
-                    row.version += 1;
-                    self.templates.grants.put(grant_id, row);
+                    row.used_at = grant.used_at;
+                    row.version = grant.version;
+                    self.templates.grants.put(grant.id, row);
                 }
             }
             Write::Usage(event) => {

@@ -85,6 +85,11 @@ pub struct Token {
 }
 
 impl Token {
+    /// The refresh token as exchanged at `at` (a second use is reuse).
+    pub fn used(&self, at: Timestamp) -> Token {
+        Token { used_at: Some(at), version: self.version + 1, ..self.clone() }
+    }
+
     /// Not revoked and not expired.
     pub fn is_live(&self, now: Timestamp) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_after(now)

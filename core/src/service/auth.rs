@@ -148,15 +148,13 @@ impl Service {
         let workspace = self.workspace(&token.workspace_id).await.map_err(|_| Error::invalid_token())?;
         let view = self.view(workspace, membership.role).await?;
         let mut batch = Batch::new();
-        batch
-            .push(Write::UseRefreshToken { token_id: token.id.clone(), at: now, expected_version: token.version })
-            .push(self.audit(
-                "auth.refreshed",
-                Some(&token.user_id),
-                Some(&token.workspace_id),
-                ("auth_token", token.id.as_str()),
-                json!({ "grantKind": token.client.as_str() }),
-            ));
+        batch.push(Write::UpdateToken { token: token.used(now), expected_version: token.version }).push(self.audit(
+            "auth.refreshed",
+            Some(&token.user_id),
+            Some(&token.workspace_id),
+            ("auth_token", token.id.as_str()),
+            json!({ "grantKind": token.client.as_str() }),
+        ));
         let sign_in = self.issue_pair(&mut batch, session.user, view, token.client, Some(token.family_id.clone()));
         match self.commit(batch).await {
             Err(e) if e.kind == ErrorKind::Conflict => {

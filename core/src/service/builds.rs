@@ -8,8 +8,9 @@ use crate::blob::{read_to_end, BytesBody};
 use crate::bundle::{BundleInspector, Limits};
 use crate::error::{Error, PortError, Result};
 use crate::ids::BuildId;
+use crate::machines::builds::{self, BuildEvent};
 use crate::manifest::Manifest;
-use crate::model::{Artifact, Build, BuildStatus, TemplateVersion, UsageEvent, VersionStatus};
+use crate::model::{Artifact, Build, BuildStatus, TemplateVersion, UsageEvent};
 use crate::ports::Job;
 use crate::store::{Batch, Write};
 use crate::values::Role;
@@ -80,7 +81,6 @@ impl Service {
         let mut batch = Batch::new();
         let queued = self.requeue(&mut batch, actor, &build).await?;
         self.commit(batch).await?;
-        self.ports.jobs.enqueue(Job::Build { build_id: queued.id.clone() }, 0).await?;
         Ok(queued)
     }
 
@@ -101,28 +101,17 @@ impl Service {
             queued.push(self.requeue(&mut batch, actor, build).await?);
         }
         self.commit(batch).await?;
-        for build in &queued {
-            self.ports.jobs.enqueue(Job::Build { build_id: build.id.clone() }, 0).await?;
-        }
         Ok(queued)
     }
 
     async fn requeue(&self, batch: &mut Batch, actor: &Actor, build: &Build) -> Result<Build> {
         let version = self.ports.templates.get_version(&build.template_id, &build.version_id).await?;
         let version = version.ok_or_else(build_not_found)?;
-        let mut queued = build.clone();
-        queued.status = BuildStatus::Queued;
-        queued.attempts = 0;
-        queued.last_error = None;
-        queued.dead_lettered_at = None;
-        queued.updated_at = self.now();
-        queued.version += 1;
-        let mut v = version.clone();
-        v.status = VersionStatus::Queued;
-        v.version += 1;
+        let (queued, v) = builds::apply(build, &version, BuildEvent::Retried, self.now())?;
         batch
             .push(Write::UpdateBuild { build: queued.clone(), expected_version: build.version })
             .push(Write::UpdateVersion { version: v, expected_version: version.version })
+            .push(self.job(Job::Build { build_id: queued.id.clone() }, 0))
             .push(self.audit(
                 "template.build_retried",
                 Some(&actor.user.id),
@@ -147,16 +136,7 @@ impl Service {
         let Some(bundle) = version.bundle.clone() else {
             return Ok(BuildRun::Skipped("waiting for a bundle upload".into()));
         };
-        let now = self.now();
-        let mut running = build.clone();
-        running.status = BuildStatus::Building;
-        running.attempts += 1;
-        running.started_at = Some(now);
-        running.updated_at = now;
-        running.version += 1;
-        let mut building = version.clone();
-        building.status = VersionStatus::Building;
-        building.version += 1;
+        let (running, building) = builds::apply(&build, &version, BuildEvent::Claimed, self.now())?;
         let mut claim = Batch::new();
         claim
             .push(Write::UpdateBuild { build: running.clone(), expected_version: build.version })
@@ -239,19 +219,18 @@ impl Service {
         check: std::result::Result<Artifact, Check>,
     ) -> Result<BuildRun> {
         let now = self.now();
-        let (mut build, mut version) = (running.clone(), building.clone());
-        build.updated_at = now;
-        build.version += 1;
-        version.version += 1;
+        let max_attempts = self.config.max_build_attempts;
+        let event = match check {
+            Ok(artifact) => BuildEvent::Succeeded(artifact),
+            Err(Check::Invalid(reason)) => BuildEvent::Failed(reason),
+            Err(Check::Transient(reason)) => BuildEvent::Faulted { reason, max_attempts },
+        };
+        let (build, version) = builds::apply(&running, &building, event, now)?;
+        let reason = build.last_error.clone().unwrap_or_default();
         let mut batch = Batch::new();
-        let (run, action, details) = match check {
-            Ok(artifact) => {
-                build.status = BuildStatus::Succeeded;
-                build.finished_at = Some(now);
-                build.last_error = None;
-                build.artifact = Some(artifact.clone());
-                version.status = VersionStatus::Ready;
-                version.built_at = Some(now);
+        let (run, action, details) = match build.status {
+            BuildStatus::Succeeded => {
+                let digest = build.artifact.as_ref().map(|a| a.digest.clone()).unwrap_or_default();
                 batch.push(Write::Usage(UsageEvent {
                     id: crate::ids::UsageId::from_uuid(self.ports.random.uuid()),
                     workspace_id: build.workspace_id.clone(),
@@ -260,29 +239,18 @@ impl Service {
                     details: json!({ "templateId": build.template_id.as_str(), "buildId": build.id.as_str() }),
                     created_at: now,
                 }));
-                (BuildRun::Succeeded, "template.build_succeeded", json!({ "digest": artifact.digest }))
+                (BuildRun::Succeeded, "template.build_succeeded", json!({ "digest": digest }))
             }
-            Err(Check::Invalid(reason)) => {
-                build.status = BuildStatus::Failed;
-                build.finished_at = Some(now);
-                build.last_error = Some(reason.clone());
-                version.status = VersionStatus::Failed;
+            BuildStatus::Failed => {
                 (BuildRun::Failed(reason.clone()), "template.build_failed", json!({ "error": reason }))
             }
-            Err(Check::Transient(reason)) if build.attempts >= self.config.max_build_attempts => {
-                build.status = BuildStatus::DeadLettered;
-                build.finished_at = Some(now);
-                build.dead_lettered_at = Some(now);
-                build.last_error = Some(reason.clone());
-                version.status = VersionStatus::Failed;
+            BuildStatus::DeadLettered => {
                 let details = json!({ "error": reason, "attempts": build.attempts });
                 (BuildRun::DeadLettered(reason), "template.build_dead_lettered", details)
             }
-            Err(Check::Transient(reason)) => {
-                build.status = BuildStatus::Retrying;
-                build.last_error = Some(reason.clone());
-                version.status = VersionStatus::Queued;
-                let delay_seconds = 5u32.saturating_mul(1 << build.attempts.min(10));
+            _ => {
+                let delay_seconds = builds::retry_delay_seconds(build.attempts);
+                batch.push(self.job(Job::Build { build_id: build.id.clone() }, delay_seconds));
                 let details = json!({ "error": reason, "attempts": build.attempts, "delaySeconds": delay_seconds });
                 (BuildRun::Retrying { reason, delay_seconds }, "template.build_retry_scheduled", details)
             }
@@ -292,9 +260,6 @@ impl Service {
             .push(Write::UpdateVersion { version, expected_version: building.version })
             .push(self.audit(action, None, Some(&build.workspace_id), ("template_build", build.id.as_str()), details));
         self.commit(batch).await?;
-        if let BuildRun::Retrying { delay_seconds, .. } = &run {
-            self.ports.jobs.enqueue(Job::Build { build_id: build.id.clone() }, *delay_seconds).await?;
-        }
         Ok(run)
     }
 
@@ -313,15 +278,33 @@ impl Service {
     async fn requeue_building(&self, before: crate::time::Timestamp) -> Result<u64> {
         let mut count = 0;
         for build in self.ports.builds.stuck(before).await? {
-            let mut retry = build.clone();
-            retry.status = BuildStatus::Retrying;
-            retry.last_error = Some("the runner stopped mid-build; requeued".into());
-            retry.updated_at = self.now();
-            retry.version += 1;
+            let Some(version) = self.ports.templates.get_version(&build.template_id, &build.version_id).await? else {
+                continue;
+            };
+            let (retry, v) = builds::apply(&build, &version, BuildEvent::RunnerLost, self.now())?;
             let mut batch = Batch::new();
-            batch.push(Write::UpdateBuild { build: retry.clone(), expected_version: build.version });
+            batch
+                .push(Write::UpdateBuild { build: retry.clone(), expected_version: build.version })
+                .push(Write::UpdateVersion { version: v, expected_version: version.version })
+                .push(self.job(Job::Build { build_id: retry.id.clone() }, 0));
             if self.commit(batch).await.is_ok() {
-                self.ports.jobs.enqueue(Job::Build { build_id: retry.id.clone() }, 0).await?;
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    /// Sends again the jobs of builds that have waited to run since before `before` with a bundle to
+    /// check: where jobs are sent after their batch commits (Queues), a send lost to an outage or a
+    /// crash leaves its build queued, and this repairs it. A duplicate job is harmless: a build is
+    /// claimed by one guarded batch. Returns how many were sent.
+    pub(crate) async fn resend_waiting_builds(&self) -> Result<u64> {
+        let before = self.now().plus_seconds(-self.config.build_timeout_seconds);
+        let mut count = 0;
+        for build in self.ports.builds.waiting(before).await? {
+            let version = self.ports.templates.get_version(&build.template_id, &build.version_id).await?;
+            if version.is_some_and(|v| v.bundle.is_some()) {
+                self.ports.jobs.enqueue(Job::Build { build_id: build.id.clone() }, 0).await?;
                 count += 1;
             }
         }

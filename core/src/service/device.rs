@@ -6,6 +6,7 @@
 use super::{Actor, Service, SignIn};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::DeviceId;
+use crate::machines::devices::{self, DeviceEvent};
 use crate::model::DeviceAuthorization;
 use crate::secret::{normalise_user_code, prefix, user_code, Secret, SecretHash};
 use crate::store::{Batch, Write};
@@ -76,27 +77,22 @@ impl Service {
         if !record.expires_at.is_after(self.now()) {
             return Err(Error::new(ErrorKind::Gone, "expired_token", "This code has expired; start again"));
         }
-        if record.status != DeviceStatus::Pending {
-            return Err(Error::conflict("device_code_decided", "This code was already used"));
-        }
+        let event = if approve {
+            DeviceEvent::Approved { user: actor.user.id.clone(), workspace: actor.workspace_id.clone() }
+        } else {
+            DeviceEvent::Denied
+        };
+        let decided = devices::apply(&record, event, self.now())
+            .ok_or_else(|| Error::conflict("device_code_decided", "This code was already used"))?;
         let action = if approve { "device.approved" } else { "device.denied" };
         let mut batch = Batch::new();
-        batch
-            .push(Write::DecideDevice {
-                device_id: record.id.clone(),
-                approved: approve,
-                user_id: actor.user.id.clone(),
-                workspace_id: actor.workspace_id.clone(),
-                at: self.now(),
-                expected_version: record.version,
-            })
-            .push(self.audit(
-                action,
-                Some(&actor.user.id),
-                Some(&actor.workspace_id),
-                ("device_code", record.id.as_str()),
-                json!({}),
-            ));
+        batch.push(Write::UpdateDevice { device: decided, expected_version: record.version }).push(self.audit(
+            action,
+            Some(&actor.user.id),
+            Some(&actor.workspace_id),
+            ("device_code", record.id.as_str()),
+            json!({}),
+        ));
         self.commit(batch).await
     }
 
@@ -127,16 +123,15 @@ impl Service {
         let membership = membership.ok_or_else(|| Error::forbidden("not_a_member", "You are no longer a member"))?;
         let workspace = self.workspace(&workspace_id).await?;
         let view = self.view(workspace, membership.role).await?;
+        let exchanged = devices::apply(&record, DeviceEvent::Exchanged, self.now()).ok_or_else(invalid)?;
         let mut batch = Batch::new();
-        batch.push(Write::ExchangeDevice { device_id: record.id.clone(), expected_version: record.version }).push(
-            self.audit(
-                "device.exchanged",
-                Some(&user_id),
-                Some(&workspace_id),
-                ("device_code", record.id.as_str()),
-                json!({}),
-            ),
-        );
+        batch.push(Write::UpdateDevice { device: exchanged, expected_version: record.version }).push(self.audit(
+            "device.exchanged",
+            Some(&user_id),
+            Some(&workspace_id),
+            ("device_code", record.id.as_str()),
+            json!({}),
+        ));
         let sign_in = self.issue_pair(&mut batch, user, view, ClientKind::Api, None);
         match self.commit(batch).await {
             Err(e) if e.kind == ErrorKind::Conflict => Err(invalid()),

@@ -12,6 +12,8 @@ pub struct ReconcileReport {
     pub purged: Purged,
     /// Builds found stuck in `building` and handed back to the queue.
     pub requeued_builds: u64,
+    /// Builds found waiting too long for their job, whose job was sent again.
+    pub resent_builds: u64,
 }
 
 /// What a job did, for the runner to log.
@@ -22,11 +24,13 @@ pub enum JobOutcome {
 }
 
 impl Service {
-    /// Removes expired tokens, device codes and ended rate-limit windows, and requeues stuck builds.
+    /// Removes expired tokens, device codes and ended rate-limit windows, requeues stuck builds and
+    /// sends again the jobs of builds left waiting.
     pub async fn reconcile(&self) -> Result<ReconcileReport> {
         let purged = self.ports.housekeeping.purge_expired(self.now()).await?;
         let requeued_builds = self.requeue_stuck_builds().await?;
-        Ok(ReconcileReport { purged, requeued_builds })
+        let resent_builds = self.resend_waiting_builds().await?;
+        Ok(ReconcileReport { purged, requeued_builds, resent_builds })
     }
 
     /// Runs one job. An error means the job should be retried (and dead-lettered in the end).

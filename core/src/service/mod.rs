@@ -17,9 +17,9 @@ pub use maintenance::{JobOutcome, ReconcileReport};
 pub use templates::TemplateView;
 
 use crate::error::{Error, Result};
-use crate::ids::{AuditId, FamilyId, TokenId, UserId, WorkspaceId};
+use crate::ids::{AuditId, FamilyId, JobId, TokenId, UserId, WorkspaceId};
 use crate::model::{AuditEntry, Membership, Token, User, Workspace, WorkspaceView};
-use crate::ports::Ports;
+use crate::ports::{Job, Ports, QueuedJob};
 use crate::rate::{RateDecision, RateScope};
 use crate::secret::{prefix, Secret, SecretHash};
 use crate::store::{Batch, Write};
@@ -203,8 +203,32 @@ impl Service {
         })
     }
 
-    pub(crate) async fn commit(&self, batch: Batch) -> Result<()> {
-        Ok(self.ports.uow.commit(batch).await?)
+    /// A job for the batch: queued by the same commit as the batch's other writes (see
+    /// [`commit`](Self::commit)).
+    pub(crate) fn job(&self, job: Job, delay_seconds: u32) -> Write {
+        let now = self.now();
+        Write::Enqueue(QueuedJob {
+            id: JobId::from_uuid(self.ports.random.uuid()),
+            job,
+            run_at: now.plus_seconds(i64::from(delay_seconds)),
+            created_at: now,
+        })
+    }
+
+    /// Commits the batch. Its jobs go with it where the job queue reads the store's own job table
+    /// (an outbox: queued if and only if the batch commits); otherwise (Queues) they are sent
+    /// right after the commit, and a send lost to an outage or a crash is repaired by reconcile,
+    /// which sends again the jobs of builds left waiting (see `resend_waiting_builds`).
+    pub(crate) async fn commit(&self, mut batch: Batch) -> Result<()> {
+        let send_after = if self.ports.jobs.reads_store() { Vec::new() } else { batch.take_jobs() };
+        self.ports.uow.commit(batch).await?;
+        let now = self.now();
+        for queued in send_after {
+            let delay = u32::try_from((queued.run_at.millis() - now.millis()).max(0) / 1000).unwrap_or(u32::MAX);
+            // Committed already: a failed send is the adapter's to log and reconcile's to repair.
+            let _ = self.ports.jobs.enqueue(queued.job, delay).await;
+        }
+        Ok(())
     }
 
     /// The workspace as `role` sees it, with its member count and plan limits.

@@ -224,18 +224,21 @@ impl Service {
             version: 1,
         };
         let mut batch = Batch::new();
-        batch.push(Write::CreateVersion(version.clone())).push(Write::CreateBuild(build.clone())).push(self.audit(
-            "template.version_added",
-            Some(&actor.user.id),
-            Some(&actor.workspace_id),
-            ("template_version", version.id.as_str()),
-            json!({ "version": version.label, "templateId": template.id.as_str() }),
-        ));
+        batch
+            .push(Write::CreateVersion(version.clone()))
+            .push(Write::CreateBuild(build.clone()))
+            .push(self.job(Job::Build { build_id: build.id.clone() }, 0))
+            .push(self.audit(
+                "template.version_added",
+                Some(&actor.user.id),
+                Some(&actor.workspace_id),
+                ("template_version", version.id.as_str()),
+                json!({ "version": version.label, "templateId": template.id.as_str() }),
+            ));
         match self.commit(batch).await {
             Err(e) if e.kind == ErrorKind::Conflict => return Err(exists()),
             other => other?,
         }
-        self.ports.jobs.enqueue(Job::Build { build_id: build.id.clone() }, 0).await?;
         Ok((version, build))
     }
 

@@ -7,7 +7,8 @@ use super::{Actor, Service};
 use crate::blob::{Blob, ByteStream};
 use crate::error::{Error, ErrorKind, PortError, Result};
 use crate::ids::{GrantId, TemplateId, VersionId};
-use crate::model::{Build, BuildStatus, BundleInfo, Template, TemplateVersion, UploadGrant, VersionStatus};
+use crate::machines::builds::{self, BuildEvent};
+use crate::model::{Build, BundleInfo, Template, TemplateVersion, UploadGrant};
 use crate::ports::{Job, PortResult};
 use crate::secret::{Secret, SecretHash};
 use crate::store::{Batch, Write};
@@ -201,7 +202,8 @@ impl Service {
     ) -> Result<(TemplateVersion, Build)> {
         let build = self.ports.builds.for_version(&current.id).await?;
         let build = build.ok_or_else(|| Error::internal(format!("version {} has no build", current.id)))?;
-        check_mutable(&current, &build)?;
+        // Refused before a byte is stored when the version is already built.
+        builds::apply(&build, &current, BuildEvent::BundleUploaded, self.now())?;
         let key = format!(
             "templates/{}/{}/{}/bundle-{}.bin",
             template.workspace_id,
@@ -222,35 +224,21 @@ impl Service {
             other => other.into(),
         })?;
         let now = self.now();
-        let mut version = current.clone();
-        version.bundle = Some(BundleInfo {
-            key: key.clone(),
-            content_type: content_type.to_string(),
-            bytes: info.size,
-            uploaded_at: now,
-        });
-        version.status = VersionStatus::Queued;
-        version.built_at = None;
-        version.version += 1;
-        let mut requeued = build.clone();
-        requeued.status = BuildStatus::Queued;
-        requeued.attempts = 0;
-        requeued.last_error = None;
-        requeued.artifact = None;
-        requeued.started_at = None;
-        requeued.finished_at = None;
-        requeued.dead_lettered_at = None;
-        requeued.updated_at = now;
-        requeued.version += 1;
+        let (requeued, mut version) = builds::apply(&build, &current, BuildEvent::BundleUploaded, now)?;
+        let bundle =
+            BundleInfo { key: key.clone(), content_type: content_type.into(), bytes: info.size, uploaded_at: now };
+        version.bundle = Some(bundle);
         let mut details = json!({ "contentType": content_type, "bytes": info.size });
         let mut batch = Batch::new();
         if let Some(grant) = grant {
             details["uploadGrantId"] = json!(grant.id.as_str());
-            batch.push(Write::UseGrant { grant_id: grant.id.clone(), at: now, expected_version: grant.version });
+            let used = UploadGrant { used_at: Some(now), version: grant.version + 1, ..grant.clone() };
+            batch.push(Write::UpdateGrant { grant: used, expected_version: grant.version });
         }
         batch
             .push(Write::UpdateVersion { version: version.clone(), expected_version: current.version })
             .push(Write::UpdateBuild { build: requeued.clone(), expected_version: build.version })
+            .push(self.job(Job::Build { build_id: requeued.id.clone() }, 0))
             .push(self.audit(
                 "template.bundle_uploaded",
                 Some(uploader),
@@ -266,7 +254,6 @@ impl Service {
         if let Some(old) = current.bundle.as_ref().filter(|old| old.key != key) {
             self.discard_blob(&old.key).await;
         }
-        self.ports.jobs.enqueue(Job::Build { build_id: requeued.id.clone() }, 0).await?;
         Ok((version, requeued))
     }
 
@@ -287,7 +274,7 @@ impl Service {
         let now = self.ports.templates.get_version(&version.template_id, &version.id).await;
         let build = self.ports.builds.for_version(&version.id).await;
         if let (Ok(Some(v)), Ok(Some(b))) = (now, build) {
-            if let Err(immutable) = check_mutable(&v, &b) {
+            if let Err(immutable) = builds::apply(&b, &v, BuildEvent::BundleUploaded, self.now()) {
                 return immutable;
             }
         }
@@ -300,15 +287,4 @@ impl Service {
 
 fn grant_not_found() -> Error {
     Error::not_found("upload_grant_not_found", "Upload grant not found, already used or expired")
-}
-
-/// A version whose build succeeded is what was (or may be) released: its bundle never changes.
-fn check_mutable(version: &TemplateVersion, build: &Build) -> Result<()> {
-    if version.status == VersionStatus::Ready || build.status == BuildStatus::Succeeded {
-        return Err(Error::conflict(
-            "version_immutable",
-            "This version was built and can no longer change; add a new version instead",
-        ));
-    }
-    Ok(())
 }

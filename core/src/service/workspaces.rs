@@ -2,8 +2,9 @@
 //! changes, and the audit log.
 
 use super::{Actor, Service};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::ids::{InviteId, UserId};
+use crate::machines::invites::{self, InviteEvent};
 use crate::model::{AuditEntry, Invite, Member, Membership, WorkspaceView};
 use crate::secret::{prefix, Secret, SecretHash};
 use crate::store::{Batch, Write};
@@ -77,18 +78,9 @@ impl Service {
             return Err(not_found());
         }
         let invite = self.ports.invites.find_by_code(&SecretHash::of(code)).await?.ok_or_else(not_found)?;
-        match invite.status {
-            InviteStatus::Accepted => return Err(Error::conflict("invite_used", "Invite already used")),
-            InviteStatus::Revoked => return Err(Error::new(ErrorKind::Gone, "invite_revoked", "Invite was revoked")),
-            InviteStatus::Pending => {}
-        }
         let now = self.now();
-        if !invite.expires_at.is_after(now) {
-            return Err(Error::new(ErrorKind::Gone, "invite_expired", "Invite expired"));
-        }
-        if invite.email != actor.user.email.normalised() {
-            return Err(Error::forbidden("invite_email_mismatch", "This invite is for another email address"));
-        }
+        let event = InviteEvent::Accepted { by: actor.user.id.clone(), email: actor.user.email.normalised() };
+        let accepted = invites::apply(&invite, event, now)?;
         if self.ports.memberships.get(&invite.workspace_id, &actor.user.id).await?.is_some() {
             return Err(Error::conflict("already_member", "You are already a member of this workspace"));
         }
@@ -102,12 +94,7 @@ impl Service {
         };
         let mut batch = Batch::new();
         batch
-            .push(Write::AcceptInvite {
-                invite_id: invite.id.clone(),
-                user_id: actor.user.id.clone(),
-                at: now,
-                expected_version: invite.version,
-            })
+            .push(Write::UpdateInvite { invite: accepted, expected_version: invite.version })
             .push(Write::CreateMembership(membership))
             .push(self.audit(
                 "workspace.invite_accepted",
@@ -133,24 +120,20 @@ impl Service {
         if membership.role == Role::Owner {
             return Err(Error::conflict("owner_immutable", "The owner's role cannot be changed"));
         }
+        let previous = membership.clone();
+        membership.role = role;
+        membership.version += 1;
         let mut batch = Batch::new();
         batch
-            .push(Write::SetMemberRole {
-                workspace_id: actor.workspace_id.clone(),
-                user_id: user.clone(),
-                role,
-                expected_version: membership.version,
-            })
+            .push(Write::UpdateMembership { membership: membership.clone(), expected_version: previous.version })
             .push(self.audit(
                 "workspace.member_role_updated",
                 Some(&actor.user.id),
                 Some(&actor.workspace_id),
                 ("workspace_membership", &format!("{}:{}", actor.workspace_id, user)),
-                json!({ "role": role.as_str(), "previousRole": membership.role.as_str() }),
+                json!({ "role": role.as_str(), "previousRole": previous.role.as_str() }),
             ));
         self.commit(batch).await?;
-        membership.role = role;
-        membership.version += 1;
         Ok(membership)
     }
 
@@ -159,23 +142,20 @@ impl Service {
         actor.require(Role::Admin)?;
         let plan = Plan::parse(plan)?;
         let mut workspace = self.workspace(&actor.workspace_id).await?;
+        let previous = workspace.clone();
+        workspace.plan = plan;
+        workspace.version += 1;
         let mut batch = Batch::new();
-        batch
-            .push(Write::SetWorkspacePlan {
-                workspace_id: workspace.id.clone(),
-                plan,
-                expected_version: workspace.version,
-            })
-            .push(self.audit(
+        batch.push(Write::UpdateWorkspace { workspace: workspace.clone(), expected_version: previous.version }).push(
+            self.audit(
                 "workspace.plan_updated",
                 Some(&actor.user.id),
                 Some(&workspace.id),
                 ("workspace", workspace.id.as_str()),
-                json!({ "plan": plan.as_str(), "previousPlan": workspace.plan.as_str() }),
-            ));
+                json!({ "plan": plan.as_str(), "previousPlan": previous.plan.as_str() }),
+            ),
+        );
         self.commit(batch).await?;
-        workspace.plan = plan;
-        workspace.version += 1;
         self.view(workspace, actor.role()).await
     }
 

@@ -100,6 +100,10 @@ macro_rules! contract_scenarios {
             service::uploads::a_failed_grant_upload_leaves_the_grant_usable,
             service::uploads::promotion_refuses_a_bundle_its_build_did_not_check,
             service::uploads::racing_template_creates_stay_within_the_plan,
+            service::jobs::jobs_are_queued_by_the_commit_of_their_batch,
+            service::jobs::a_lost_send_is_repaired_by_reconcile,
+            service::jobs::a_retried_build_forgets_its_last_run,
+            service::jobs::a_requeued_stuck_build_hands_its_version_back,
         );
     };
 }

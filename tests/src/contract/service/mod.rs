@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod builds;
 pub mod device;
+pub mod jobs;
 pub mod maintenance;
 pub mod uploads;
 pub mod workspaces;

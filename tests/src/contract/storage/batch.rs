@@ -8,8 +8,12 @@ use burstflare_core::ids::WorkspaceId;
 use burstflare_core::store::{Batch, Write};
 use burstflare_core::values::{Plan, Role};
 
+/// Moves the workspace to `plan` (an update stores only the plan and the row version).
 fn set_plan(workspace: &WorkspaceId, plan: Plan, expected_version: i64) -> Write {
-    Write::SetWorkspacePlan { workspace_id: workspace.clone(), plan, expected_version }
+    let owner = burstflare_core::ids::UserId::from_raw("usr_unused");
+    let mut row = fixtures::workspace(&owner, "unused", burstflare_core::time::Timestamp(0));
+    (row.id, row.plan, row.version) = (workspace.clone(), plan, expected_version + 1);
+    Write::UpdateWorkspace { workspace: row, expected_version }
 }
 
 pub async fn a_stale_guard_rejects_the_whole_batch(h: &Harness) -> anyhow::Result<()> {
@@ -57,10 +61,9 @@ pub async fn member_roles_are_guarded(h: &Harness) -> anyhow::Result<()> {
     let bob = h.account("bob@example.com").await?;
     let ws = &ada.workspace.id;
     h.commit([Write::CreateMembership(membership(ws, &bob.user.id, Role::Member, h.now()))]).await?;
-    let set_role = |role, expected_version| Write::SetMemberRole {
-        workspace_id: ws.clone(),
-        user_id: bob.user.id.clone(),
-        role,
+    let created = membership(ws, &bob.user.id, Role::Member, h.now());
+    let set_role = |role, expected_version| Write::UpdateMembership {
+        membership: burstflare_core::model::Membership { role, version: expected_version + 1, ..created.clone() },
         expected_version,
     };
     h.commit([set_role(Role::Admin, 1)]).await?;

@@ -19,15 +19,6 @@ pub async fn device_decisions_and_exchanges_are_guarded(h: &Harness) -> anyhow::
 
     h.clock.advance_seconds(20);
     let at = h.now();
-    let decide = |approved, expected_version| Write::DecideDevice {
-        device_id: record.id.clone(),
-        approved,
-        user_id: ada.user.id.clone(),
-        workspace_id: ada.workspace.id.clone(),
-        at,
-        expected_version,
-    };
-    h.commit([decide(true, 1)]).await?;
     let approved = DeviceAuthorization {
         status: DeviceStatus::Approved,
         user_id: Some(ada.user.id.clone()),
@@ -36,18 +27,25 @@ pub async fn device_decisions_and_exchanges_are_guarded(h: &Harness) -> anyhow::
         version: 2,
         ..record.clone()
     };
+    let denied =
+        DeviceAuthorization { status: DeviceStatus::Denied, decided_at: Some(at), version: 2, ..record.clone() };
+    let decide = |device: &DeviceAuthorization, expected_version| Write::UpdateDevice {
+        device: device.clone(),
+        expected_version,
+    };
+    h.commit([decide(&approved, 1)]).await?;
     assert_eq!(h.ports.devices.find_by_user_code(&user_code).await?, Some(approved.clone()));
-    assert_conflict(h.commit([decide(false, 1)]).await);
+    assert_conflict(h.commit([decide(&denied, 1)]).await);
     assert_eq!(h.ports.devices.find_by_device_code(&device_code.hash()).await?, Some(approved.clone()));
 
-    let exchange = |expected_version| Write::ExchangeDevice { device_id: record.id.clone(), expected_version };
-    h.commit([exchange(2)]).await?;
     let exchanged = DeviceAuthorization { status: DeviceStatus::Exchanged, version: 3, ..approved };
+    let exchange = |expected_version| decide(&exchanged, expected_version);
+    h.commit([exchange(2)]).await?;
     assert_eq!(h.ports.devices.find_by_device_code(&device_code.hash()).await?, Some(exchanged.clone()));
     assert_conflict(h.commit([exchange(2)]).await);
     assert_conflict(h.commit([exchange(1)]).await);
-    let missing = Write::ExchangeDevice { device_id: DeviceId::from_raw("dev_missing"), expected_version: 1 };
-    assert_conflict(h.commit([missing]).await);
+    let missing = DeviceAuthorization { id: DeviceId::from_raw("dev_missing"), ..exchanged.clone() };
+    assert_conflict(h.commit([decide(&missing, 1)]).await);
     assert_eq!(h.ports.devices.find_by_device_code(&device_code.hash()).await?, Some(exchanged));
     Ok(())
 }
@@ -57,18 +55,12 @@ pub async fn denied_devices_record_the_decision(h: &Harness) -> anyhow::Result<(
     let (device_code, _, record) = device(h.now(), 600);
     h.commit([Write::CreateDevice(record.clone())]).await?;
     let at = h.now();
-    h.commit([Write::DecideDevice {
-        device_id: record.id.clone(),
-        approved: false,
-        user_id: ada.user.id.clone(),
-        workspace_id: ada.workspace.id.clone(),
-        at,
-        expected_version: 1,
-    }])
-    .await?;
+    let _ = &ada;
+    let denied = DeviceAuthorization { status: DeviceStatus::Denied, decided_at: Some(at), version: 2, ..record };
+    h.commit([Write::UpdateDevice { device: denied.clone(), expected_version: 1 }]).await?;
     let stored = h.ports.devices.find_by_device_code(&device_code.hash()).await?;
     let stored = stored.ok_or_else(|| anyhow::anyhow!("device authorization is stored"))?;
-    assert_eq!((stored.status, stored.decided_at, stored.version), (DeviceStatus::Denied, Some(at), 2));
+    assert_eq!(stored, denied);
     Ok(())
 }
 

@@ -20,13 +20,6 @@ pub async fn invites_are_found_by_code_and_accepted_once(h: &Harness) -> anyhow:
 
     h.clock.advance_seconds(30);
     let at = h.now();
-    let accept = |expected_version| Write::AcceptInvite {
-        invite_id: sent.id.clone(),
-        user_id: bob.user.id.clone(),
-        at,
-        expected_version,
-    };
-    h.commit([accept(1)]).await?;
     let accepted = Invite {
         status: InviteStatus::Accepted,
         accepted_at: Some(at),
@@ -34,6 +27,8 @@ pub async fn invites_are_found_by_code_and_accepted_once(h: &Harness) -> anyhow:
         version: 2,
         ..sent.clone()
     };
+    let accept = |expected_version| Write::UpdateInvite { invite: accepted.clone(), expected_version };
+    h.commit([accept(1)]).await?;
     assert_eq!(h.ports.invites.find_by_code(&code.hash()).await?, Some(accepted.clone()));
     assert_conflict(h.commit([accept(1)]).await);
     assert_eq!(h.ports.invites.find_by_code(&code.hash()).await?, Some(accepted));
@@ -63,13 +58,14 @@ pub async fn pending_invites_exclude_expired_and_accepted(h: &Harness) -> anyhow
     assert_eq!(pending(h.now()).await?, vec![long.clone(), short.clone(), taken.clone()]);
 
     let at = h.now();
-    h.commit([Write::AcceptInvite {
-        invite_id: taken.id.clone(),
-        user_id: bob.user.id.clone(),
-        at,
-        expected_version: 1,
-    }])
-    .await?;
+    let accepted = Invite {
+        status: burstflare_core::values::InviteStatus::Accepted,
+        accepted_at: Some(at),
+        accepted_by_user_id: Some(bob.user.id.clone()),
+        version: 2,
+        ..taken.clone()
+    };
+    h.commit([Write::UpdateInvite { invite: accepted, expected_version: 1 }]).await?;
     assert_eq!(pending(h.now()).await?, vec![long.clone(), short.clone()]);
 
     // Expiry is strict: an invite is pending while `expires_at > now`.

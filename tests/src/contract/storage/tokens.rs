@@ -19,7 +19,8 @@ impl Harness {
 }
 
 fn use_refresh(token: &Token, at: burstflare_core::time::Timestamp, expected_version: i64) -> Write {
-    Write::UseRefreshToken { token_id: token.id.clone(), at, expected_version }
+    let used = Token { used_at: Some(at), version: expected_version + 1, ..token.clone() };
+    Write::UpdateToken { token: used, expected_version }
 }
 
 pub async fn token_sessions_join_user_and_membership(h: &Harness) -> anyhow::Result<()> {
