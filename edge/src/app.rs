@@ -1,13 +1,15 @@
-//! The application state shared by every handler, and the Router that mounts every route of
-//! `ports::routes` (plus JSON 404/405 fallbacks and the request body limit).
+//! The application state shared by every handler, and the Router built from `ports::routes::ALL`:
+//! each route of the table paired with its handler, nothing mounted beside it (plus JSON 404/405
+//! fallbacks and the request body limit).
 
 use crate::error::ApiError;
 use crate::handlers::{auth, builds, device, health, templates, workspaces};
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::http::Method;
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use burstflare_core::Service;
-use burstflare_ports::routes;
+use burstflare_ports::routes::{self, Route};
 
 /// JSON bodies above this size are refused with 413 before they are parsed.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -42,44 +44,67 @@ pub struct AppState {
     pub force_secure_cookies: bool,
 }
 
-/// The API router over a state.
+/// The API router over a state: every route of `routes::ALL`, each with its handler, and nothing
+/// else (the `router_serves_exactly_the_route_table` test checks what the Router really serves).
+///
+/// # Panics
+/// When a route of `routes::ALL` has no handler in [`handler`] (every test that builds a Router
+/// fails, so such a route cannot ship).
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route(routes::HEALTH, get(health::health))
-        .route(routes::REGISTER, post(auth::register))
-        .route(routes::LOGIN, post(auth::login))
-        .route(routes::REFRESH, post(auth::refresh))
-        .route(routes::LOGOUT, post(auth::logout))
-        .route(routes::ME, get(auth::me))
-        .route(routes::SWITCH_WORKSPACE, post(auth::switch_workspace))
-        .route(routes::DEVICE_START, post(device::start))
-        .route(routes::DEVICE_APPROVE, post(device::approve))
-        .route(routes::DEVICE_EXCHANGE, post(device::exchange))
-        .route(routes::WORKSPACES, get(workspaces::list))
-        .route(routes::MEMBERS, get(workspaces::members))
-        .route(routes::INVITES, post(workspaces::invite))
-        .route(routes::ACCEPT_INVITE, post(workspaces::accept))
-        .route(routes::MEMBER_ROLE, post(workspaces::set_role))
-        .route(routes::PLAN, post(workspaces::set_plan))
-        .route(routes::AUDIT, get(workspaces::audit))
-        .route(routes::TEMPLATES, get(templates::list).post(templates::create))
-        .route(routes::TEMPLATE, get(templates::show).delete(templates::delete))
-        .route(routes::TEMPLATE_ARCHIVE, post(templates::archive))
-        .route(routes::TEMPLATE_RESTORE, post(templates::restore))
-        .route(routes::TEMPLATE_PROMOTE, post(templates::promote))
-        .route(routes::VERSIONS, post(templates::add_version))
-        .route(routes::BUNDLE, put(templates::upload_bundle).get(templates::download_bundle))
-        .route(routes::BUNDLE_GRANT, post(templates::create_grant))
-        .route(routes::UPLOAD, put(templates::upload_with_grant))
-        .route(routes::BUILDS, get(builds::list))
-        .route(routes::BUILD_RETRY_DEAD, post(builds::retry_dead_lettered))
-        .route(routes::BUILD, get(builds::show))
-        .route(routes::BUILD_LOG, get(builds::log))
-        .route(routes::BUILD_RETRY, post(builds::retry))
-        .route(routes::RELEASES, get(templates::releases))
-        .route("/device", get(device::page))
+    let mut router = Router::new();
+    for route in routes::ALL {
+        let handler = handler(route).unwrap_or_else(|| panic!("{} {} has no handler", route.method, route.path));
+        router = router.route(route.path, handler);
+    }
+    router
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .with_state(state)
+}
+
+/// The handler of one route of the table, mounted for the table's own method (so the two cannot
+/// disagree); `None` for a route this list does not know.
+fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
+    use routes::*;
+    let filter = MethodFilter::try_from(Method::from_bytes(route.method.as_bytes()).ok()?).ok()?;
+    Some(match (route.method, route.path) {
+        ("GET", HEALTH) => on(filter, health::health),
+        ("POST", REGISTER) => on(filter, auth::register),
+        ("POST", LOGIN) => on(filter, auth::login),
+        ("POST", REFRESH) => on(filter, auth::refresh),
+        ("POST", LOGOUT) => on(filter, auth::logout),
+        ("GET", ME) => on(filter, auth::me),
+        ("POST", SWITCH_WORKSPACE) => on(filter, auth::switch_workspace),
+        ("POST", DEVICE_START) => on(filter, device::start),
+        ("POST", DEVICE_APPROVE) => on(filter, device::approve),
+        ("POST", DEVICE_EXCHANGE) => on(filter, device::exchange),
+        ("GET", DEVICE_PAGE) => on(filter, device::page),
+        ("GET", WORKSPACES) => on(filter, workspaces::list),
+        ("GET", MEMBERS) => on(filter, workspaces::members),
+        ("POST", INVITES) => on(filter, workspaces::invite),
+        ("POST", ACCEPT_INVITE) => on(filter, workspaces::accept),
+        ("POST", MEMBER_ROLE) => on(filter, workspaces::set_role),
+        ("POST", PLAN) => on(filter, workspaces::set_plan),
+        ("GET", AUDIT) => on(filter, workspaces::audit),
+        ("GET", TEMPLATES) => on(filter, templates::list),
+        ("POST", TEMPLATES) => on(filter, templates::create),
+        ("GET", TEMPLATE) => on(filter, templates::show),
+        ("DELETE", TEMPLATE) => on(filter, templates::delete),
+        ("POST", TEMPLATE_ARCHIVE) => on(filter, templates::archive),
+        ("POST", TEMPLATE_RESTORE) => on(filter, templates::restore),
+        ("POST", TEMPLATE_PROMOTE) => on(filter, templates::promote),
+        ("POST", VERSIONS) => on(filter, templates::add_version),
+        ("PUT", BUNDLE) => on(filter, templates::upload_bundle),
+        ("GET", BUNDLE) => on(filter, templates::download_bundle),
+        ("POST", BUNDLE_GRANT) => on(filter, templates::create_grant),
+        ("PUT", UPLOAD) => on(filter, templates::upload_with_grant),
+        ("GET", BUILDS) => on(filter, builds::list),
+        ("POST", BUILD_RETRY_DEAD) => on(filter, builds::retry_dead_lettered),
+        ("GET", BUILD) => on(filter, builds::show),
+        ("GET", BUILD_LOG) => on(filter, builds::log),
+        ("POST", BUILD_RETRY) => on(filter, builds::retry),
+        ("GET", RELEASES) => on(filter, templates::releases),
+        _ => return None,
+    })
 }

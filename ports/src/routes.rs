@@ -1,5 +1,6 @@
-//! Every route of the API: method, path (axum syntax) and what credential it takes. The edge
-//! mounts exactly these, and the authorisation table test fails for any route it does not cover.
+//! Every route of the edge: method, path (axum syntax) and what credential it takes. The edge
+//! builds its Router from `ALL` and mounts exactly these (a test enumerates what the Router
+//! serves), and the authorisation table test fails for any route it does not cover.
 
 /// The credential a route accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +35,8 @@ pub const SWITCH_WORKSPACE: &str = "/api/auth/switch-workspace";
 pub const DEVICE_START: &str = "/api/cli/device/start";
 pub const DEVICE_APPROVE: &str = "/api/cli/device/approve";
 pub const DEVICE_EXCHANGE: &str = "/api/cli/device/exchange";
+/// The browser page that shows a device's user code and approves it.
+pub const DEVICE_PAGE: &str = "/device";
 pub const WORKSPACES: &str = "/api/workspaces";
 pub const MEMBERS: &str = "/api/workspaces/current/members";
 pub const INVITES: &str = "/api/workspaces/current/invites";
@@ -78,7 +81,8 @@ pub fn member_role(user_id: &str) -> String {
     MEMBER_ROLE.replace("{user_id}", user_id)
 }
 
-/// Every API route.
+/// Every route the edge serves (the API and the device page); the edge's Router is built from
+/// this list and mounts nothing else.
 pub const ALL: &[Route] = &[
     route("GET", HEALTH, Auth::None),
     route("POST", REGISTER, Auth::None),
@@ -90,6 +94,7 @@ pub const ALL: &[Route] = &[
     route("POST", DEVICE_START, Auth::None),
     route("POST", DEVICE_APPROVE, Auth::Access),
     route("POST", DEVICE_EXCHANGE, Auth::None),
+    route("GET", DEVICE_PAGE, Auth::None),
     route("GET", WORKSPACES, Auth::Access),
     route("GET", MEMBERS, Auth::Access),
     route("POST", INVITES, Auth::Access),

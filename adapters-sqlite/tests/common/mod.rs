@@ -4,13 +4,12 @@
 
 use async_trait::async_trait;
 use burstflare_adapters_sqlite::{FsBlobStore, SqliteStore};
-use burstflare_core::ids::{AuditId, FamilyId, TokenId, UserId, WorkspaceId};
-use burstflare_core::model::{AuditEntry, Membership, Token, User, Workspace};
+use burstflare_core::ids::{UserId, WorkspaceId};
+use burstflare_core::model::{Membership, User, Workspace};
 use burstflare_core::ports::{Clock, PasswordHasher, PortResult, Ports, Random, SystemPorts};
-use burstflare_core::secret::SecretHash;
 use burstflare_core::store::{Batch, Write};
 use burstflare_core::time::Timestamp;
-use burstflare_core::values::{ClientKind, DisplayName, Email, Plan, Role, TokenKind};
+use burstflare_core::values::{DisplayName, Email, Plan, Role};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -101,36 +100,6 @@ pub fn membership(workspace: &Workspace, user: &User, role: Role) -> Membership 
     Membership { workspace_id: workspace.id.clone(), user_id: user.id.clone(), role, created_at: NOW, version: 1 }
 }
 
-pub fn token(n: u32, kind: TokenKind, user: &User, workspace: &Workspace) -> Token {
-    Token {
-        id: TokenId::from_raw(format!("tok_{n}")),
-        hash: SecretHash::of(&format!("secret-{n}")),
-        kind,
-        client: ClientKind::Api,
-        family_id: FamilyId::from_raw(format!("fam_{}", n / 10)),
-        user_id: user.id.clone(),
-        workspace_id: workspace.id.clone(),
-        created_at: NOW,
-        expires_at: NOW.plus_seconds(900),
-        used_at: None,
-        revoked_at: None,
-        version: 1,
-    }
-}
-
-pub fn audit(n: u32, workspace: &Workspace) -> Write {
-    Write::Audit(AuditEntry {
-        id: AuditId::from_raw(format!("audit_{n}")),
-        action: format!("test.action_{n}"),
-        actor_user_id: None,
-        workspace_id: Some(workspace.id.clone()),
-        target_type: "workspace".into(),
-        target_id: workspace.id.to_string(),
-        details: serde_json::json!({ "n": n, "nested": { "ok": true } }),
-        created_at: NOW,
-    })
-}
-
 /// Commits a user with their own workspace (as owner), like registration does.
 pub async fn register(ports: &Ports, n: u32, email: &str) -> (User, Workspace) {
     let user = user(n, email);
@@ -142,10 +111,4 @@ pub async fn register(ports: &Ports, n: u32, email: &str) -> (User, Workspace) {
         .push(Write::CreateMembership(membership(&workspace, &user, Role::Owner)));
     ports.uow.commit(batch).await.expect("register");
     (user, workspace)
-}
-
-pub fn one(write: Write) -> Batch {
-    let mut batch = Batch::new();
-    batch.push(write);
-    batch
 }

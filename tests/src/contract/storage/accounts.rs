@@ -30,8 +30,8 @@ pub async fn duplicate_emails_conflict_and_nothing_lands(h: &Harness) -> anyhow:
     );
     assert_eq!(h.ports.users.get(&twin.id).await?, None);
     assert_eq!(h.ports.audit.list(&ada.workspace.id, 10).await?, vec![], "the batch's audit entry must not land");
-    let (user, _) = h.ports.users.find_by_email("ada@example.com").await?.context("ada is still there")?;
-    assert_eq!(user, ada.user);
+    let (user, hash) = h.ports.users.find_by_email("ada@example.com").await?.context("ada is still there")?;
+    assert_eq!((user, hash.as_str()), (ada.user, "$argon2id$not-a-real-hash"), "the first account is kept whole");
 
     // Two accounts for one email inside a single batch conflict too.
     let grace = fixtures::user("grace@example.com", h.now());
@@ -145,5 +145,9 @@ pub async fn references_must_exist(h: &Harness) -> anyhow::Result<()> {
     assert_conflict(h.commit([Write::CreateToken(token.clone())]).await);
     assert_eq!(h.ports.tokens.find_session(&token.hash).await?, None);
     assert_eq!(h.ports.workspaces.member_count(&ada.workspace.id).await?, 1);
+    // A workspace needs an owner that exists.
+    let orphan = fixtures::workspace(&ghost.id, "orphan", h.now());
+    assert_conflict(h.commit([Write::CreateWorkspace(orphan.clone())]).await);
+    assert_eq!(h.ports.workspaces.get(&orphan.id).await?, None);
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! The audit log (newest first, limited, per workspace) and the fixed-window rate limiter.
+//! The audit log (newest first, limited, per workspace) and the fixed-window rate limiter, whose
+//! windows outlive a reopened store.
 
 use crate::contract::fixtures::audit;
 use crate::contract::harness::Harness;
@@ -57,5 +58,22 @@ pub async fn rate_limiter_counts_resets_and_isolates_keys(h: &Harness) -> anyhow
         limiter.hit("login:1.2.3.4", window, reset_at).await?;
     }
     assert_eq!(limiter.hit("login:1.2.3.4", window, reset_at).await?.count, 23);
+    Ok(())
+}
+
+pub async fn rate_windows_survive_reopening_the_store(h: &Harness) -> anyhow::Result<()> {
+    let start = h.now();
+    let window = 1_000;
+    let reset_at = Timestamp(start.millis() + window);
+    for _ in 0..3 {
+        h.ports.rate_limiter.hit("login:1.2.3.4", window, start).await?;
+    }
+    let (ports, _) = h.reopened().await?;
+    let limiter = &ports.rate_limiter;
+    let late = Timestamp(reset_at.millis() - 1);
+    assert_eq!(limiter.hit("login:1.2.3.4", window, late).await?, WindowCount { count: 4, reset_at });
+    assert_eq!(limiter.hit("login:5.6.7.8", window, late).await?.count, 1, "other keys start afresh");
+    let next = Timestamp(reset_at.millis() + window);
+    assert_eq!(limiter.hit("login:1.2.3.4", window, reset_at).await?, WindowCount { count: 1, reset_at: next });
     Ok(())
 }

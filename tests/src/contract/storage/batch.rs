@@ -1,5 +1,5 @@
 //! The unit of work: guarded writes, all-or-nothing batches, writes that see earlier writes of
-//! their batch, and racing commits with exactly one winner.
+//! their batch, racing commits with exactly one winner, and empty batches.
 
 use crate::contract::fixtures::{self, membership};
 use crate::contract::harness::{assert_conflict, Harness};
@@ -128,5 +128,14 @@ pub async fn racing_guarded_writes_have_one_winner(h: &Harness) -> anyhow::Resul
     let got = h.ports.workspaces.get(&ada.workspace.id).await?.context("workspace")?;
     assert_eq!(got.version, 2);
     assert_eq!(h.ports.audit.list(&ada.workspace.id, 10).await?.len(), 1, "only the winner's audit entry lands");
+    Ok(())
+}
+
+pub async fn an_empty_batch_commits(h: &Harness) -> anyhow::Result<()> {
+    let ada = h.account("ada@example.com").await?;
+    h.ports.uow.commit(Batch::new()).await?;
+    h.commit([]).await?;
+    assert_eq!(h.ports.workspaces.get(&ada.workspace.id).await?, Some(ada.workspace.clone()));
+    assert_eq!(h.ports.audit.list(&ada.workspace.id, 10).await?, vec![]);
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit_rate;
 pub mod batch;
 pub mod blobs;
+pub mod concurrency;
 pub mod devices;
 pub mod invites;
 pub mod jobs;
