@@ -13,7 +13,9 @@ mod templates;
 
 pub use blobs::MemoryBlobStore;
 pub use jobs::MemoryJobQueue;
-pub use system::{system_ports, Argon2Params, Argon2idHasher, ManualClock, OsRandom, SystemClock};
+pub use system::{
+    system_ports, Argon2Memory, Argon2Params, Argon2idHasher, ManualClock, OsRandom, SystemClock, MAX_VERIFY_MEMORY_KIB,
+};
 
 use burstflare_core::error::PortError;
 use burstflare_core::ports::{JobSource, PortResult, Ports, SystemPorts};

@@ -1,7 +1,7 @@
-//! One-off API calls for the setup and bookkeeping of the Worker and upload benchmarks (register,
-//! templates, versions, grants, bundle uploads, build polls): one fresh HTTP/1.1 connection per
-//! call, an optional bearer token, a fixed `x-forwarded-for` (the rate-limit identity of servers
-//! that trust it), and a timeout. Only loopback addresses are accepted.
+//! One-off API calls for the setup and bookkeeping of the Worker, upload and login-storm benchmarks
+//! (register, templates, versions, grants, bundle uploads, build polls, logins): one fresh HTTP/1.1
+//! connection per call, an optional bearer token, a fixed `x-forwarded-for` (the rate-limit identity of
+//! servers that trust it), and a timeout. Only loopback addresses are accepted.
 
 use anyhow::{bail, Context};
 use burstflare_ports::dto::RegisterRequest;
@@ -75,6 +75,20 @@ impl Client {
         serde_json::from_slice(&answer).with_context(|| format!("reading the answer to {method} {path}"))
     }
 
+    /// Sends one request and returns its status and body, whatever the status.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        let call = self.exchange(method.clone(), path, content_type, body);
+        tokio::time::timeout(CALL_TIMEOUT, call)
+            .await
+            .with_context(|| format!("{method} {path}: no answer within {CALL_TIMEOUT:?}"))?
+    }
+
     /// Sends one request and returns the body of a 2xx answer; anything else is an error.
     pub async fn send(
         &self,
@@ -83,10 +97,7 @@ impl Client {
         content_type: Option<&str>,
         body: Bytes,
     ) -> anyhow::Result<Bytes> {
-        let call = self.exchange(method.clone(), path, content_type, body);
-        let (status, answer) = tokio::time::timeout(CALL_TIMEOUT, call)
-            .await
-            .with_context(|| format!("{method} {path}: no answer within {CALL_TIMEOUT:?}"))??;
+        let (status, answer) = self.call(method.clone(), path, content_type, body).await?;
         if !status.is_success() {
             bail!("{method} {path}: {status}: {}", String::from_utf8_lossy(&answer));
         }

@@ -2,13 +2,16 @@
 //! `ARCHITECTURE.md`). It measures a bare axum handler, then for a small and a large store (10² and
 //! 10⁵ users by default, seeded straight through `SqliteStore`) starts `burstflare-server`,
 //! registers an owner and loads `GET /api/auth/me` and `POST /api/workspaces/current/invites`.
-//! It prints a markdown report and writes it to a file. Run it through `scripts/bench`.
+//! It prints a markdown report and writes it to a file. Run it through `scripts/bench`; the
+//! subcommands `worker`, `upload` and `login-storm` are the other measurements (each has a script).
 #![forbid(unsafe_code)]
 
 mod bare;
 mod bundles;
 mod client;
 mod load;
+mod login_report;
+mod login_storm;
 mod report;
 mod seed;
 mod server;
@@ -49,6 +52,8 @@ enum Cmd {
     Worker(worker::Args),
     /// Bundle uploads and builds on the native server; see `scripts/bench-uploads`.
     Upload(upload::Args),
+    /// Memory under a storm of failed and successful logins; see `scripts/bench-login-storm`.
+    LoginStorm(login_storm::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Cmd::BareServer { listen }) => bare::serve(listen).await,
         Some(Cmd::Worker(args)) => worker::run(args).await,
         Some(Cmd::Upload(args)) => upload::run(args).await,
+        Some(Cmd::LoginStorm(args)) => login_storm::run(args).await,
         None => run(cli.run).await,
     }
 }

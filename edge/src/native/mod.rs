@@ -1,13 +1,14 @@
 //! The native (self-hosted) shape: picks the adapters in one place ([`compose`]), serves the
-//! Router over TCP with graceful shutdown ([`start`]), and offloads password hashing to the
-//! blocking pool so it never stalls the async workers.
+//! Router over TCP with graceful shutdown ([`start`]), and runs password hashing on a fixed pool
+//! of threads that keep their memory, so it neither stalls the async workers nor grows the server.
 
+mod hash_pool;
 mod hasher;
 mod runner;
 
 use crate::app::{router, AppState, ClientIpSource, Deployment};
 use anyhow::Context;
-use burstflare_adapters_memory::{system_ports, MemoryStore};
+use burstflare_adapters_memory::{system_ports, Argon2idHasher, MemoryStore};
 use burstflare_adapters_sqlite::{FsBlobStore, SqliteStore};
 use burstflare_core::ports::{Clock, JobSource, Ports, SystemPorts};
 use burstflare_core::{Config, Service};
@@ -55,10 +56,22 @@ pub struct Composed {
     pub clock: Arc<dyn Clock>,
 }
 
+const HASH_THREADS: &str = "starting the password hashing threads";
+
 /// Builds the application state: SQLite and blob files under `data_dir`, or memory.
 pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
-    let mut system = config.system.clone().unwrap_or_else(system_ports);
-    system.hasher = Arc::new(hasher::BlockingHasher::new(system.hasher));
+    let workers = hash_pool::HashPool::default_workers();
+    let system = match config.system.clone() {
+        Some(mut system) => {
+            system.hasher = Arc::new(hasher::PooledHasher::other(system.hasher, workers)?);
+            system
+        }
+        None => {
+            let hasher = hasher::PooledHasher::argon2id(Argon2idHasher::default(), workers).context(HASH_THREADS)?;
+            SystemPorts { hasher: Arc::new(hasher), ..system_ports() }
+        }
+    };
+    tracing::debug!(threads = workers, "password hashing threads started");
     let clock = system.clock.clone();
     let (ports, jobs, storage): (Ports, Arc<dyn JobSource>, &'static str) = match &config.data_dir {
         Some(dir) => {
