@@ -6,7 +6,7 @@ use crate::row::{first, to_i64, RowReader};
 use crate::SqlRepos;
 use async_trait::async_trait;
 use burstflare_core::ids::{GrantId, TemplateId, UserId, VersionId, WorkspaceId};
-use burstflare_core::model::UploadGrant;
+use burstflare_core::model::{GrantTarget, UploadGrant};
 use burstflare_core::ports::{PortResult, UploadGrantRepo};
 use burstflare_core::secret::SecretHash;
 use burstflare_core::time::Timestamp;
@@ -34,8 +34,10 @@ fn read_grant(row: &mut RowReader) -> PortResult<UploadGrant> {
         id: GrantId::from_raw(row.text()?),
         secret_hash: SecretHash::from_stored(row.text()?),
         workspace_id: WorkspaceId::from_raw(row.text()?),
-        template_id: TemplateId::from_raw(row.text()?),
-        version_id: VersionId::from_raw(row.text()?),
+        target: GrantTarget::Bundle {
+            template_id: TemplateId::from_raw(row.text()?),
+            version_id: VersionId::from_raw(row.text()?),
+        },
         content_type: row.text()?,
         bytes: row.uint()?,
         created_by_user_id: UserId::from_raw(row.text()?),
@@ -47,14 +49,15 @@ fn read_grant(row: &mut RowReader) -> PortResult<UploadGrant> {
 }
 
 pub(crate) fn insert(grant: &UploadGrant) -> PortResult<Stmt> {
+    let GrantTarget::Bundle { template_id, version_id } = &grant.target;
     Ok(Stmt::new(
         INSERT,
         vec![
             grant.id.as_str().into(),
             grant.secret_hash.as_str().into(),
             grant.workspace_id.as_str().into(),
-            grant.template_id.as_str().into(),
-            grant.version_id.as_str().into(),
+            template_id.as_str().into(),
+            version_id.as_str().into(),
             grant.content_type.as_str().into(),
             to_i64(grant.bytes)?.into(),
             grant.created_by_user_id.as_str().into(),

@@ -9,7 +9,7 @@ use crate::state::{State, Table};
 use crate::templates::{name_key, TemplateTables};
 use burstflare_core::error::PortError;
 use burstflare_core::ids::{BuildId, GrantId, ReleaseId, TemplateId, UsageId, VersionId, WorkspaceId};
-use burstflare_core::model::{Build, Release, Template, TemplateVersion, UploadGrant, UsageEvent};
+use burstflare_core::model::{Build, GrantTarget, Release, Template, TemplateVersion, UploadGrant, UsageEvent};
 use burstflare_core::ports::PortResult;
 use burstflare_core::store::{Counted, Write};
 use std::collections::HashSet;
@@ -136,12 +136,15 @@ impl TemplateStage {
     }
 
     fn check_create_grant(&self, t: &TemplateTables, grant: &UploadGrant) -> PortResult<()> {
-        self.check_parents(t, &grant.template_id, &grant.version_id)?;
-        if self.live(&self.grants, &t.grants, &grant.id, |row| &row.template_id).is_some() {
+        let GrantTarget::Bundle { template_id, version_id } = &grant.target;
+        self.check_parents(t, template_id, version_id)?;
+        if self.live(&self.grants, &t.grants, &grant.id, |row| row.target.template_id()).is_some() {
             return Err(conflict("upload grant already exists"));
         }
         let staged = self.grants.rows.values().any(|g| g.secret_hash == grant.secret_hash);
-        if staged || self.stored_alive(&t.grants, t.grant_hashes.get(&grant.secret_hash), |row| &row.template_id) {
+        if staged
+            || self.stored_alive(&t.grants, t.grant_hashes.get(&grant.secret_hash), |row| row.target.template_id())
+        {
             return Err(conflict("upload grant secret already exists"));
         }
         Ok(())
@@ -153,7 +156,7 @@ impl TemplateStage {
         self.versions.retain(|row| &row.template_id != id);
         self.builds.retain(|row| &row.template_id != id);
         self.releases.retain(|row| &row.template_id != id);
-        self.grants.retain(|row| &row.template_id != id);
+        self.grants.retain(|row| row.target.template_id() != id);
         self.deleted.insert(id.clone());
     }
 
@@ -252,7 +255,7 @@ impl Staged {
                 self.templates.grants.put(grant.id.clone(), grant);
             }
             Write::UpdateGrant { grant, expected_version } => {
-                let row = self.templates.live(&self.templates.grants, &t.grants, &grant.id, |g| &g.template_id);
+                let row = self.templates.live(&self.templates.grants, &t.grants, &grant.id, |g| g.target.template_id());
                 guard(row.as_ref().map(|r| r.version), expected_version, "upload grant")?;
                 if let Some(mut row) = row {
                     row.used_at = grant.used_at;

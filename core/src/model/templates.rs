@@ -137,15 +137,30 @@ pub struct Release {
     pub created_at: Timestamp,
 }
 
-/// Permission to upload one bundle, once, before it expires: bound to a version, a content type
+/// What an upload grant lets its holder upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantTarget {
+    /// The bundle of one template version.
+    Bundle { template_id: TemplateId, version_id: VersionId },
+}
+
+impl GrantTarget {
+    /// The template the target belongs to (its grants go when the template goes).
+    pub fn template_id(&self) -> &TemplateId {
+        match self {
+            GrantTarget::Bundle { template_id, .. } => template_id,
+        }
+    }
+}
+
+/// Permission to upload one object, once, before it expires: bound to a target, a content type
 /// and an exact size. The secret in the upload URL is stored only as its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadGrant {
     pub id: GrantId,
     pub secret_hash: SecretHash,
     pub workspace_id: WorkspaceId,
-    pub template_id: TemplateId,
-    pub version_id: VersionId,
+    pub target: GrantTarget,
     pub content_type: String,
     pub bytes: u64,
     pub created_by_user_id: UserId,

@@ -8,7 +8,7 @@ use crate::blob::{Blob, ByteStream};
 use crate::error::{Error, ErrorKind, PortError, Result};
 use crate::ids::{GrantId, TemplateId, VersionId};
 use crate::machines::builds::{self, BuildEvent};
-use crate::model::{Build, BundleInfo, Template, TemplateVersion, UploadGrant};
+use crate::model::{Build, BundleInfo, GrantTarget, Template, TemplateVersion, UploadGrant};
 use crate::ports::{Job, PortResult};
 use crate::secret::{Secret, SecretHash};
 use crate::store::{Batch, Write};
@@ -116,8 +116,7 @@ impl Service {
             id: GrantId::from_uuid(self.ports.random.uuid()),
             secret_hash: secret.hash(),
             workspace_id: template.workspace_id.clone(),
-            template_id: template.id.clone(),
-            version_id: version.id.clone(),
+            target: GrantTarget::Bundle { template_id: template.id.clone(), version_id: version.id.clone() },
             content_type: content_type.clone(),
             bytes,
             created_by_user_id: actor.user.id.clone(),
@@ -164,9 +163,10 @@ impl Service {
                 format!("This grant is for {}", grant.content_type),
             ));
         }
-        let template = self.ports.templates.get(&grant.workspace_id, &grant.template_id).await?;
+        let GrantTarget::Bundle { template_id, version_id } = &grant.target;
+        let template = self.ports.templates.get(&grant.workspace_id, template_id).await?;
         let template = template.ok_or_else(grant_not_found)?;
-        let version = self.ports.templates.get_version(&grant.template_id, &grant.version_id).await?;
+        let version = self.ports.templates.get_version(template_id, version_id).await?;
         let version = version.ok_or_else(version_not_found)?;
         let mut body = CheckedBody::new(body, Some(grant.bytes));
         let uploader = (&grant.created_by_user_id, Some(&grant));

@@ -213,8 +213,10 @@ pub fn grant(version: &TemplateVersion, at: Timestamp) -> (Secret, UploadGrant) 
         id: GrantId::from_uuid(uuid()),
         secret_hash: secret.hash(),
         workspace_id: version.workspace_id.clone(),
-        template_id: version.template_id.clone(),
-        version_id: version.id.clone(),
+        target: burstflare_core::model::GrantTarget::Bundle {
+            template_id: version.template_id.clone(),
+            version_id: version.id.clone(),
+        },
         content_type: "application/gzip".to_string(),
         bytes: 1024,
         created_by_user_id: version.created_by_user_id.clone(),
