@@ -37,7 +37,7 @@ pub(crate) struct TemplateTables {
 
 /// A template's name as its uniqueness key.
 pub(crate) fn name_key(template: &Template) -> (WorkspaceId, String) {
-    (template.workspace_id.clone(), template.name.to_lowercase())
+    (template.workspace_id.clone(), template.name.normalised())
 }
 
 impl TemplateTables {

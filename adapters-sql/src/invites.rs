@@ -9,7 +9,7 @@ use burstflare_core::model::Invite;
 use burstflare_core::ports::{InviteRepo, PortResult};
 use burstflare_core::secret::SecretHash;
 use burstflare_core::time::Timestamp;
-use burstflare_core::values::{InviteStatus, Role};
+use burstflare_core::values::{Email, InviteStatus, Role};
 
 /// The columns invite statements list, in the order [`read_invite`] and [`insert`] use.
 macro_rules! columns {
@@ -42,7 +42,7 @@ fn read_invite(row: &mut RowReader) -> PortResult<Invite> {
         id: InviteId::from_raw(row.text()?),
         code_hash: SecretHash::from_stored(row.text()?),
         workspace_id: WorkspaceId::from_raw(row.text()?),
-        email: row.text()?,
+        email: Email::from_stored(row.text()?),
         role: row.parsed(Role::parse)?,
         status: row.parsed(InviteStatus::parse)?,
         created_by_user_id: UserId::from_raw(row.text()?),

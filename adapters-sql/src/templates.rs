@@ -9,6 +9,7 @@ use burstflare_core::ids::{TemplateId, UserId, VersionId, WorkspaceId};
 use burstflare_core::model::{Release, Template, TemplateVersion};
 use burstflare_core::ports::{PortResult, TemplateRepo};
 use burstflare_core::time::Timestamp;
+use burstflare_core::values::TemplateName;
 
 /// The columns template reads list, in the order [`read_template`] uses.
 macro_rules! columns {
@@ -42,7 +43,7 @@ fn read_template(row: &mut RowReader) -> PortResult<Template> {
     Ok(Template {
         id: TemplateId::from_raw(row.text()?),
         workspace_id: WorkspaceId::from_raw(row.text()?),
-        name: row.text()?,
+        name: TemplateName::from_stored(row.text()?),
         description: row.text()?,
         active_version_id: row.opt_text()?.map(VersionId::from_raw),
         archived_at: row.opt_time()?,
@@ -67,7 +68,7 @@ pub(crate) fn insert(template: &Template) -> Stmt {
             template.created_by_user_id.as_str().into(),
             template.created_at.millis().into(),
             template.version.into(),
-            template.name.to_lowercase().into(),
+            template.name.normalised().into(),
         ],
     )
 }

@@ -151,11 +151,21 @@ impl TemplateName {
         }
         Ok(Self(value.to_string()))
     }
+    /// A name read back from storage, which only ever holds parsed names.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }
     pub fn normalised(&self) -> String {
         self.0.to_lowercase()
+    }
+}
+
+impl std::fmt::Display for TemplateName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

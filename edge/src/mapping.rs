@@ -54,7 +54,7 @@ pub fn invite(i: &Invite, code: Option<String>) -> InviteDto {
     InviteDto {
         id: i.id.to_string(),
         workspace_id: i.workspace_id.to_string(),
-        email: i.email.clone(),
+        email: i.email.as_str().to_string(),
         role: i.role,
         status: i.status.as_str().to_string(),
         created_by_user_id: i.created_by_user_id.to_string(),
@@ -132,7 +132,7 @@ pub fn template(view: &TemplateView) -> TemplateDto {
     TemplateDto {
         id: t.id.to_string(),
         workspace_id: t.workspace_id.to_string(),
-        name: t.name.clone(),
+        name: t.name.as_str().to_string(),
         description: t.description.clone(),
         active_version_id: t.active_version_id.as_ref().map(ToString::to_string),
         active_version: active,

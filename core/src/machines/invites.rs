@@ -6,13 +6,13 @@ use crate::error::{Error, ErrorKind};
 use crate::ids::UserId;
 use crate::model::Invite;
 use crate::time::Timestamp;
-use crate::values::InviteStatus;
+use crate::values::{Email, InviteStatus};
 
 /// What happens to an invite.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InviteEvent {
-    /// `by`, whose normalised email is `email`, accepts it.
-    Accepted { by: UserId, email: String },
+    /// `by`, whose email is `email`, accepts it.
+    Accepted { by: UserId, email: Email },
     /// An admin withdraws it.
     Revoked,
 }
@@ -30,7 +30,7 @@ pub fn apply(invite: &Invite, event: InviteEvent, at: Timestamp) -> Result<Invit
             if !invite.expires_at.is_after(at) {
                 return Err(Error::new(ErrorKind::Gone, "invite_expired", "Invite expired"));
             }
-            if invite.email != email {
+            if invite.email.normalised() != email.normalised() {
                 return Err(Error::forbidden("invite_email_mismatch", "This invite is for another email address"));
             }
             next.status = InviteStatus::Accepted;
@@ -55,7 +55,7 @@ mod tests {
             id: InviteId::from_raw("inv_1"),
             code_hash: SecretHash::of("code"),
             workspace_id: WorkspaceId::from_raw("ws_1"),
-            email: "ada@example.com".into(),
+            email: Email::parse("ada@example.com").unwrap(),
             role: Role::Member,
             status,
             created_by_user_id: UserId::from_raw("usr_0"),
@@ -68,7 +68,7 @@ mod tests {
     }
 
     fn accept(email: &str) -> InviteEvent {
-        InviteEvent::Accepted { by: UserId::from_raw("usr_1"), email: email.into() }
+        InviteEvent::Accepted { by: UserId::from_raw("usr_1"), email: Email::parse(email).unwrap() }
     }
 
     #[test]

@@ -54,8 +54,7 @@ pub struct Invite {
     pub id: InviteId,
     pub code_hash: SecretHash,
     pub workspace_id: WorkspaceId,
-    /// Lower-cased.
-    pub email: String,
+    pub email: Email,
     pub role: Role,
     pub status: InviteStatus,
     pub created_by_user_id: UserId,

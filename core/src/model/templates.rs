@@ -6,13 +6,14 @@ use crate::ids::{BuildId, GrantId, ReleaseId, TemplateId, UsageId, UserId, Versi
 use crate::manifest::Manifest;
 use crate::secret::SecretHash;
 use crate::time::Timestamp;
+use crate::values::TemplateName;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     pub id: TemplateId,
     pub workspace_id: WorkspaceId,
-    pub name: String,
+    pub name: TemplateName,
     pub description: String,
     pub active_version_id: Option<VersionId>,
     pub archived_at: Option<Timestamp>,

@@ -25,13 +25,26 @@ pub struct SignIn {
     pub csrf: Option<Secret>,
 }
 
-/// Registration input, as parsed from the request.
+/// Registration input, validated once where it enters (its `Debug` never shows the password).
 #[derive(Debug, Clone)]
 pub struct Registration {
-    pub email: String,
-    pub password: String,
-    pub name: Option<String>,
+    pub email: Email,
+    pub password: Password,
+    pub name: Option<DisplayName>,
     pub client: ClientKind,
+}
+
+impl Registration {
+    /// Validates a request's fields: a well-formed email, a password strong enough for a new
+    /// account, and a display name if one was given.
+    pub fn parse(email: &str, password: &str, name: Option<&str>, client: ClientKind) -> Result<Self> {
+        Ok(Self {
+            email: Email::parse(email)?,
+            password: Password::new_for_account(password)?,
+            name: name.map(DisplayName::parse).transpose()?,
+            client,
+        })
+    }
 }
 
 fn invalid_credentials() -> Error {
@@ -41,10 +54,9 @@ fn invalid_credentials() -> Error {
 impl Service {
     /// Creates the account, its personal workspace (owner) and a first token pair.
     pub async fn register(&self, input: Registration) -> Result<SignIn> {
-        let email = Email::parse(&input.email)?;
-        let password = Password::new_for_account(&input.password)?;
-        let name = match input.name.as_deref() {
-            Some(raw) => DisplayName::parse(raw)?,
+        let Registration { email, password, name, client } = input;
+        let name = match name {
+            Some(name) => name,
             None => DisplayName::parse(&email.default_name())?,
         };
         let email_taken = || Error::conflict("email_taken", "An account with this email already exists");
@@ -82,7 +94,7 @@ impl Service {
                 json!({ "email": user.email.as_str() }),
             ));
         let view = WorkspaceView { limits: workspace.plan.limits(), workspace, role: Role::Owner, member_count: 1 };
-        let sign_in = self.issue_pair(&mut batch, user, view, input.client, None);
+        let sign_in = self.issue_pair(&mut batch, user, view, client, None);
         match self.commit(batch).await {
             Err(e) if e.kind == ErrorKind::Conflict => Err(email_taken()),
             other => other.map(|()| sign_in),

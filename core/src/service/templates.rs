@@ -63,7 +63,7 @@ impl Service {
         let workspace = self.workspace(&actor.workspace_id).await?;
         let existing = self.ports.templates.list(&actor.workspace_id).await?;
         let taken = || Error::conflict("template_name_taken", "A template with this name already exists");
-        if existing.iter().any(|t| t.name.to_lowercase() == name.normalised()) {
+        if existing.iter().any(|t| t.name.normalised() == name.normalised()) {
             return Err(taken());
         }
         let limit = workspace.plan.limits().max_templates;
@@ -75,7 +75,7 @@ impl Service {
         let template = Template {
             id: TemplateId::from_uuid(self.ports.random.uuid()),
             workspace_id: actor.workspace_id.clone(),
-            name: name.as_str().to_string(),
+            name: name.clone(),
             description,
             active_version_id: None,
             archived_at: None,
@@ -85,7 +85,8 @@ impl Service {
             version: 1,
         };
         let mut batch = Batch::new();
-        let audit = self.audit_template(actor, "template.created", &template, json!({ "name": template.name }));
+        let audit =
+            self.audit_template(actor, "template.created", &template, json!({ "name": template.name.as_str() }));
         batch
             .push(Write::CreateTemplate(template.clone()))
             .push(Write::AtMost { counted: Counted::Templates(actor.workspace_id.clone()), max: u64::from(limit) })
@@ -94,7 +95,7 @@ impl Service {
             // A racing create took the name or the last free slot: say which.
             Err(e) if e.kind == ErrorKind::Conflict => {
                 let now = self.ports.templates.list(&actor.workspace_id).await?;
-                if now.iter().any(|t| t.name.to_lowercase() == name.normalised()) {
+                if now.iter().any(|t| t.name.normalised() == name.normalised()) {
                     Err(taken())
                 } else if now.len() as u64 >= u64::from(limit) {
                     Err(over_limit())

@@ -48,7 +48,7 @@ impl Service {
             id: InviteId::from_uuid(self.ports.random.uuid()),
             code_hash: code.hash(),
             workspace_id: actor.workspace_id.clone(),
-            email: email.normalised(),
+            email: Email::from_stored(email.normalised()),
             role,
             status: InviteStatus::Pending,
             created_by_user_id: actor.user.id.clone(),
@@ -79,7 +79,7 @@ impl Service {
         }
         let invite = self.ports.invites.find_by_code(&SecretHash::of(code)).await?.ok_or_else(not_found)?;
         let now = self.now();
-        let event = InviteEvent::Accepted { by: actor.user.id.clone(), email: actor.user.email.normalised() };
+        let event = InviteEvent::Accepted { by: actor.user.id.clone(), email: actor.user.email.clone() };
         let accepted = invites::apply(&invite, event, now)?;
         if self.ports.memberships.get(&invite.workspace_id, &actor.user.id).await?.is_some() {
             return Err(Error::conflict("already_member", "You are already a member of this workspace"));

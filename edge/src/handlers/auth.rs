@@ -27,7 +27,7 @@ pub async fn register(
     rate_limited(&state, RateScope::Register, &ip, async {
         let ApiJson(req) = body?;
         let client = client_kind(req.kind.as_deref())?;
-        let input = Registration { email: req.email, password: req.password, name: req.name, client };
+        let input = Registration::parse(&req.email, &req.password, req.name.as_deref(), client)?;
         let sign_in = state.service.register(input).await?;
         Ok(session_response(&state, sign_in, is_https(&headers, &uri)))
     })

@@ -16,7 +16,9 @@ use burstflare_core::ports::Random as _;
 use burstflare_core::secret::{prefix, Secret, SecretHash};
 use burstflare_core::store::Write;
 use burstflare_core::time::Timestamp;
-use burstflare_core::values::{ClientKind, DeviceStatus, DisplayName, Email, InviteStatus, Plan, Role, TokenKind};
+use burstflare_core::values::{
+    ClientKind, DeviceStatus, DisplayName, Email, InviteStatus, Plan, Role, TemplateName, TokenKind,
+};
 
 fn uuid() -> uuid::Uuid {
     OsRandom.uuid()
@@ -87,7 +89,7 @@ pub fn invite(workspace: &WorkspaceId, by: &UserId, email: &str, at: Timestamp, 
         id: InviteId::from_uuid(uuid()),
         code_hash: code.hash(),
         workspace_id: workspace.clone(),
-        email: email.to_lowercase(),
+        email: Email::from_stored(email.to_lowercase()),
         role: Role::Member,
         status: InviteStatus::Pending,
         created_by_user_id: by.clone(),
@@ -140,7 +142,7 @@ pub fn template(workspace: &WorkspaceId, by: &UserId, name: &str, at: Timestamp)
     Template {
         id: TemplateId::from_uuid(uuid()),
         workspace_id: workspace.clone(),
-        name: name.to_string(),
+        name: TemplateName::from_stored(name.to_string()),
         description: format!("{name} template"),
         active_version_id: None,
         archived_at: None,

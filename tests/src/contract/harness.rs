@@ -97,12 +97,7 @@ impl Harness {
 
     /// Registers `email` with [`PASSWORD`] as an API client.
     pub async fn register(&self, email: &str) -> burstflare_core::Result<SignIn> {
-        let input = Registration {
-            email: email.to_string(),
-            password: PASSWORD.to_string(),
-            name: None,
-            client: ClientKind::Api,
-        };
+        let input = Registration::parse(email, PASSWORD, None, ClientKind::Api)?;
         self.service.register(input).await
     }
 

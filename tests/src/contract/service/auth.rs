@@ -45,13 +45,11 @@ pub async fn registering_a_taken_email_conflicts(h: &Harness) -> anyhow::Result<
     assert_eq!(h.snapshot(&first.workspace.workspace.id).await?, before);
     let (user, _) = h.ports.users.find_by_email("ada@example.com").await?.ok_or_else(|| anyhow::anyhow!("ada"))?;
     assert_eq!(user, first.user);
-    let weak = h.service.register(burstflare_core::service::auth::Registration {
-        email: "grace@example.com".into(),
-        password: "short".into(),
-        name: None,
-        client: ClientKind::Api,
-    });
-    expect_code(weak.await, "weak_password");
+    let weak = burstflare_core::service::auth::Registration::parse("grace@example.com", "short", None, ClientKind::Api);
+    expect_code(weak, "weak_password");
+    let input =
+        burstflare_core::service::auth::Registration::parse("grace@example.com", "secret pass", None, ClientKind::Api)?;
+    assert!(!format!("{input:?}").contains("secret pass"), "a registration never prints its password");
     assert_eq!(h.ports.users.find_by_email("grace@example.com").await?, None);
     Ok(())
 }

@@ -142,7 +142,7 @@ pub async fn guarded_updates_replace_mutable_fields_and_stale_ones_reject_the_ba
     template.archived_by_user_id = Some(ada.user.id.clone());
     template.version = 2;
     let mut renamed = template.clone();
-    renamed.name = "renamed".into(); // the name is not a mutable field
+    renamed.name = burstflare_core::values::TemplateName::from_stored("renamed".into()); // the name is not a mutable field
     let mut built = version.clone();
     built.status = VersionStatus::Ready;
     built.bundle = Some(BundleInfo {
