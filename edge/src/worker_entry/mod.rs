@@ -6,6 +6,7 @@
 mod logging;
 
 use crate::app::{router, AppState, ClientIpSource, Deployment};
+use crate::csrf::CsrfKey;
 use crate::jobs::{self, Disposition};
 use burstflare_adapters_cloudflare::{QueueJobs, R2BlobStore};
 use burstflare_core::ports::{Job, JobQueue};
@@ -20,6 +21,8 @@ const DB: &str = "DB";
 const BLOBS: &str = "BLOBS";
 /// The queue every job (builds, reconcile) travels through; the cron trigger enqueues reconcile.
 const JOBS: &str = "JOBS";
+/// The secret browsers' CSRF tokens are derived from (`wrangler secret put CSRF_KEY`).
+const CSRF_KEY: &str = "CSRF_KEY";
 /// Where the platform moves messages that failed all their attempts (see wrangler.toml).
 const DEAD_LETTER_QUEUE: &str = "burstflare-dead-letter";
 
@@ -28,16 +31,25 @@ fn compose(env: &Env) -> worker::Result<AppState> {
     let blobs = Arc::new(R2BlobStore::new(env.bucket(BLOBS)?));
     let jobs = Arc::new(QueueJobs::new(env.queue(JOBS)?));
     let ports = burstflare_adapters_cloudflare::ports(env.d1(DB)?, blobs, jobs);
-    // Production trusts only Cloudflare's own header; local runs may name another (see wrangler.toml).
+    // Production trusts only Cloudflare's own header; local runs may name another (see
+    // scripts/test-worker), read like a single trusted proxy's.
     let client_ip = match env.var("CLIENT_IP_HEADER").map(|v| v.to_string()).as_deref() {
-        Ok("x-forwarded-for") => ClientIpSource::ForwardedFor,
+        Ok("x-forwarded-for") => ClientIpSource::ForwardedFor { trusted_hops: 1 },
         _ => ClientIpSource::CfConnectingIp,
     };
+    // Without its key the Worker cannot check a browser's CSRF token: it refuses to serve.
+    let csrf = env
+        .secret(CSRF_KEY)
+        .map_err(|_| worker::Error::RustError(format!("the {CSRF_KEY} secret is not set (wrangler secret put)")))
+        .and_then(|key| {
+            CsrfKey::new(key.to_string()).map_err(|e| worker::Error::RustError(format!("{CSRF_KEY}: {e}")))
+        })?;
     Ok(AppState {
         service: Service::new(ports, Config::default()),
         deployment: Deployment { storage: "d1", runtime_available: false, containers_enabled: false },
         client_ip,
         force_secure_cookies: false,
+        csrf,
     })
 }
 
