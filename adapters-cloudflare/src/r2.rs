@@ -32,7 +32,9 @@ impl R2BlobStore {
 
 #[async_trait]
 impl BlobStore for R2BlobStore {
-    #[tracing::instrument(level = "debug", skip_all, fields(key = %key), err)]
+    // A failed put is mostly the client's body (empty, too large, cut off): logged at debug; the
+    // edge logs the 5xx ones at error with their cause.
+    #[tracing::instrument(level = "debug", skip_all, fields(key = %key), err(level = "debug"))]
     async fn put(&self, key: &str, content_type: &str, body: &mut dyn ByteStream, limit: u64) -> PortResult<BlobInfo> {
         let bytes = read_to_end(body, limit).await?;
         let info = BlobInfo { size: bytes.len() as u64, content_type: content_type.to_string() };

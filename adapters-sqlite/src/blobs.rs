@@ -84,7 +84,9 @@ impl FsBlobStore {
 
 #[async_trait]
 impl BlobStore for FsBlobStore {
-    #[tracing::instrument(level = "debug", skip_all, fields(key = %key), err)]
+    // A failed put is mostly the client's body (empty, too large, cut off): logged at debug; the
+    // edge logs the 5xx ones at error with their cause.
+    #[tracing::instrument(level = "debug", skip_all, fields(key = %key), err(level = "debug"))]
     async fn put(&self, key: &str, content_type: &str, body: &mut dyn ByteStream, limit: u64) -> PortResult<BlobInfo> {
         let path = self.path_of(key)?;
         let dir = path.parent().unwrap_or(&self.root);

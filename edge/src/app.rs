@@ -2,6 +2,7 @@
 //! each route of the table paired with its handler, nothing mounted beside it (plus JSON 404/405
 //! fallbacks and the request body limit).
 
+use crate::csrf::CsrfKey;
 use crate::error::ApiError;
 use crate::handlers::{auth, builds, device, health, templates, workspaces};
 use axum::extract::DefaultBodyLimit;
@@ -28,8 +29,9 @@ pub struct Deployment {
 pub enum ClientIpSource {
     /// The TCP peer address (native server without a proxy).
     Peer,
-    /// The first `x-forwarded-for` entry (behind a trusted reverse proxy).
-    ForwardedFor,
+    /// The `x-forwarded-for` entry added by our `trusted_hops`-th proxy, counting from the right
+    /// (behind trusted reverse proxies; 1 is the right-most, added by the proxy next to us).
+    ForwardedFor { trusted_hops: usize },
     /// `cf-connecting-ip` (on Cloudflare).
     CfConnectingIp,
 }
@@ -40,8 +42,10 @@ pub struct AppState {
     pub service: Service,
     pub deployment: Deployment,
     pub client_ip: ClientIpSource,
-    /// Mark cookies `Secure` even when the request itself does not look like https.
+    /// Mark cookies `Secure` (and `__Host-`) even when the request itself does not look like https.
     pub force_secure_cookies: bool,
+    /// The secret the browsers' CSRF tokens are derived from.
+    pub csrf: CsrfKey,
 }
 
 /// The API router over a state: every route of `routes::ALL`, each with its handler, and nothing

@@ -31,6 +31,8 @@ impl ApiError {
 }
 
 impl From<Error> for ApiError {
+    /// A client's mistake (4xx) is logged at debug; a server-side failure (5xx) at error, with
+    /// its cause, which the client never sees for a 500.
     fn from(e: Error) -> Self {
         let status = match e.kind {
             ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
@@ -43,14 +45,15 @@ impl From<Error> for ApiError {
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::Unavailable => {
-                tracing::warn!(code = e.code, error = %e.message, "dependency unavailable");
-                StatusCode::SERVICE_UNAVAILABLE
+                tracing::error!(code = e.code, error = %e.message, "dependency unavailable");
+                return Self::new(StatusCode::SERVICE_UNAVAILABLE, e.code, e.message);
             }
             ErrorKind::Internal => {
                 tracing::error!(error = %e.message, "internal error");
                 return Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error");
             }
         };
+        tracing::debug!(status = status.as_u16(), code = e.code, error = %e.message, "request refused");
         Self::new(status, e.code, e.message)
     }
 }

@@ -1,16 +1,17 @@
-//! Request extractors: JSON bodies that fail as clean 4xx (never 500), the authenticated caller
-//! (bearer token, or session cookie with a CSRF check on mutations), and the client IP used as the
-//! rate-limit identity.
+//! Request extractors: JSON bodies, path parameters and query strings that fail as clean 4xx in
+//! the JSON envelope (never 500, never plain text), the authenticated caller (bearer token, or
+//! session cookie with a CSRF check on mutations), and the client IP used as the rate-limit
+//! identity.
 
 use crate::app::{AppState, ClientIpSource};
-use crate::cookies;
+use crate::cookies::{self, Names};
+use crate::csrf;
 use crate::error::ApiError;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use burstflare_core::Actor;
-use burstflare_ports::{CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
@@ -54,6 +55,47 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A path parameter; one that does not decode (bad percent-encoding, invalid UTF-8) is 400
+/// `invalid_path` in the JSON envelope.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(e) => Err(rejection(e.status(), "invalid_path", e.body_text())),
+        }
+    }
+}
+
+/// A query string; a malformed one (wrong type, unknown or repeated parameter) is 400
+/// `invalid_query` in the JSON envelope.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(e) => Err(rejection(e.status(), "invalid_query", e.body_text())),
+        }
+    }
+}
+
+/// A client's mistake is a 400 with `code`; a rejection that is ours (a route declared without
+/// the parameter it reads) is a 500 with the cause in the log.
+fn rejection(status: StatusCode, code: &'static str, message: String) -> ApiError {
+    if status.is_server_error() {
+        tracing::error!(error = %message, "extractor misconfigured");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+}
+
 /// Where the presented access token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialSource {
@@ -61,48 +103,35 @@ pub enum CredentialSource {
     Cookie,
 }
 
-/// The credential of a request: a bearer token, or the session cookie.
-pub fn credential(headers: &HeaderMap) -> Option<(String, CredentialSource)> {
+/// The credential of a request: a bearer token, or the session cookie named `session_cookie`.
+pub fn credential(headers: &HeaderMap, session_cookie: &str) -> Option<(String, CredentialSource)> {
     if let Some(value) = headers.get(AUTHORIZATION) {
         let token = value.to_str().ok()?.strip_prefix("Bearer ")?.trim();
         return (!token.is_empty()).then(|| (token.to_string(), CredentialSource::Bearer));
     }
-    cookies::get(headers, SESSION_COOKIE).map(|t| (t, CredentialSource::Cookie))
+    cookies::get(headers, session_cookie).map(|t| (t, CredentialSource::Cookie))
 }
 
-/// Double-submit CSRF check for cookie-authenticated mutations: the header must echo the cookie.
-pub fn check_csrf(method: &Method, headers: &HeaderMap) -> Result<(), ApiError> {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        return Ok(());
-    }
-    let cookie = cookies::get(headers, CSRF_COOKIE);
-    let header = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-    match (cookie, header) {
-        (Some(c), Some(h)) if constant_time_eq(c.as_bytes(), h.as_bytes()) => Ok(()),
-        _ => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "csrf_failed",
-            "Cookie-authenticated requests must echo the CSRF cookie in x-burstflare-csrf",
-        )),
-    }
+/// The cookie names (and `Secure`) for a request: prefixed over https or when forced.
+pub fn cookie_names(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Names {
+    Names::new(state.force_secure_cookies || is_https(headers, uri))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The authenticated caller of a request.
+/// The authenticated caller of a request. A cookie-authenticated mutation must also carry the
+/// CSRF token of the cookie's own sign-in (see [`crate::csrf`]).
 pub struct Authed(pub Actor);
 
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (token, source) = credential(&parts.headers).ok_or_else(ApiError::unauthorized)?;
+        let names = cookie_names(state, &parts.headers, &parts.uri);
+        let (token, source) = credential(&parts.headers, names.session).ok_or_else(ApiError::unauthorized)?;
+        let actor = state.service.authenticate(&token).await?;
         if source == CredentialSource::Cookie {
-            check_csrf(&parts.method, &parts.headers)?;
+            csrf::check(&state.csrf, &parts.method, &parts.headers, &actor.family_id)?;
         }
-        Ok(Authed(state.service.authenticate(&token).await?))
+        Ok(Authed(actor))
     }
 }
 
@@ -113,16 +142,33 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = |name: &str| {
-            parts.headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or("").trim())
-        };
         let ip = match state.client_ip {
-            ClientIpSource::CfConnectingIp => header("cf-connecting-ip").map(str::to_owned),
-            ClientIpSource::ForwardedFor => header("x-forwarded-for").map(str::to_owned).or_else(|| peer(parts)),
+            ClientIpSource::CfConnectingIp => {
+                parts.headers.get("cf-connecting-ip").and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned())
+            }
+            ClientIpSource::ForwardedFor { trusted_hops } => {
+                forwarded_for(&parts.headers, trusted_hops).or_else(|| peer(parts))
+            }
             ClientIpSource::Peer => peer(parts),
         };
         Ok(ClientIp(ip.filter(|ip| !ip.is_empty()).unwrap_or_else(|| "anonymous".to_string())))
     }
+}
+
+/// The address our `trusted_hops`-th proxy saw, counting from the right of `x-forwarded-for`
+/// (all its lines, in order): proxies append, so entries left of it are whatever the client
+/// sent. With fewer entries than hops, the left-most (added by a trusted proxy) is taken.
+pub fn forwarded_for(headers: &HeaderMap, trusted_hops: usize) -> Option<String> {
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let index = entries.len().saturating_sub(trusted_hops.max(1));
+    entries.get(index).map(|e| (*e).to_owned())
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -138,7 +184,33 @@ fn peer(_parts: &Parts) -> Option<String> {
 }
 
 /// Whether the request reached us over https (directly or via a proxy that says so).
-pub fn is_https(parts_headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
-    uri.scheme_str() == Some("https")
-        || parts_headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+pub fn is_https(headers: &HeaderMap, uri: &Uri) -> bool {
+    uri.scheme_str() == Some("https") || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn xff(lines: &[&'static str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            headers.append("x-forwarded-for", HeaderValue::from_static(line));
+        }
+        headers
+    }
+
+    #[test]
+    fn forwarded_for_counts_trusted_hops_from_the_right() {
+        let spoofed = xff(&["6.6.6.6, 10.0.0.7"]);
+        assert_eq!(forwarded_for(&spoofed, 1).as_deref(), Some("10.0.0.7"));
+        assert_eq!(forwarded_for(&spoofed, 0).as_deref(), Some("10.0.0.7"), "0 hops reads as 1");
+        let two = xff(&["6.6.6.6, 10.0.0.7", "192.168.1.1"]);
+        assert_eq!(forwarded_for(&two, 1).as_deref(), Some("192.168.1.1"));
+        assert_eq!(forwarded_for(&two, 2).as_deref(), Some("10.0.0.7"));
+        assert_eq!(forwarded_for(&xff(&["10.0.0.7"]), 3).as_deref(), Some("10.0.0.7"));
+        assert_eq!(forwarded_for(&xff(&[" , "]), 1), None);
+        assert_eq!(forwarded_for(&HeaderMap::new(), 1), None);
+    }
 }

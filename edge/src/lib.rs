@@ -7,6 +7,7 @@
 pub mod app;
 mod body;
 mod cookies;
+pub mod csrf;
 mod error;
 mod extract;
 mod handlers;
@@ -20,3 +21,4 @@ pub mod native;
 mod worker_entry;
 
 pub use app::{router, AppState, ClientIpSource, Deployment};
+pub use csrf::CsrfKey;

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use burstflare_adapters_memory::{system_ports, MemoryStore};
 use burstflare_core::{Config, Service};
-use burstflare_edge::{router, AppState, ClientIpSource, Deployment};
+use burstflare_edge::{router, AppState, ClientIpSource, CsrfKey, Deployment};
 use burstflare_ports::routes;
 use std::collections::BTreeSet;
 use tower::ServiceExt;
@@ -18,8 +18,9 @@ fn app() -> axum::Router {
     router(AppState {
         service: Service::new(MemoryStore::new().ports(system_ports()), Config::default()),
         deployment: Deployment { storage: "memory", runtime_available: false, containers_enabled: false },
-        client_ip: ClientIpSource::ForwardedFor,
+        client_ip: ClientIpSource::ForwardedFor { trusted_hops: 1 },
         force_secure_cookies: false,
+        csrf: CsrfKey::new(vec![7; 32]).expect("a 32-byte key"),
     })
 }
 

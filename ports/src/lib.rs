@@ -13,13 +13,25 @@ pub use templates::*;
 /// The API version this contract describes, reported by `GET /api/health`.
 pub const API_VERSION: &str = "1";
 
-/// Name of the cookie carrying a browser's access token.
+/// Name of the cookie carrying a browser's access token over plain http.
 pub const SESSION_COOKIE: &str = "burstflare_session";
-/// Name of the cookie carrying a browser's refresh token (sent only to the auth routes).
+/// Name of the cookie carrying a browser's refresh token over plain http (sent only to the auth
+/// routes).
 pub const REFRESH_COOKIE: &str = "burstflare_refresh";
-/// Name of the double-submit CSRF cookie, readable by the page's script.
+/// Name of the cookie carrying the sign-in's CSRF token to the page over plain http (readable by
+/// the page's script; the server never trusts it, it recomputes the token).
 pub const CSRF_COOKIE: &str = "burstflare_csrf";
-/// Header that must echo the CSRF cookie on cookie-authenticated mutations.
+/// [`SESSION_COOKIE`] when cookies are `Secure`: `__Host-` makes browsers refuse it unless it was
+/// set by this very host, over https, with `Path=/` and no `Domain`, so a sibling subdomain
+/// cannot plant one.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-burstflare_session";
+/// [`REFRESH_COOKIE`] when cookies are `Secure`. Scoped to `/api/auth`, it cannot be `__Host-`
+/// (that needs `Path=/`); a planted one is refused anyway, because a cookie refresh needs the
+/// CSRF token of the refresh token's own sign-in.
+pub const SECURE_REFRESH_COOKIE: &str = "__Secure-burstflare_refresh";
+/// [`CSRF_COOKIE`] when cookies are `Secure`.
+pub const SECURE_CSRF_COOKIE: &str = "__Host-burstflare_csrf";
+/// Header that must carry the sign-in's CSRF token on cookie-authenticated mutations.
 pub const CSRF_HEADER: &str = "x-burstflare-csrf";
 /// Rate-limit headers on the rate-limited routes.
 pub const RATE_LIMIT_LIMIT: &str = "x-burstflare-rate-limit-limit";

@@ -21,8 +21,9 @@ pub struct SignIn {
     pub access_expires_at: Timestamp,
     pub refresh: Secret,
     pub refresh_expires_at: Timestamp,
-    /// For browsers: the double-submit CSRF value, set as a readable cookie and echoed in a header.
-    pub csrf: Option<Secret>,
+    /// The sign-in's token family: stable across refreshes, new for every sign-in. The edge binds
+    /// the browser's CSRF token to it.
+    pub family_id: FamilyId,
 }
 
 /// Registration input, validated once where it enters (its `Debug` never shows the password).
@@ -140,12 +141,23 @@ impl Service {
     /// Exchanges a refresh token for a new pair in the same family. A refresh token that was
     /// already exchanged is reuse: the whole family is revoked and the call is refused.
     pub async fn refresh(&self, refresh_secret: &str) -> Result<SignIn> {
+        self.refresh_guarded(refresh_secret, |_| Ok(())).await
+    }
+
+    /// [`Service::refresh`], refused with `guard`'s error before anything is written when `guard`
+    /// rejects the token's family (the edge checks a cookie refresh's CSRF token this way).
+    pub async fn refresh_guarded(
+        &self,
+        refresh_secret: &str,
+        guard: impl FnOnce(&FamilyId) -> Result<()>,
+    ) -> Result<SignIn> {
         if !refresh_secret.starts_with(&format!("{}_", prefix::REFRESH)) {
             return Err(Error::unauthorized("refresh_token_required", "A refresh token is required"));
         }
         let session = self.ports.tokens.find_session(&SecretHash::of(refresh_secret)).await?;
         let session = session.ok_or_else(Error::invalid_token)?;
         let token = session.token;
+        guard(&token.family_id)?;
         let now = self.now();
         if token.kind != TokenKind::Refresh || token.revoked_at.is_some() {
             return Err(Error::invalid_token());
@@ -245,7 +257,7 @@ impl Service {
             access_expires_at: access_token.expires_at,
             refresh,
             refresh_expires_at: refresh_token.expires_at,
-            csrf: (client == ClientKind::Browser).then(|| self.secret(prefix::CSRF)),
+            family_id: family,
         };
         batch.push(Write::CreateToken(access_token)).push(Write::CreateToken(refresh_token));
         sign_in

@@ -2,10 +2,11 @@
 //! keeps its data (SQLite) under `./.burstflare` unless told otherwise by flags or environment.
 
 use anyhow::Context;
-use burstflare_edge::native::{start_with_signal, ServerConfig};
+use burstflare_edge::native::{start_with_signal, ServerConfig, Timeouts};
 use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
@@ -26,12 +27,30 @@ struct Args {
     /// Keep everything in memory instead (lost on exit).
     #[arg(long, env = "BURSTFLARE_EPHEMERAL", conflicts_with = "data_dir")]
     ephemeral: bool,
-    /// Rate-limit by the first `x-forwarded-for` entry; only behind a proxy you trust.
+    /// Rate-limit by the `x-forwarded-for` entry your proxy added; only behind a proxy you trust.
     #[arg(long, env = "BURSTFLARE_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
-    /// Mark cookies `Secure` even for plain-http requests (TLS terminated by a proxy).
+    /// With --trust-forwarded-for: how many proxies of yours append to `x-forwarded-for` (the
+    /// client is the entry this far from the right).
+    #[arg(long, env = "BURSTFLARE_TRUSTED_PROXY_HOPS", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    trusted_proxy_hops: u16,
+    /// Mark cookies `Secure` (and `__Host-`) even for plain-http requests (TLS terminated by a proxy).
     #[arg(long, env = "BURSTFLARE_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Seconds a client has to send a request's headers (also how long an idle keep-alive
+    /// connection stays open).
+    #[arg(long, env = "BURSTFLARE_HEADER_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a request body may stall (no data at all) before the request is refused.
+    #[arg(long, env = "BURSTFLARE_BODY_IDLE_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_idle_timeout: u64,
+    /// The key browsers' CSRF tokens are derived from (32 bytes or more). Set it through the
+    /// environment; without it, a key is generated once into `csrf.key` in the data folder.
+    #[arg(long, env = "BURSTFLARE_CSRF_KEY", hide_env_values = true)]
+    csrf_key: Option<String>,
     /// Log format.
     #[arg(long, env = "BURSTFLARE_LOG_FORMAT", value_enum, default_value = "pretty")]
     log_format: LogFormat,
@@ -45,7 +64,13 @@ async fn main() -> anyhow::Result<()> {
         listen: args.listen,
         data_dir: (!args.ephemeral).then_some(args.data_dir),
         trust_forwarded_for: args.trust_forwarded_for,
+        trusted_proxy_hops: args.trusted_proxy_hops.into(),
         force_secure_cookies: args.secure_cookies,
+        csrf_key: args.csrf_key,
+        timeouts: Timeouts {
+            header_read: Duration::from_secs(args.header_timeout),
+            body_idle: Duration::from_secs(args.body_idle_timeout),
+        },
         ..ServerConfig::default()
     };
     let server = start_with_signal(config, shutdown_signal()).await.context("starting the server")?;

@@ -3,19 +3,18 @@
 use super::{client_kind, rate_limited, session_response};
 use crate::app::AppState;
 use crate::cookies;
+use crate::csrf;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{check_csrf, is_https, ApiJson, Authed, ClientIp};
+use crate::extract::{cookie_names, ApiJson, Authed, ClientIp};
 use crate::mapping;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use burstflare_core::ids::WorkspaceId;
+use burstflare_core::ids::{FamilyId, WorkspaceId};
 use burstflare_core::rate::RateScope;
 use burstflare_core::service::auth::Registration;
-use burstflare_ports::{
-    LoginRequest, MeResponse, OkResponse, RefreshRequest, RegisterRequest, SwitchWorkspaceRequest, REFRESH_COOKIE,
-};
+use burstflare_ports::{LoginRequest, MeResponse, OkResponse, RefreshRequest, RegisterRequest, SwitchWorkspaceRequest};
 
 pub async fn register(
     State(state): State<AppState>,
@@ -29,7 +28,7 @@ pub async fn register(
         let client = client_kind(req.kind.as_deref())?;
         let input = Registration::parse(&req.email, &req.password, req.name.as_deref(), client)?;
         let sign_in = state.service.register(input).await?;
-        Ok(session_response(&state, sign_in, is_https(&headers, &uri)))
+        Ok(session_response(&state, sign_in, cookie_names(&state, &headers, &uri)))
     })
     .await
 }
@@ -46,12 +45,13 @@ pub async fn login(
         let client = client_kind(req.kind.as_deref())?;
         let workspace = req.workspace_id.map(WorkspaceId::from_raw);
         let sign_in = state.service.login(&req.email, &req.password, client, workspace).await?;
-        Ok(session_response(&state, sign_in, is_https(&headers, &uri)))
+        Ok(session_response(&state, sign_in, cookie_names(&state, &headers, &uri)))
     })
     .await
 }
 
-/// The refresh token comes from the body, or from the refresh cookie (then CSRF applies).
+/// The refresh token comes from the body, or from the refresh cookie; then the CSRF token of the
+/// refresh token's own sign-in is required, checked before anything is written.
 pub async fn refresh(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -62,16 +62,16 @@ pub async fn refresh(
 ) -> Response {
     rate_limited(&state, RateScope::Refresh, &ip, async {
         let ApiJson(req) = body?;
-        let token = match req.refresh_token {
-            Some(token) => token,
+        let names = cookie_names(&state, &headers, &uri);
+        let sign_in = match req.refresh_token {
+            Some(token) => state.service.refresh(&token).await?,
             None => {
-                let token = cookies::get(&headers, REFRESH_COOKIE).ok_or_else(ApiError::unauthorized)?;
-                check_csrf(&method, &headers)?;
-                token
+                let token = cookies::get(&headers, names.refresh).ok_or_else(ApiError::unauthorized)?;
+                let guard = |family: &FamilyId| csrf::check(&state.csrf, &method, &headers, family);
+                state.service.refresh_guarded(&token, guard).await?
             }
         };
-        let sign_in = state.service.refresh(&token).await?;
-        Ok(session_response(&state, sign_in, is_https(&headers, &uri)))
+        Ok(session_response(&state, sign_in, names))
     })
     .await
 }
@@ -80,7 +80,7 @@ pub async fn logout(State(state): State<AppState>, Authed(actor): Authed, header
     match state.service.logout(&actor).await {
         Ok(()) => {
             let mut response = Json(OkResponse { ok: true }).into_response();
-            cookies::clear_session(response.headers_mut(), is_https(&headers, &uri) || state.force_secure_cookies);
+            cookies::clear_session(response.headers_mut(), cookie_names(&state, &headers, &uri));
             response
         }
         Err(e) => ApiError::from(e).into_response(),
@@ -105,5 +105,5 @@ pub async fn switch_workspace(
 ) -> ApiResult<Response> {
     let target = WorkspaceId::from_raw(req.workspace_id);
     let sign_in = state.service.switch_workspace(&actor, &target).await?;
-    Ok(session_response(&state, sign_in, is_https(&headers, &uri)))
+    Ok(session_response(&state, sign_in, cookie_names(&state, &headers, &uri)))
 }

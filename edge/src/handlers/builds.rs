@@ -2,9 +2,9 @@
 
 use crate::app::AppState;
 use crate::error::ApiResult;
-use crate::extract::Authed;
+use crate::extract::{ApiPath, Authed};
 use crate::mapping;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,13 +19,17 @@ pub async fn list(State(state): State<AppState>, Authed(actor): Authed) -> ApiRe
 pub async fn show(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<BuildResponse>> {
     let build = state.service.get_build(&actor, &BuildId::from_raw(id)).await?;
     Ok(Json(BuildResponse { build: mapping::build(&build) }))
 }
 
-pub async fn log(State(state): State<AppState>, Authed(actor): Authed, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn log(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
     let text = state.service.build_log(&actor, &BuildId::from_raw(id)).await?;
     Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }
@@ -33,7 +37,7 @@ pub async fn log(State(state): State<AppState>, Authed(actor): Authed, Path(id):
 pub async fn retry(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<BuildResponse>> {
     let build = state.service.retry_build(&actor, &BuildId::from_raw(id)).await?;
     Ok(Json(BuildResponse { build: mapping::build(&build) }))

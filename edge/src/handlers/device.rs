@@ -3,9 +3,10 @@
 
 use super::{rate_limited, session_response};
 use crate::app::AppState;
+use crate::cookies::Names;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Authed, ClientIp};
-use axum::extract::{Query, State};
+use crate::extract::{ApiJson, ApiQuery, Authed, ClientIp};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -44,7 +45,7 @@ pub async fn exchange(
     ApiJson(req): ApiJson<DeviceExchangeRequest>,
 ) -> ApiResult<Response> {
     let sign_in = state.service.device_exchange(&req.device_code).await?;
-    Ok(session_response(&state, sign_in, false))
+    Ok(session_response(&state, sign_in, Names::new(false)))
 }
 
 #[derive(Deserialize)]
@@ -53,7 +54,7 @@ pub struct PageQuery {
 }
 
 /// A small HTML page: shows the code (escaped) and approves it with the browser session.
-pub async fn page(Query(q): Query<PageQuery>) -> Response {
+pub async fn page(ApiQuery(q): ApiQuery<PageQuery>) -> Response {
     let code = html_escape(q.user_code.as_deref().unwrap_or(""));
     let html = DEVICE_PAGE.replace("{{code}}", &code);
     ([(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()

@@ -9,7 +9,7 @@ pub mod templates;
 pub mod workspaces;
 
 use crate::app::AppState;
-use crate::cookies;
+use crate::cookies::{self, Names};
 use crate::error::ApiError;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -52,8 +52,11 @@ fn rate_headers(headers: &mut HeaderMap, d: &RateDecision) {
     }
 }
 
-/// The session payload; for browser sign-ins, also the session cookies.
-pub fn session_response(state: &AppState, sign_in: SignIn, https: bool) -> Response {
+/// The session payload; for browser sign-ins, also the session cookies (named by `names`) and the
+/// sign-in's CSRF token.
+pub fn session_response(state: &AppState, sign_in: SignIn, names: Names) -> Response {
+    let browser = sign_in.client == ClientKind::Browser;
+    let csrf = browser.then(|| state.csrf.token(&sign_in.family_id));
     let payload = SessionPayload {
         user: crate::mapping::user(&sign_in.user),
         workspace: crate::mapping::workspace(&sign_in.workspace),
@@ -62,17 +65,17 @@ pub fn session_response(state: &AppState, sign_in: SignIn, https: bool) -> Respo
         expires_at: sign_in.access_expires_at.to_iso(),
         refresh_token: sign_in.refresh.expose().to_string(),
         refresh_expires_at: sign_in.refresh_expires_at.to_iso(),
-        csrf_token: sign_in.csrf.as_ref().map(|c| c.expose().to_string()),
+        csrf_token: csrf.clone(),
     };
     let mut response = Json(payload).into_response();
-    if let (ClientKind::Browser, Some(csrf)) = (sign_in.client, &sign_in.csrf) {
+    if let Some(csrf) = csrf {
         let config = state.service.config();
         cookies::set_session(
             response.headers_mut(),
-            https || state.force_secure_cookies,
+            names,
             (sign_in.access.expose(), config.access_ttl_seconds),
             (sign_in.refresh.expose(), config.refresh_ttl_seconds),
-            csrf.expose(),
+            &csrf,
         );
     }
     response

@@ -4,11 +4,11 @@
 use super::rate_limited;
 use crate::app::AppState;
 use crate::body::{response_body, RequestBody};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{is_https, ApiJson, Authed, ClientIp};
+use crate::error::ApiResult;
+use crate::extract::{is_https, ApiJson, ApiPath, ApiQuery, Authed, ClientIp};
 use crate::mapping;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,7 @@ use burstflare_ports::{
 };
 use serde::Deserialize;
 
-type Ids = Path<(String, String)>;
+type Ids = ApiPath<(String, String)>;
 
 fn ids(t: String, v: String) -> (TemplateId, VersionId) {
     (TemplateId::from_raw(t), VersionId::from_raw(v))
@@ -56,7 +56,7 @@ pub async fn create(
 pub async fn show(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TemplateResponse>> {
     let view = state.service.show_template(&actor, &TemplateId::from_raw(id)).await?;
     Ok(Json(TemplateResponse { template: mapping::template(&view) }))
@@ -65,7 +65,7 @@ pub async fn show(
 pub async fn delete(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<DeleteTemplateResponse>> {
     let id = TemplateId::from_raw(id);
     let (versions, builds, releases) = state.service.delete_template(&actor, &id).await?;
@@ -78,18 +78,18 @@ pub async fn delete(
     }))
 }
 
-pub async fn archive(s: State<AppState>, a: Authed, id: Path<String>) -> ApiResult<Json<TemplateResponse>> {
+pub async fn archive(s: State<AppState>, a: Authed, id: ApiPath<String>) -> ApiResult<Json<TemplateResponse>> {
     set_archived(s, a, id, true).await
 }
 
-pub async fn restore(s: State<AppState>, a: Authed, id: Path<String>) -> ApiResult<Json<TemplateResponse>> {
+pub async fn restore(s: State<AppState>, a: Authed, id: ApiPath<String>) -> ApiResult<Json<TemplateResponse>> {
     set_archived(s, a, id, false).await
 }
 
 async fn set_archived(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     archived: bool,
 ) -> ApiResult<Json<TemplateResponse>> {
     let view = state.service.set_archived(&actor, &TemplateId::from_raw(id), archived).await?;
@@ -99,7 +99,7 @@ async fn set_archived(
 pub async fn promote(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<PromoteRequest>,
 ) -> ApiResult<Json<burstflare_ports::PromoteResponse>> {
     let (view, release) =
@@ -113,7 +113,7 @@ pub async fn promote(
 pub async fn add_version(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<AddVersionRequest>,
 ) -> ApiResult<Json<VersionResponse>> {
     let id = TemplateId::from_raw(id);
@@ -128,7 +128,7 @@ pub async fn add_version(
 /// `PUT …/bundle`: the body is the tar.gz, streamed to storage.
 pub async fn upload_bundle(
     State(state): State<AppState>,
-    Path((t, v)): Ids,
+    ApiPath((t, v)): Ids,
     headers: HeaderMap,
     Authed(actor): Authed,
     body: Body,
@@ -146,7 +146,7 @@ pub async fn upload_bundle(
 pub async fn download_bundle(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path((t, v)): Ids,
+    ApiPath((t, v)): Ids,
 ) -> ApiResult<Response> {
     let (t, v) = ids(t, v);
     let (version, blob) = state.service.download_bundle(&actor, &t, &v).await?;
@@ -162,7 +162,7 @@ pub async fn download_bundle(
 pub async fn create_grant(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path((t, v)): Ids,
+    ApiPath((t, v)): Ids,
     headers: HeaderMap,
     uri: Uri,
     ApiJson(req): ApiJson<UploadGrantRequest>,
@@ -192,7 +192,7 @@ pub async fn create_grant(
 pub async fn upload_with_grant(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Path(grant): Path<String>,
+    ApiPath(grant): ApiPath<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -213,10 +213,8 @@ pub struct ReleasesQuery {
 pub async fn releases(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    query: Result<Query<ReleasesQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<ReleasesQuery>,
 ) -> ApiResult<Json<ReleasesResponse>> {
-    let Query(q) =
-        query.map_err(|e| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let template = q.template_id.map(TemplateId::from_raw);
     let releases = state.service.list_releases(&actor, template.as_ref()).await?;
     Ok(Json(ReleasesResponse { releases: releases.iter().map(mapping::release).collect() }))

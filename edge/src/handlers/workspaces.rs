@@ -2,9 +2,9 @@
 
 use crate::app::AppState;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Authed};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use crate::mapping;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use burstflare_core::ids::UserId;
 use burstflare_ports::{
@@ -47,7 +47,7 @@ pub async fn accept(
 pub async fn set_role(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
     ApiJson(req): ApiJson<RoleRequest>,
 ) -> ApiResult<Json<MembershipResponse>> {
     let membership = state.service.set_member_role(&actor, &UserId::from_raw(user_id), &req.role).await?;
@@ -72,11 +72,8 @@ pub struct AuditQuery {
 pub async fn audit(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditResponse>> {
-    let Query(q) = query.map_err(|e| {
-        crate::error::ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_query", e.body_text())
-    })?;
     let entries = state.service.audit_log(&actor, q.limit).await?;
     Ok(Json(AuditResponse { audit: entries.iter().map(mapping::audit).collect() }))
 }

@@ -1,10 +1,16 @@
 //! The native (self-hosted) shape: picks the adapters in one place ([`compose`]), serves the
-//! Router over TCP with graceful shutdown ([`start`]), and runs password hashing on a fixed pool
-//! of threads that keep their memory, so it neither stalls the async workers nor grows the server.
+//! Router over TCP with read timeouts and graceful shutdown ([`start`]), and runs password hashing
+//! on a fixed pool of threads that keep their memory, so it neither stalls the async workers nor
+//! grows the server.
 
+mod csrf_key;
 mod hash_pool;
 mod hasher;
+mod idle_body;
 mod runner;
+mod serve;
+
+pub use serve::Timeouts;
 
 use crate::app::{router, AppState, ClientIpSource, Deployment};
 use anyhow::Context;
@@ -27,7 +33,13 @@ pub struct ServerConfig {
     pub data_dir: Option<PathBuf>,
     /// Take the rate-limit identity from `x-forwarded-for` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// How many proxies of ours append to `x-forwarded-for`: the client is the entry this far
+    /// from the right (1, the right-most, when one proxy sits in front).
+    pub trusted_proxy_hops: usize,
     pub force_secure_cookies: bool,
+    /// The CSRF key; `None` uses (or creates) `csrf.key` in the data folder, or a random key.
+    pub csrf_key: Option<String>,
+    pub timeouts: Timeouts,
     pub service: Config,
     /// Replaces the system ports (clock, randomness, hasher), e.g. a cheaper hasher in tests.
     pub system: Option<SystemPorts>,
@@ -41,7 +53,10 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             data_dir: Some(PathBuf::from(".burstflare")),
             trust_forwarded_for: false,
+            trusted_proxy_hops: 1,
             force_secure_cookies: false,
+            csrf_key: None,
+            timeouts: Timeouts::default(),
             service: Config::default(),
             system: None,
             reconcile_every: Duration::from_secs(15 * 60),
@@ -73,6 +88,7 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
     };
     tracing::debug!(threads = workers, "password hashing threads started");
     let clock = system.clock.clone();
+    let random = system.random.clone();
     let (ports, jobs, storage): (Ports, Arc<dyn JobSource>, &'static str) = match &config.data_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating data folder {}", dir.display()))?;
@@ -89,11 +105,18 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
             (store.ports(system), store.job_source(), "memory")
         }
     };
+    let csrf = csrf_key::load(config.csrf_key.as_deref(), config.data_dir.as_deref(), random.as_ref())?;
+    let client_ip = if config.trust_forwarded_for {
+        ClientIpSource::ForwardedFor { trusted_hops: config.trusted_proxy_hops.max(1) }
+    } else {
+        ClientIpSource::Peer
+    };
     let state = AppState {
         service: Service::new(ports, config.service.clone()),
         deployment: Deployment { storage, runtime_available: false, containers_enabled: false },
-        client_ip: if config.trust_forwarded_for { ClientIpSource::ForwardedFor } else { ClientIpSource::Peer },
+        client_ip,
         force_secure_cookies: config.force_secure_cookies,
+        csrf,
     };
     Ok(Composed { state, jobs, clock })
 }
@@ -163,10 +186,8 @@ pub async fn start_with_signal(
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     let reconciler = tokio::spawn(reconcile_loop(state.service.clone(), config.reconcile_every));
-    let app = router(state)
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(signal).await });
+    let app = router(state).layer(tower_http::trace::TraceLayer::new_for_http());
+    let task = tokio::spawn(serve::serve(listener, app, config.timeouts, signal));
     tracing::info!(%addr, storage = ?config.data_dir, "burstflare listening");
     Ok(RunningServer { addr, stop: None, task, reconciler, runner })
 }

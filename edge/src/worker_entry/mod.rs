@@ -6,6 +6,7 @@
 mod logging;
 
 use crate::app::{router, AppState, ClientIpSource, Deployment};
+use crate::csrf::CsrfKey;
 use crate::jobs::{self, Disposition};
 use burstflare_adapters_cloudflare::{QueueJobs, R2BlobStore};
 use burstflare_core::ports::{Job, JobQueue};
@@ -20,24 +21,40 @@ const DB: &str = "DB";
 const BLOBS: &str = "BLOBS";
 /// The queue every job (builds, reconcile) travels through; the cron trigger enqueues reconcile.
 const JOBS: &str = "JOBS";
+/// The secret browsers' CSRF tokens are derived from (`wrangler secret put CSRF_KEY`).
+const CSRF_KEY: &str = "CSRF_KEY";
 /// Where the platform moves messages that failed all their attempts (see wrangler.toml).
 const DEAD_LETTER_QUEUE: &str = "burstflare-dead-letter";
 
-/// Builds the application state from the Worker's bindings.
-fn compose(env: &Env) -> worker::Result<AppState> {
+/// The use cases over the Worker's bindings (all the queue consumer and the cron trigger need).
+fn service(env: &Env) -> worker::Result<Service> {
     let blobs = Arc::new(R2BlobStore::new(env.bucket(BLOBS)?));
     let jobs = Arc::new(QueueJobs::new(env.queue(JOBS)?));
     let ports = burstflare_adapters_cloudflare::ports(env.d1(DB)?, blobs, jobs);
-    // Production trusts only Cloudflare's own header; local runs may name another (see wrangler.toml).
+    Ok(Service::new(ports, Config::default()))
+}
+
+/// Builds the HTTP application state from the Worker's bindings.
+fn compose(env: &Env) -> worker::Result<AppState> {
+    // Production trusts only Cloudflare's own header; local runs may name another (see
+    // scripts/test-worker), read like a single trusted proxy's.
     let client_ip = match env.var("CLIENT_IP_HEADER").map(|v| v.to_string()).as_deref() {
-        Ok("x-forwarded-for") => ClientIpSource::ForwardedFor,
+        Ok("x-forwarded-for") => ClientIpSource::ForwardedFor { trusted_hops: 1 },
         _ => ClientIpSource::CfConnectingIp,
     };
+    // Without its key the Worker cannot check a browser's CSRF token: it refuses to serve HTTP.
+    let csrf = env
+        .secret(CSRF_KEY)
+        .map_err(|_| worker::Error::RustError(format!("the {CSRF_KEY} secret is not set (wrangler secret put)")))
+        .and_then(|key| {
+            CsrfKey::new(key.to_string()).map_err(|e| worker::Error::RustError(format!("{CSRF_KEY}: {e}")))
+        })?;
     Ok(AppState {
-        service: Service::new(ports, Config::default()),
+        service: service(env)?,
         deployment: Deployment { storage: "d1", runtime_available: false, containers_enabled: false },
         client_ip,
         force_secure_cookies: false,
+        csrf,
     })
 }
 
@@ -63,9 +80,9 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
         }
         return Ok(());
     }
-    let state = compose(&env)?;
+    let service = service(&env)?;
     for message in batch.messages()? {
-        match jobs::handle(&state.service, message.body()).await {
+        match jobs::handle(&service, message.body()).await {
             Disposition::Ack => message.ack(),
             Disposition::Retry(_) => message.retry(),
         }
@@ -83,8 +100,8 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     if let Err(error) = sent {
         // Without the queue, reconcile right away rather than skipping the tick.
         tracing::warn!(%error, "could not enqueue reconcile; running it now");
-        match compose(&env) {
-            Ok(state) => match state.service.run_job(&job).await {
+        match service(&env) {
+            Ok(service) => match service.run_job(&job).await {
                 Ok(outcome) => tracing::info!(?outcome, "reconcile done"),
                 Err(error) => tracing::error!(%error, "reconcile failed"),
             },

@@ -51,6 +51,7 @@ pub struct Req<'a> {
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
     content_type: Option<String>,
+    forwarded_for: Option<String>,
 }
 
 impl Api {
@@ -72,6 +73,7 @@ impl Api {
             headers: Vec::new(),
             body: None,
             content_type: None,
+            forwarded_for: None,
         }
     }
     pub async fn get(&self, path: &str, token: &str) -> Resp {
@@ -95,6 +97,11 @@ impl Req<'_> {
         self.headers.push((name.to_string(), value.to_string()));
         self
     }
+    /// Sends `x-forwarded-for: <value>` instead of this client's IP.
+    pub fn forwarded_for(mut self, value: &str) -> Self {
+        self.forwarded_for = Some(value.to_string());
+        self
+    }
     pub fn json(mut self, body: Value) -> Self {
         self.body = Some(body.to_string().into_bytes());
         self.content_type = Some("application/json".to_string());
@@ -107,7 +114,8 @@ impl Req<'_> {
     }
     pub async fn send(self) -> Resp {
         let url = format!("{}{}", self.api.base, self.path);
-        let mut rb = self.api.http.request(self.method, &url).header("x-forwarded-for", &self.api.ip);
+        let forwarded_for = self.forwarded_for.as_deref().unwrap_or(&self.api.ip);
+        let mut rb = self.api.http.request(self.method, &url).header("x-forwarded-for", forwarded_for);
         if let Some(t) = &self.token {
             rb = rb.bearer_auth(t);
         }

@@ -165,3 +165,20 @@ pub async fn rate_limits_count_per_client_ip(api: &Api) {
     let r = api.other_client().post("/api/auth/register", None, json!({ "email": email, "password": PASSWORD })).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+/// Behind a proxy that appends to `x-forwarded-for`, what the client wrote before the proxy's
+/// entry is not its identity: rotating it does not get past the limit.
+pub async fn forwarded_for_counts_the_address_the_proxy_added(api: &Api) {
+    let client = api.other_client();
+    for i in 1..=6 {
+        let spoofed = format!("203.0.113.{i}, {}", client.ip);
+        let r = client
+            .req("POST", "/api/auth/register")
+            .forwarded_for(&spoofed)
+            .json(json!({ "email": "bad", "password": PASSWORD }))
+            .send()
+            .await;
+        let expected = if i <= 4 { (400, "invalid_email") } else { (429, "rate_limited") };
+        assert_eq!((r.status, r.code()), expected, "attempt {i}: {}", r.text);
+    }
+}

@@ -85,3 +85,30 @@ pub async fn version_notes_and_manifest_strings_are_bounded(api: &Api) {
     let r = version("1", image, format!(" {} ", "é".repeat(1000))).await;
     assert_eq!(r.status, 200, "1000 characters (trimmed) are allowed: {}", r.text);
 }
+
+/// Path parameters that do not decode and malformed query strings (a repeated parameter) are 400
+/// in the JSON envelope, never axum's plain text.
+pub async fn undecodable_paths_and_repeated_parameters_are_json(api: &Api) {
+    let owner = register(api, "paths").await;
+    let bad_paths = [
+        ("GET", "/api/templates/%FF"),
+        ("GET", "/api/templates/t/versions/%C3%28/bundle"),
+        ("GET", "/api/template-builds/%FF"),
+        ("POST", "/api/workspaces/current/members/%FF/role"),
+    ];
+    for (method, path) in bad_paths {
+        let r = api.req(method, path).token(&owner.token).json(json!({ "role": "viewer" })).send().await;
+        assert_eq!((r.status, r.code()), (400, "invalid_path"), "{method} {path}: {}", r.text);
+        assert!(r.body["error"].as_str().is_some_and(|e| !e.is_empty()));
+    }
+    let r = api.req("PUT", "/api/uploads/%FF").raw(vec![1, 2, 3], Some("application/gzip")).send().await;
+    assert_eq!((r.status, r.code()), (400, "invalid_path"), "{}", r.text);
+    for path in
+        ["/api/audit?limit=1&limit=2", "/api/releases?templateId=a&templateId=b", "/device?user_code=A&user_code=B"]
+    {
+        let r = api.req("GET", path).token(&owner.token).send().await;
+        assert_eq!((r.status, r.code()), (400, "invalid_query"), "{path}: {}", r.text);
+    }
+    let r = api.get("/api/workspaces/current/members", &owner.token).await;
+    assert_eq!(r.body["members"].as_array().map(Vec::len), Some(1), "nothing changed");
+}

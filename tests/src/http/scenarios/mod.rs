@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod authz;
+pub mod browser;
 pub mod device;
 pub mod input;
 pub mod templates;
