@@ -7,8 +7,8 @@ mod logging;
 
 use crate::app::{router, AppState, ClientIpSource, Deployment};
 use crate::jobs::{self, Disposition};
-use burstflare_adapters_cloudflare::{QueueJobs, R2BlobStore};
-use burstflare_core::ports::{Job, JobQueue};
+use burstflare_adapters_cloudflare::{d1_storage, system_ports, QueueJobs, R2BlobStore};
+use burstflare_core::ports::{Job, JobQueue, Ports};
 use burstflare_core::{Config, Service};
 use std::sync::Arc;
 use tower_service::Service as _;
@@ -23,11 +23,13 @@ const JOBS: &str = "JOBS";
 /// Where the platform moves messages that failed all their attempts (see wrangler.toml).
 const DEAD_LETTER_QUEUE: &str = "burstflare-dead-letter";
 
-/// Builds the application state from the Worker's bindings.
+/// Builds the application state from the Worker's bindings: D1 for storage, R2 for objects,
+/// Queues for jobs (the platform runs the consumer, [`queue`]), and the runtime's clock,
+/// randomness and WebCrypto hashing.
 fn compose(env: &Env) -> worker::Result<AppState> {
     let blobs = Arc::new(R2BlobStore::new(env.bucket(BLOBS)?));
     let jobs = Arc::new(QueueJobs::new(env.queue(JOBS)?));
-    let ports = burstflare_adapters_cloudflare::ports(env.d1(DB)?, blobs, jobs);
+    let ports = Ports::new(d1_storage(env.d1(DB)?), blobs, jobs, system_ports());
     // Production trusts only Cloudflare's own header; local runs may name another (see wrangler.toml).
     let client_ip = match env.var("CLIENT_IP_HEADER").map(|v| v.to_string()).as_deref() {
         Ok("x-forwarded-for") => ClientIpSource::ForwardedFor,
