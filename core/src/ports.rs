@@ -276,22 +276,11 @@ impl Storage {
 }
 
 /// Everything the use cases call, one handle per port. Each binary assembles its own with
-/// [`Ports::new`] where it starts (the native server, the Worker entry, the test harness).
+/// [`Ports::new`] where it starts (the native server, the Worker entry, the test harness). The
+/// storage ports are read through it as if they were its own fields (`ports.users`).
 #[derive(Clone)]
 pub struct Ports {
-    pub users: Arc<dyn UserRepo>,
-    pub workspaces: Arc<dyn WorkspaceRepo>,
-    pub memberships: Arc<dyn MembershipRepo>,
-    pub invites: Arc<dyn InviteRepo>,
-    pub tokens: Arc<dyn TokenRepo>,
-    pub devices: Arc<dyn DeviceRepo>,
-    pub audit: Arc<dyn AuditRepo>,
-    pub uow: Arc<dyn UnitOfWork>,
-    pub rate_limiter: Arc<dyn RateLimiter>,
-    pub housekeeping: Arc<dyn Housekeeping>,
-    pub templates: Arc<dyn TemplateRepo>,
-    pub builds: Arc<dyn BuildRepo>,
-    pub grants: Arc<dyn UploadGrantRepo>,
+    pub storage: Storage,
     pub blobs: Arc<dyn BlobStore>,
     pub jobs: Arc<dyn JobQueue>,
     pub hasher: Arc<dyn PasswordHasher>,
@@ -302,47 +291,26 @@ pub struct Ports {
 impl Ports {
     /// Joins a storage adapter's ports with the blob store, the job queue and the system ports.
     pub fn new(storage: Storage, blobs: Arc<dyn BlobStore>, jobs: Arc<dyn JobQueue>, system: SystemPorts) -> Self {
-        let Storage {
-            users,
-            workspaces,
-            memberships,
-            invites,
-            tokens,
-            devices,
-            audit,
-            uow,
-            rate_limiter,
-            housekeeping,
-            templates,
-            builds,
-            grants,
-        } = storage;
         let SystemPorts { hasher, clock, random } = system;
-        Self {
-            users,
-            workspaces,
-            memberships,
-            invites,
-            tokens,
-            devices,
-            audit,
-            uow,
-            rate_limiter,
-            housekeeping,
-            templates,
-            builds,
-            grants,
-            blobs,
-            jobs,
-            hasher,
-            clock,
-            random,
-        }
+        Self { storage, blobs, jobs, hasher, clock, random }
     }
 
     /// The system ports of this bundle.
     pub fn system(&self) -> SystemPorts {
         SystemPorts { hasher: self.hasher.clone(), clock: self.clock.clone(), random: self.random.clone() }
+    }
+}
+
+impl std::ops::Deref for Ports {
+    type Target = Storage;
+    fn deref(&self) -> &Storage {
+        &self.storage
+    }
+}
+
+impl std::ops::DerefMut for Ports {
+    fn deref_mut(&mut self) -> &mut Storage {
+        &mut self.storage
     }
 }
 
