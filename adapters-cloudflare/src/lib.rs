@@ -1,8 +1,8 @@
-//! BurstFlare's Cloudflare adapters, used by the Worker entry in `edge`: the D1 executor under the
-//! shared SQL repositories (so D1 and SQLite run the same statements, including the rate-limit
-//! counters, which live in D1 because KV is neither atomic nor immediately consistent), a
-//! WebCrypto PBKDF2 password hasher, the Queues job producer, and the runtime's clock and
-//! randomness. JS futures are not `Send`; every adapter wraps them in `SendFuture` so the shared
+//! BurstFlare's Cloudflare adapters, which the Worker entry in `edge` assembles into its ports:
+//! the D1 executor under the shared SQL repositories (so D1 and SQLite run the same statements,
+//! including the rate-limit counters, which live in D1 because KV is neither atomic nor
+//! immediately consistent), the R2 blob store, a WebCrypto PBKDF2 password hasher, the Queues job
+//! producer, and the runtime's clock and randomness. JS futures are not `Send`; every adapter wraps them in `SendFuture` so the shared
 //! `#[async_trait]` ports keep their `Send` bound.
 //!
 //! The crate type-checks natively too (so workspace-wide lints cover it), but only runs in workerd.
@@ -21,15 +21,16 @@ pub use r2::R2BlobStore;
 pub use system::{WorkerClock, WorkerRandom};
 
 use burstflare_adapters_sql::SqlRepos;
-use burstflare_core::blob::BlobStore;
-use burstflare_core::ports::{JobQueue, Ports, SystemPorts};
+use burstflare_core::ports::{Storage, SystemPorts};
 use std::sync::Arc;
 
-/// Every port of core on Cloudflare: the SQL repositories over D1, `blobs` for objects (R2),
-/// `jobs` in place of the SQL `jobs` table (Queues: the platform runs the consumer), plus the
-/// Worker's clock, randomness and password hasher.
-pub fn ports(db: worker::D1Database, blobs: Arc<dyn BlobStore>, jobs: Arc<dyn JobQueue>) -> Ports {
-    let system =
-        SystemPorts { hasher: Arc::new(WebCryptoHasher), clock: Arc::new(WorkerClock), random: Arc::new(WorkerRandom) };
-    Ports { jobs, ..SqlRepos::new(Arc::new(D1Executor::new(db))).into_ports(system, blobs) }
+/// The storage ports on Cloudflare: the shared SQL repositories over D1. The Worker entry joins
+/// them with R2 ([`R2BlobStore`]), Queues ([`QueueJobs`]) and [`system_ports`].
+pub fn d1_storage(db: worker::D1Database) -> Storage {
+    SqlRepos::new(Arc::new(D1Executor::new(db))).into_storage()
+}
+
+/// The Worker runtime's clock and randomness, and WebCrypto PBKDF2 password hashing.
+pub fn system_ports() -> SystemPorts {
+    SystemPorts { hasher: Arc::new(WebCryptoHasher), clock: Arc::new(WorkerClock), random: Arc::new(WorkerRandom) }
 }

@@ -27,8 +27,7 @@ mod workspaces;
 pub use exec::{error_from_message, Row, SqlExecutor, SqlValue, Stmt};
 pub use jobs::SqlJobQueue;
 
-use burstflare_core::blob::BlobStore;
-use burstflare_core::ports::{JobSource, Ports, SystemPorts};
+use burstflare_core::ports::{Clock, JobSource, Random, Storage};
 use std::sync::Arc;
 
 /// Every storage port of core over one executor: users, workspaces, memberships, invites, tokens,
@@ -48,35 +47,19 @@ impl<E: SqlExecutor> SqlRepos<E> {
         &self.exec
     }
 
-    /// The runner's side of the `jobs` table that [`into_ports`](Self::into_ports) enqueues into.
-    pub fn job_source(&self) -> Arc<dyn JobSource> {
-        Arc::new(Self::new(self.exec.clone()))
+    /// The storage ports: these repositories for every one of them.
+    pub fn into_storage(self) -> Storage {
+        Storage::of(Arc::new(self))
     }
 
-    /// The full set of ports: these repositories for storage (jobs go to the `jobs` table),
-    /// `blobs` for objects, `system` for the rest.
-    pub fn into_ports(self, system: SystemPorts, blobs: Arc<dyn BlobStore>) -> Ports {
-        let jobs = Arc::new(SqlJobQueue::new(self.exec.clone(), system.clock.clone(), system.random.clone()));
-        let repos = Arc::new(self);
-        Ports {
-            users: repos.clone(),
-            workspaces: repos.clone(),
-            memberships: repos.clone(),
-            invites: repos.clone(),
-            tokens: repos.clone(),
-            devices: repos.clone(),
-            audit: repos.clone(),
-            uow: repos.clone(),
-            rate_limiter: repos.clone(),
-            housekeeping: repos.clone(),
-            templates: repos.clone(),
-            builds: repos.clone(),
-            grants: repos,
-            blobs,
-            jobs,
-            hasher: system.hasher,
-            clock: system.clock,
-            random: system.random,
-        }
+    /// The producer's side of the `jobs` table, stamping jobs with `clock`'s time and ids from
+    /// `random`. Jobs queued through it or a batch's `Write::Enqueue` land in the same table.
+    pub fn job_queue(&self, clock: Arc<dyn Clock>, random: Arc<dyn Random>) -> SqlJobQueue<E> {
+        SqlJobQueue::new(self.exec.clone(), clock, random)
+    }
+
+    /// The runner's side of the `jobs` table that [`job_queue`](Self::job_queue) enqueues into.
+    pub fn job_source(&self) -> Arc<dyn JobSource> {
+        Arc::new(Self::new(self.exec.clone()))
     }
 }

@@ -11,10 +11,9 @@ mod pool;
 pub use blobs::FsBlobStore;
 pub use executor::RusqliteExecutor;
 
-use burstflare_adapters_sql::SqlRepos;
-use burstflare_core::blob::BlobStore;
+use burstflare_adapters_sql::{SqlJobQueue, SqlRepos};
 use burstflare_core::error::PortError;
-use burstflare_core::ports::{JobSource, Ports, SystemPorts};
+use burstflare_core::ports::{Clock, JobSource, Random, Storage};
 use error::sqlx_error;
 use executor::BUSY_TIMEOUT;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -50,15 +49,25 @@ impl SqliteStore {
         Self::open(&dir.join(DB_FILE)).await
     }
 
-    /// Every port of core: the SQL repositories on this database (jobs go to its `jobs` table),
-    /// `blobs` for objects, plus `system`.
-    pub fn ports(&self, system: SystemPorts, blobs: Arc<dyn BlobStore>) -> Ports {
-        SqlRepos::new(self.exec.clone()).into_ports(system, blobs)
+    /// The storage ports: the SQL repositories on this database.
+    pub fn storage(&self) -> Storage {
+        self.repos().into_storage()
     }
 
-    /// The runner's side of this database's `jobs` table, which [`ports`](Self::ports) enqueues into.
+    /// The local job queue: this database's `jobs` table, stamping jobs with `clock`'s time and ids
+    /// from `random`. Batches queue their jobs in the same table, atomically with their writes.
+    pub fn job_queue(&self, clock: Arc<dyn Clock>, random: Arc<dyn Random>) -> SqlJobQueue<RusqliteExecutor> {
+        self.repos().job_queue(clock, random)
+    }
+
+    /// The runner's side of this database's `jobs` table, which [`job_queue`](Self::job_queue)
+    /// enqueues into.
     pub fn job_source(&self) -> Arc<dyn JobSource> {
-        SqlRepos::new(self.exec.clone()).job_source()
+        self.repos().job_source()
+    }
+
+    fn repos(&self) -> SqlRepos<RusqliteExecutor> {
+        SqlRepos::new(self.exec.clone())
     }
 
     /// The executor, for adapters that add their own tables to this database.

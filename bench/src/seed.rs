@@ -1,20 +1,19 @@
-//! Seeds a fresh data directory with many users, straight through the SQLite store's ports in big
-//! batches. Each user gets what registration gives it (account, personal workspace, owner
+//! Seeds a fresh data directory with many users, straight through the SQLite store's storage
+//! ports in big batches. Each user gets what registration gives it (account, personal workspace, owner
 //! membership) plus one live access token, so every table the measured requests touch grows. One
 //! argon2 hash is computed up front and reused: seeding 10⁵ users takes seconds, not hours.
 
 use anyhow::Context;
-use burstflare_adapters_memory::{system_ports, MemoryBlobStore};
 use burstflare_adapters_sqlite::{SqliteStore, DB_FILE};
+use burstflare_adapters_system::system_ports;
 use burstflare_core::ids::{FamilyId, TokenId, UserId, WorkspaceId};
 use burstflare_core::model::{Membership, Token, User, Workspace};
-use burstflare_core::ports::Ports;
+use burstflare_core::ports::Random;
 use burstflare_core::secret::{prefix, Secret};
 use burstflare_core::store::{Batch, Write};
 use burstflare_core::time::Timestamp;
 use burstflare_core::values::{ClientKind, DisplayName, Email, Plan, Role, TokenKind};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Users per committed batch (four writes each).
@@ -35,18 +34,17 @@ pub struct Seeded {
 pub async fn seed(dir: &Path, users: u64) -> anyhow::Result<Seeded> {
     let started = Instant::now();
     let store = SqliteStore::open_in(dir).await.context("opening the store to seed")?;
-    // Seeding writes no objects; the blob store is only there to complete the ports.
-    let ports = store.ports(system_ports(), Arc::new(MemoryBlobStore::new()));
-    let password_hash = ports.hasher.hash(PASSWORD).await?;
-    let now = ports.clock.now();
+    let (storage, system) = (store.storage(), system_ports());
+    let password_hash = system.hasher.hash(PASSWORD).await?;
+    let now = system.clock.now();
     let mut next = 0;
     while next < users {
         let end = (next + USERS_PER_BATCH).min(users);
         let mut batch = Batch::new();
         for i in next..end {
-            push_user(&mut batch, &ports, i, &password_hash, now);
+            push_user(&mut batch, system.random.as_ref(), i, &password_hash, now);
         }
-        ports.uow.commit(batch).await.with_context(|| format!("committing users {next}..{end}"))?;
+        storage.uow.commit(batch).await.with_context(|| format!("committing users {next}..{end}"))?;
         next = end;
     }
     store.close().await;
@@ -56,15 +54,15 @@ pub async fn seed(dir: &Path, users: u64) -> anyhow::Result<Seeded> {
 }
 
 /// The writes registration would make for user number `i`, plus a live access token.
-fn push_user(batch: &mut Batch, ports: &Ports, i: u64, password_hash: &str, now: Timestamp) {
+fn push_user(batch: &mut Batch, random: &dyn Random, i: u64, password_hash: &str, now: Timestamp) {
     let user = User {
-        id: UserId::from_uuid(ports.random.uuid()),
+        id: UserId::from_uuid(random.uuid()),
         email: Email::from_stored(format!("seed.user{i}@bench.example")),
         name: DisplayName::from_stored(format!("Seed User {i}")),
         created_at: now,
     };
     let workspace = Workspace {
-        id: WorkspaceId::from_uuid(ports.random.uuid()),
+        id: WorkspaceId::from_uuid(random.uuid()),
         name: format!("Seed User {i}'s Workspace"),
         owner_user_id: user.id.clone(),
         plan: Plan::Free,
@@ -79,11 +77,11 @@ fn push_user(batch: &mut Batch, ports: &Ports, i: u64, password_hash: &str, now:
         version: 1,
     };
     let token = Token {
-        id: TokenId::from_uuid(ports.random.uuid()),
-        hash: Secret::new(prefix::ACCESS, ports.random.bytes32()).hash(),
+        id: TokenId::from_uuid(random.uuid()),
+        hash: Secret::new(prefix::ACCESS, random.bytes32()).hash(),
         kind: TokenKind::Access,
         client: ClientKind::Api,
-        family_id: FamilyId::from_uuid(ports.random.uuid()),
+        family_id: FamilyId::from_uuid(random.uuid()),
         user_id: user.id.clone(),
         workspace_id: workspace.id.clone(),
         created_at: now,

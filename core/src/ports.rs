@@ -217,9 +217,12 @@ pub trait Random: Send + Sync {
     fn bytes32(&self) -> [u8; 32];
 }
 
-/// Everything the use cases call, one handle per port.
+/// What a storage adapter provides: the repositories, the unit of work that commits batches to
+/// them, the rate-limit counters and housekeeping, all over one database. Objects ([`BlobStore`]),
+/// jobs ([`JobQueue`]) and the [`SystemPorts`] come from elsewhere; a composition root joins them
+/// in [`Ports::new`].
 #[derive(Clone)]
-pub struct Ports {
+pub struct Storage {
     pub users: Arc<dyn UserRepo>,
     pub workspaces: Arc<dyn WorkspaceRepo>,
     pub memberships: Arc<dyn MembershipRepo>,
@@ -233,6 +236,51 @@ pub struct Ports {
     pub templates: Arc<dyn TemplateRepo>,
     pub builds: Arc<dyn BuildRepo>,
     pub grants: Arc<dyn UploadGrantRepo>,
+}
+
+impl Storage {
+    /// Every storage port from one value that implements them all.
+    pub fn of<S>(store: Arc<S>) -> Self
+    where
+        S: UserRepo
+            + WorkspaceRepo
+            + MembershipRepo
+            + InviteRepo
+            + TokenRepo
+            + DeviceRepo
+            + AuditRepo
+            + UnitOfWork
+            + RateLimiter
+            + Housekeeping
+            + TemplateRepo
+            + BuildRepo
+            + UploadGrantRepo
+            + 'static,
+    {
+        Self {
+            users: store.clone(),
+            workspaces: store.clone(),
+            memberships: store.clone(),
+            invites: store.clone(),
+            tokens: store.clone(),
+            devices: store.clone(),
+            audit: store.clone(),
+            uow: store.clone(),
+            rate_limiter: store.clone(),
+            housekeeping: store.clone(),
+            templates: store.clone(),
+            builds: store.clone(),
+            grants: store,
+        }
+    }
+}
+
+/// Everything the use cases call, one handle per port. Each binary assembles its own with
+/// [`Ports::new`] where it starts (the native server, the Worker entry, the test harness). The
+/// storage ports are read through it as if they were its own fields (`ports.users`).
+#[derive(Clone)]
+pub struct Ports {
+    pub storage: Storage,
     pub blobs: Arc<dyn BlobStore>,
     pub jobs: Arc<dyn JobQueue>,
     pub hasher: Arc<dyn PasswordHasher>,
@@ -240,8 +288,35 @@ pub struct Ports {
     pub random: Arc<dyn Random>,
 }
 
-/// The ports that do not depend on where data is stored: every storage adapter's `ports()` takes
-/// these and returns the full [`Ports`].
+impl Ports {
+    /// Joins a storage adapter's ports with the blob store, the job queue and the system ports.
+    pub fn new(storage: Storage, blobs: Arc<dyn BlobStore>, jobs: Arc<dyn JobQueue>, system: SystemPorts) -> Self {
+        let SystemPorts { hasher, clock, random } = system;
+        Self { storage, blobs, jobs, hasher, clock, random }
+    }
+
+    /// The system ports of this bundle.
+    pub fn system(&self) -> SystemPorts {
+        SystemPorts { hasher: self.hasher.clone(), clock: self.clock.clone(), random: self.random.clone() }
+    }
+}
+
+impl std::ops::Deref for Ports {
+    type Target = Storage;
+    fn deref(&self) -> &Storage {
+        &self.storage
+    }
+}
+
+impl std::ops::DerefMut for Ports {
+    fn deref_mut(&mut self) -> &mut Storage {
+        &mut self.storage
+    }
+}
+
+/// The ports that do not depend on where data is stored: password hashing, time and randomness.
+/// Provided by the system adapters of each shape (the native process, the Worker runtime, a test
+/// clock), never by a storage adapter.
 #[derive(Clone)]
 pub struct SystemPorts {
     pub hasher: Arc<dyn PasswordHasher>,

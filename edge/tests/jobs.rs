@@ -2,17 +2,25 @@
 //! acked; an unreadable message or a failed job is retried (and so dead-lettered in the end).
 
 use async_trait::async_trait;
-use burstflare_adapters_memory::{system_ports, MemoryStore};
+use burstflare_adapters_memory::{MemoryBlobStore, MemoryStore};
+use burstflare_adapters_system::system_ports;
 use burstflare_core::error::PortError;
-use burstflare_core::ports::{Housekeeping, PortResult, Purged};
+use burstflare_core::ports::{Housekeeping, PortResult, Ports, Purged};
 use burstflare_core::time::Timestamp;
 use burstflare_core::{Config, Service};
 use burstflare_edge::jobs::{handle, Disposition};
 use serde_json::json;
 use std::sync::Arc;
 
+/// Ports over a fresh memory store, composed as the native server composes them.
+fn ports() -> Ports {
+    let (store, system) = (MemoryStore::new(), system_ports());
+    let jobs = Arc::new(store.job_queue(system.clock.clone(), system.random.clone()));
+    Ports::new(store.storage(), Arc::new(MemoryBlobStore::new()), jobs, system)
+}
+
 fn service() -> Service {
-    Service::new(MemoryStore::new().ports(system_ports()), Config::default())
+    Service::new(ports(), Config::default())
 }
 
 /// Fault injection: storage that is down.
@@ -45,7 +53,7 @@ async fn unreadable_messages_are_retried_not_dropped() {
 
 #[tokio::test]
 async fn a_failing_job_is_retried() {
-    let mut ports = MemoryStore::new().ports(system_ports());
+    let mut ports = ports();
     ports.housekeeping = Arc::new(Down);
     let service = Service::new(ports, Config::default());
     match handle(&service, &json!({ "type": "reconcile" })).await {

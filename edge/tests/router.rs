@@ -5,23 +5,18 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use burstflare_adapters_memory::{system_ports, MemoryStore};
-use burstflare_core::{Config, Service};
-use burstflare_edge::{router, AppState, ClientIpSource, CsrfKey, Deployment};
+use burstflare_edge::native::{compose, ServerConfig};
+use burstflare_edge::router;
 use burstflare_ports::routes;
 use std::collections::BTreeSet;
 use tower::ServiceExt;
 
 const METHODS: [Method; 6] = [Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH, Method::OPTIONS];
 
-fn app() -> axum::Router {
-    router(AppState {
-        service: Service::new(MemoryStore::new().ports(system_ports()), Config::default()),
-        deployment: Deployment { storage: "memory", runtime_available: false, containers_enabled: false },
-        client_ip: ClientIpSource::ForwardedFor { trusted_hops: 1 },
-        force_secure_cookies: false,
-        csrf: CsrfKey::new(vec![7; 32]).expect("a 32-byte key"),
-    })
+/// The native server's Router, composed as the server composes it, over memory.
+async fn app() -> axum::Router {
+    let config = ServerConfig { data_dir: None, trust_forwarded_for: true, ..ServerConfig::default() };
+    router(compose(&config).await.expect("compose").state)
 }
 
 /// The paths the Router has registered. axum has no API to list them, but its `Debug` output
@@ -81,7 +76,7 @@ async fn router_serves_exactly_the_route_table() {
     let table: BTreeSet<(String, String)> =
         routes::ALL.iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
     assert_eq!(table.len(), routes::ALL.len(), "routes::ALL lists a route twice");
-    let served = served(&app()).await;
+    let served = served(&app().await).await;
     let unlisted: Vec<_> = served.difference(&table).collect();
     let unmounted: Vec<_> = table.difference(&served).collect();
     assert!(unlisted.is_empty(), "served by the Router but missing from routes::ALL: {unlisted:?}");
@@ -90,7 +85,7 @@ async fn router_serves_exactly_the_route_table() {
 
 #[tokio::test]
 async fn the_probe_sees_a_route_mounted_beside_the_table() {
-    let extra = app().route("/api/unlisted/{id}", axum::routing::delete(|| async { "" }));
+    let extra = app().await.route("/api/unlisted/{id}", axum::routing::delete(|| async { "" }));
     let served = served(&extra).await;
     assert!(served.contains(&("DELETE".to_string(), "/api/unlisted/{id}".to_string())), "{served:?}");
 }

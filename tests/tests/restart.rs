@@ -2,8 +2,7 @@
 //! `building` (as a crash leaves it), the server starts again on the same data folder, and the
 //! build is requeued and completed without anyone asking.
 
-use burstflare_adapters_memory::system_ports;
-use burstflare_adapters_sqlite::{FsBlobStore, SqliteStore};
+use burstflare_adapters_sqlite::SqliteStore;
 use burstflare_core::ids::BuildId;
 use burstflare_core::model::BuildStatus;
 use burstflare_core::store::{Batch, Write};
@@ -14,7 +13,6 @@ use burstflare_tests::http::{register, Api};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 fn config(dir: &Path) -> ServerConfig {
@@ -29,9 +27,8 @@ fn config(dir: &Path) -> ServerConfig {
 /// Leaves the build as a crash mid-build would: `building`, attempt counted.
 async fn crash_mid_build(dir: &Path, build: &str) {
     let store = SqliteStore::open_in(dir).await.expect("database");
-    let blobs = Arc::new(FsBlobStore::new(dir.join("blobs")).expect("blobs"));
-    let ports = store.ports(system_ports(), blobs);
-    let current = ports.builds.get(&BuildId::from_raw(build)).await.expect("read").expect("build");
+    let storage = store.storage();
+    let current = storage.builds.get(&BuildId::from_raw(build)).await.expect("read").expect("build");
     let mut building = current.clone();
     building.status = BuildStatus::Building;
     building.attempts += 1;
@@ -39,7 +36,7 @@ async fn crash_mid_build(dir: &Path, build: &str) {
     building.version += 1;
     let mut batch = Batch::new();
     batch.push(Write::UpdateBuild { build: building, expected_version: current.version });
-    ports.uow.commit(batch).await.expect("commit");
+    storage.uow.commit(batch).await.expect("commit");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

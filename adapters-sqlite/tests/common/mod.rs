@@ -64,9 +64,11 @@ pub struct TestDb {
     pub ports: Ports,
 }
 
-/// The store's ports over [`system`], with blobs in `dir/blobs`.
+/// The store's ports over [`system`], with blobs in `dir/blobs` and jobs in its `jobs` table.
 pub fn ports(store: &SqliteStore, dir: &Path) -> Ports {
-    store.ports(system(), Arc::new(FsBlobStore::new(dir.join("blobs")).expect("blob store")))
+    let system = system();
+    let jobs = Arc::new(store.job_queue(system.clock.clone(), system.random.clone()));
+    Ports::new(store.storage(), Arc::new(FsBlobStore::new(dir.join("blobs")).expect("blob store")), jobs, system)
 }
 
 pub async fn fresh() -> TestDb {

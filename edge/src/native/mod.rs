@@ -1,11 +1,8 @@
-//! The native (self-hosted) shape: picks the adapters in one place ([`compose`]), serves the
-//! Router over TCP with read timeouts and graceful shutdown ([`start`]), and runs password hashing
-//! on a fixed pool of threads that keep their memory, so it neither stalls the async workers nor
-//! grows the server.
+//! The native (self-hosted) shape: assembles its ports in one place ([`compose`]) and serves the
+//! Router over TCP with read timeouts and graceful shutdown ([`start`]), with the job runner and
+//! the reconcile timer beside it.
 
 mod csrf_key;
-mod hash_pool;
-mod hasher;
 mod idle_body;
 mod runner;
 mod serve;
@@ -14,8 +11,9 @@ pub use serve::Timeouts;
 
 use crate::app::{router, AppState, ClientIpSource, Deployment};
 use anyhow::Context;
-use burstflare_adapters_memory::{system_ports, Argon2idHasher, MemoryStore};
+use burstflare_adapters_memory::{MemoryBlobStore, MemoryStore};
 use burstflare_adapters_sqlite::{FsBlobStore, SqliteStore};
+use burstflare_adapters_system::{pooled_system_ports, HashPool, PooledHasher};
 use burstflare_core::ports::{Clock, JobSource, Ports, SystemPorts};
 use burstflare_core::{Config, Service};
 use std::net::SocketAddr;
@@ -73,22 +71,20 @@ pub struct Composed {
 
 const HASH_THREADS: &str = "starting the password hashing threads";
 
-/// Builds the application state: SQLite and blob files under `data_dir`, or memory.
+/// Builds the application state: storage in SQLite and blob files under `data_dir`, or in memory;
+/// jobs in that storage's own job table; the system ports with password hashing on a fixed pool
+/// of threads that keep their memory, so it neither stalls the async workers nor grows the server.
 pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
-    let workers = hash_pool::HashPool::default_workers();
+    let workers = HashPool::default_workers();
     let system = match config.system.clone() {
-        Some(mut system) => {
-            system.hasher = Arc::new(hasher::PooledHasher::other(system.hasher, workers)?);
-            system
+        Some(system) => {
+            let hasher = PooledHasher::other(system.hasher.clone(), workers).context(HASH_THREADS)?;
+            SystemPorts { hasher: Arc::new(hasher), ..system }
         }
-        None => {
-            let hasher = hasher::PooledHasher::argon2id(Argon2idHasher::default(), workers).context(HASH_THREADS)?;
-            SystemPorts { hasher: Arc::new(hasher), ..system_ports() }
-        }
+        None => pooled_system_ports(workers).context(HASH_THREADS)?,
     };
     tracing::debug!(threads = workers, "password hashing threads started");
-    let clock = system.clock.clone();
-    let random = system.random.clone();
+    let (clock, random) = (system.clock.clone(), system.random.clone());
     let (ports, jobs, storage): (Ports, Arc<dyn JobSource>, &'static str) = match &config.data_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating data folder {}", dir.display()))?;
@@ -97,12 +93,14 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
                 .map_err(|e| anyhow::anyhow!("opening the database in {}: {e}", dir.display()))?;
             let blobs =
                 FsBlobStore::new(dir.join("blobs")).map_err(|e| anyhow::anyhow!("opening the blob store: {e}"))?;
-            let blobs = Arc::new(blobs);
-            (store.ports(system, blobs), store.job_source(), "sqlite")
+            let queue = Arc::new(store.job_queue(clock.clone(), random.clone()));
+            (Ports::new(store.storage(), Arc::new(blobs), queue, system), store.job_source(), "sqlite")
         }
         None => {
             let store = MemoryStore::new();
-            (store.ports(system), store.job_source(), "memory")
+            let queue = Arc::new(store.job_queue(clock.clone(), random.clone()));
+            let blobs = Arc::new(MemoryBlobStore::new());
+            (Ports::new(store.storage(), blobs, queue, system), store.job_source(), "memory")
         }
     };
     let csrf = csrf_key::load(config.csrf_key.as_deref(), config.data_dir.as_deref(), random.as_ref())?;

@@ -8,8 +8,8 @@ mod logging;
 use crate::app::{router, AppState, ClientIpSource, Deployment};
 use crate::csrf::CsrfKey;
 use crate::jobs::{self, Disposition};
-use burstflare_adapters_cloudflare::{QueueJobs, R2BlobStore};
-use burstflare_core::ports::{Job, JobQueue};
+use burstflare_adapters_cloudflare::{d1_storage, system_ports, QueueJobs, R2BlobStore};
+use burstflare_core::ports::{Job, JobQueue, Ports};
 use burstflare_core::{Config, Service};
 use std::sync::Arc;
 use tower_service::Service as _;
@@ -26,11 +26,13 @@ const CSRF_KEY: &str = "CSRF_KEY";
 /// Where the platform moves messages that failed all their attempts (see wrangler.toml).
 const DEAD_LETTER_QUEUE: &str = "burstflare-dead-letter";
 
-/// The use cases over the Worker's bindings (all the queue consumer and the cron trigger need).
+/// The use cases over the Worker's bindings (all the queue consumer and the cron trigger need):
+/// D1 for storage, R2 for objects, Queues for jobs (the platform runs the consumer, [`queue`]),
+/// and the runtime's clock, randomness and WebCrypto hashing.
 fn service(env: &Env) -> worker::Result<Service> {
     let blobs = Arc::new(R2BlobStore::new(env.bucket(BLOBS)?));
     let jobs = Arc::new(QueueJobs::new(env.queue(JOBS)?));
-    let ports = burstflare_adapters_cloudflare::ports(env.d1(DB)?, blobs, jobs);
+    let ports = Ports::new(d1_storage(env.d1(DB)?), blobs, jobs, system_ports());
     Ok(Service::new(ports, Config::default()))
 }
 

@@ -2,7 +2,7 @@
 //! with the time given, so each scenario states only what it is about.
 
 use crate::contract::harness::Harness;
-use burstflare_adapters_memory::OsRandom;
+use burstflare_adapters_system::OsRandom;
 use burstflare_core::ids::{
     AuditId, BuildId, DeviceId, FamilyId, GrantId, InviteId, ReleaseId, TemplateId, TokenId, UsageId, UserId,
     VersionId, WorkspaceId,

@@ -1,9 +1,11 @@
 //! One fresh backend per test: the adapter factories, a manual clock, cheap password hashing, and
-//! the use cases over those ports.
+//! the use cases over those ports. [`Harness::start`] is the suite's composition root.
 
 use anyhow::Context as _;
-use burstflare_adapters_memory::{Argon2Params, Argon2idHasher, ManualClock, MemoryStore, OsRandom};
+use burstflare_adapters_memory::{MemoryBlobStore, MemoryStore};
 use burstflare_adapters_sqlite::{FsBlobStore, SqliteStore};
+use burstflare_adapters_system::testing::ManualClock;
+use burstflare_adapters_system::{Argon2Params, Argon2idHasher, OsRandom};
 use burstflare_core::blob::BlobStore;
 use burstflare_core::error::PortError;
 use burstflare_core::ids::WorkspaceId;
@@ -54,16 +56,20 @@ impl Harness {
             clock: clock.clone(),
             random: Arc::new(OsRandom),
         };
+        let random = system.random.clone();
         let (ports, jobs, dir) = match backend {
             Backend::Memory => {
                 let store = MemoryStore::new();
-                (store.ports(system), store.job_source(), None)
+                let queue = Arc::new(store.job_queue(clock.clone(), random));
+                let ports = Ports::new(store.storage(), Arc::new(MemoryBlobStore::new()), queue, system);
+                (ports, store.job_source(), None)
             }
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().context("creating the database directory")?;
                 let store = SqliteStore::open_in(dir.path()).await?;
                 let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs"))?);
-                (store.ports(system, blobs), store.job_source(), Some(dir))
+                let queue = Arc::new(store.job_queue(clock.clone(), random));
+                (Ports::new(store.storage(), blobs, queue, system), store.job_source(), Some(dir))
             }
         };
         let blobs = ports.blobs.clone();
@@ -78,12 +84,9 @@ impl Harness {
             return Ok((self.ports.clone(), self.jobs.clone()));
         };
         let store = SqliteStore::open_in(dir.path()).await?;
-        let system = SystemPorts {
-            hasher: self.ports.hasher.clone(),
-            clock: self.clock.clone(),
-            random: self.ports.random.clone(),
-        };
-        Ok((store.ports(system, self.ports.blobs.clone()), store.job_source()))
+        let system = self.ports.system();
+        let queue = Arc::new(store.job_queue(system.clock.clone(), system.random.clone()));
+        Ok((Ports::new(store.storage(), self.ports.blobs.clone(), queue, system), store.job_source()))
     }
 
     pub fn now(&self) -> Timestamp {

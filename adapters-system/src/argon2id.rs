@@ -1,87 +1,10 @@
-//! The process-local ports every native shape shares, whatever stores its data: the real clock,
-//! the OS random source and argon2id password hashing; plus [`ManualClock`], the clock tests move
-//! by hand instead of sleeping.
+//! argon2id password hashing, in working memory its caller may keep between hashes; it also
+//! verifies the Worker's PBKDF2-SHA256 hashes.
 
+use crate::random::random_array;
 use async_trait::async_trait;
 use burstflare_core::error::PortError;
-use burstflare_core::ports::{Clock, PasswordHasher, PortResult, Random, SystemPorts};
-use burstflare_core::time::Timestamp;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Real clock, default argon2id and the OS random source.
-pub fn system_ports() -> SystemPorts {
-    SystemPorts {
-        hasher: Arc::new(Argon2idHasher::default()),
-        clock: Arc::new(SystemClock),
-        random: Arc::new(OsRandom),
-    }
-}
-
-/// The wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        Timestamp(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
-    }
-}
-
-/// A clock that stands still until told otherwise. Share it as `Arc<ManualClock>`: hand one clone
-/// to the ports and keep one to move time.
-#[derive(Debug, Default)]
-pub struct ManualClock {
-    now_ms: AtomicI64,
-}
-
-impl ManualClock {
-    pub fn new(start: Timestamp) -> Self {
-        Self { now_ms: AtomicI64::new(start.millis()) }
-    }
-    /// A clock at `start`, ready to be shared.
-    pub fn shared(start: Timestamp) -> Arc<Self> {
-        Arc::new(Self::new(start))
-    }
-    pub fn set(&self, at: Timestamp) {
-        self.now_ms.store(at.millis(), Ordering::SeqCst);
-    }
-    pub fn advance_ms(&self, ms: i64) {
-        self.now_ms.fetch_add(ms, Ordering::SeqCst);
-    }
-    pub fn advance_seconds(&self, seconds: i64) {
-        self.advance_ms(seconds.saturating_mul(1000));
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        Timestamp(self.now_ms.load(Ordering::SeqCst))
-    }
-}
-
-/// UUID v4 ids and 256-bit secrets from the operating system's random source.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OsRandom;
-
-impl Random for OsRandom {
-    fn uuid(&self) -> uuid::Uuid {
-        uuid::Uuid::new_v4()
-    }
-    fn bytes32(&self) -> [u8; 32] {
-        random_array()
-    }
-}
-
-/// Bytes from the OS. A process whose OS random source fails cannot mint safe secrets, so this is
-/// the one place that panics rather than carrying on.
-fn random_array<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    getrandom::getrandom(&mut bytes).expect("the operating system's random source failed");
-    bytes
-}
+use burstflare_core::ports::{PasswordHasher, PortResult};
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -408,22 +331,5 @@ mod tests {
         assert!(Argon2idHasher::new(Argon2Params { memory_kib: 1, iterations: 1, parallelism: 1 }).is_err());
         let hash = Argon2idHasher::default().params;
         assert_eq!((hash.m_cost(), hash.t_cost(), hash.p_cost()), (19_456, 2, 1));
-    }
-
-    #[test]
-    fn manual_clock_moves_only_when_told() {
-        let clock = ManualClock::shared(Timestamp(1_000));
-        clock.advance_seconds(2);
-        assert_eq!(clock.now(), Timestamp(3_000));
-        clock.set(Timestamp(5));
-        assert_eq!(clock.now(), Timestamp(5));
-    }
-
-    #[test]
-    fn os_random_draws_distinct_v4_like_values() {
-        assert_ne!(OsRandom.bytes32(), OsRandom.bytes32());
-        assert_ne!(OsRandom.uuid(), OsRandom.uuid());
-        assert_eq!(OsRandom.uuid().get_version_num(), 4);
-        assert!(SystemClock.now().millis() > 1_700_000_000_000);
     }
 }

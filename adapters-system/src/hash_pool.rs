@@ -9,7 +9,7 @@
 //! that hung up) is skipped without hashing. The threads end once the pool is dropped and the
 //! queue is empty.
 
-use burstflare_adapters_memory::Argon2Memory;
+use crate::argon2id::Argon2Memory;
 use burstflare_core::error::PortError;
 use burstflare_core::ports::PortResult;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -90,7 +90,7 @@ fn work(queue: &Mutex<mpsc::Receiver<Job>>, memory: &mut Argon2Memory) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burstflare_adapters_memory::{Argon2Params, Argon2idHasher};
+    use crate::argon2id::{Argon2Params, Argon2idHasher};
     use std::collections::HashSet;
     use std::time::Duration;
 

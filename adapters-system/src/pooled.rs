@@ -3,9 +3,9 @@
 //! argon2id hash works in 19 MiB; see `hash_pool` for why that matters). argon2id works in the
 //! pool's kept buffers; any other hasher (a cheaper one a test supplies) just runs on its threads.
 
-use super::hash_pool::HashPool;
+use crate::argon2id::Argon2idHasher;
+use crate::hash_pool::HashPool;
 use async_trait::async_trait;
-use burstflare_adapters_memory::Argon2idHasher;
 use burstflare_core::ports::{PasswordHasher, PortResult};
 use std::sync::Arc;
 
@@ -70,7 +70,7 @@ impl PasswordHasher for PooledHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burstflare_adapters_memory::Argon2Params;
+    use crate::argon2id::Argon2Params;
 
     /// Made by the argon2id hasher before hashing moved onto the pool.
     const OLD_HASH: &str =
