@@ -8,7 +8,7 @@ use crate::MemoryStore;
 use async_trait::async_trait;
 use burstflare_core::ids::{UserId, WorkspaceId};
 use burstflare_core::model::{
-    AuditEntry, DeviceAuthorization, Invite, Member, Membership, TokenSession, User, Workspace,
+    AuditEntry, Credential, DeviceAuthorization, Invite, Member, Membership, User, Workspace,
 };
 use burstflare_core::ports::{
     AuditRepo, DeviceRepo, Housekeeping, InviteRepo, MembershipRepo, PortResult, Purged, RateLimiter, TokenRepo,
@@ -112,12 +112,12 @@ impl InviteRepo for MemoryStore {
 
 #[async_trait]
 impl TokenRepo for MemoryStore {
-    async fn find_session(&self, hash: &SecretHash) -> PortResult<Option<TokenSession>> {
+    async fn find_credential(&self, hash: &SecretHash) -> PortResult<Option<Credential>> {
         self.read(|s| {
             let token = s.token_hashes.get(hash).and_then(|id| s.tokens.get(id))?;
             let user = s.users.get(&token.user_id)?.user.clone();
             let membership = s.memberships.get(&(token.workspace_id.clone(), token.user_id.clone())).cloned();
-            Some(TokenSession { token: token.clone(), user, membership })
+            Some(Credential { token: token.clone(), user, membership })
         })
     }
 }

@@ -1,4 +1,4 @@
-//! Token records: the `tokens` table, its statements and its [`TokenRepo`], whose `find_session`
+//! Token records: the `tokens` table, its statements and its [`TokenRepo`], whose `find_credential`
 //! (token + user + membership in one query) runs on every authenticated request.
 
 use crate::exec::{SqlExecutor, Stmt};
@@ -7,7 +7,7 @@ use crate::users::read_user_without_id;
 use crate::SqlRepos;
 use async_trait::async_trait;
 use burstflare_core::ids::{FamilyId, TokenId, UserId, WorkspaceId};
-use burstflare_core::model::{Membership, Token, TokenSession};
+use burstflare_core::model::{Credential, Membership, Token};
 use burstflare_core::ports::{PortResult, TokenRepo};
 use burstflare_core::secret::SecretHash;
 use burstflare_core::time::Timestamp;
@@ -22,7 +22,7 @@ macro_rules! columns {
 }
 
 /// One indexed lookup by hash, the user by primary key, the membership by primary key.
-const FIND_SESSION: &str = "SELECT t.id, t.hash, t.kind, t.client, t.family_id, t.user_id, t.workspace_id, \
+const FIND_CREDENTIAL: &str = "SELECT t.id, t.hash, t.kind, t.client, t.family_id, t.user_id, t.workspace_id, \
      t.created_at, t.expires_at, t.used_at, t.revoked_at, t.version, \
      u.email AS user_email, u.name AS user_name, u.created_at AS user_created_at, \
      m.role AS member_role, m.created_at AS member_created_at, m.version AS member_version \
@@ -62,7 +62,7 @@ fn read_token(row: &mut RowReader) -> PortResult<Token> {
     })
 }
 
-fn read_session(row: &mut RowReader) -> PortResult<TokenSession> {
+fn read_sign_in(row: &mut RowReader) -> PortResult<Credential> {
     let token = read_token(row)?;
     let user = read_user_without_id(row, token.user_id.clone())?;
     let role = row.opt_parsed(Role::parse)?;
@@ -78,7 +78,7 @@ fn read_session(row: &mut RowReader) -> PortResult<TokenSession> {
         }),
         _ => None,
     };
-    Ok(TokenSession { token, user, membership })
+    Ok(Credential { token, user, membership })
 }
 
 pub(crate) fn insert(token: &Token) -> Stmt {
@@ -118,8 +118,8 @@ pub(crate) fn revoke_family(family: &FamilyId, at: Timestamp) -> Stmt {
 #[async_trait]
 impl<E: SqlExecutor> TokenRepo for SqlRepos<E> {
     #[tracing::instrument(level = "debug", skip_all, err)]
-    async fn find_session(&self, hash: &SecretHash) -> PortResult<Option<TokenSession>> {
-        let rows = self.exec.query(Stmt::new(FIND_SESSION, vec![hash.as_str().into()])).await?;
-        first(rows).map(|mut row| read_session(&mut row)).transpose()
+    async fn find_credential(&self, hash: &SecretHash) -> PortResult<Option<Credential>> {
+        let rows = self.exec.query(Stmt::new(FIND_CREDENTIAL, vec![hash.as_str().into()])).await?;
+        first(rows).map(|mut row| read_sign_in(&mut row)).transpose()
     }
 }

@@ -4,8 +4,8 @@
 //! servers that trust it), and a timeout. Only loopback addresses are accepted.
 
 use anyhow::{bail, Context};
-use burstflare_ports::dto::RegisterRequest;
-use burstflare_ports::{routes, SessionPayload};
+use burstflare_api::dto::RegisterRequest;
+use burstflare_api::{routes, SignInPayload};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1;
@@ -56,8 +56,8 @@ impl Client {
             name: Some("Bench Owner".to_string()),
             kind: Some("api".to_string()),
         };
-        let session: SessionPayload = self.json(Method::POST, routes::REGISTER, Some(&request)).await?;
-        Ok(Client { bearer: Some(session.token), ..self.clone() })
+        let sign_in: SignInPayload = self.json(Method::POST, routes::REGISTER, Some(&request)).await?;
+        Ok(Client { bearer: Some(sign_in.token), ..self.clone() })
     }
 
     /// Sends `body` as JSON (or nothing) and reads a JSON answer; a non-2xx status is an error.

@@ -4,7 +4,7 @@
 //! histogram (microseconds). The run is bounded in time and in request count.
 
 use anyhow::{bail, Context};
-use burstflare_ports::dto::InviteRequest;
+use burstflare_api::dto::InviteRequest;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;

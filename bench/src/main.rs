@@ -20,8 +20,8 @@ mod upload_report;
 mod worker;
 
 use anyhow::{bail, Context};
-use burstflare_ports::dto::RegisterRequest;
-use burstflare_ports::routes;
+use burstflare_api::dto::RegisterRequest;
+use burstflare_api::routes;
 use clap::{Parser, Subcommand};
 use hyper::body::Bytes;
 use hyper::Method;
@@ -209,8 +209,8 @@ async fn register_owner(addr: SocketAddr) -> anyhow::Result<String> {
     if !status.is_success() {
         bail!("registering the owner: {status}: {}", String::from_utf8_lossy(&body));
     }
-    let session: serde_json::Value = serde_json::from_slice(&body).context("reading the register response")?;
-    let token = session["token"].as_str().context("no token in the register response")?;
+    let sign_in: serde_json::Value = serde_json::from_slice(&body).context("reading the register response")?;
+    let token = sign_in["token"].as_str().context("no token in the register response")?;
     Ok(token.to_string())
 }
 

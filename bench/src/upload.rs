@@ -12,7 +12,7 @@ use crate::report::Machine;
 use crate::server::{self, Memory, Server};
 use crate::upload_report::{Large, Report, Small};
 use anyhow::{bail, Context};
-use burstflare_ports::{
+use burstflare_api::{
     routes, AddVersionRequest, BuildDto, BuildResponse, BuildsResponse, CreateTemplateRequest, TemplateResponse,
     UploadGrantRequest, UploadGrantResponse, VersionResponse,
 };

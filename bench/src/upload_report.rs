@@ -6,7 +6,7 @@ use crate::report::{load_average, Machine};
 use crate::server::Memory;
 use crate::upload::{growth, mib};
 use anyhow::Context;
-use burstflare_ports::BuildDto;
+use burstflare_api::BuildDto;
 use chrono::{DateTime, Utc};
 use std::fmt::Write as _;
 use std::time::Duration;

@@ -9,7 +9,7 @@ use crate::load::{self, Body, Load, MakeRequest, Outcome, Target};
 use crate::report::{self, Machine};
 use crate::server::{self, Memory};
 use anyhow::{bail, Context};
-use burstflare_ports::routes;
+use burstflare_api::routes;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::HeaderValue;

@@ -102,7 +102,7 @@ pub enum AuthCommand {
         #[arg(long)]
         deny: bool,
     },
-    /// Sign out: revoke the session on the server and forget it here
+    /// Sign out: revoke the sign_in on the server and forget it here
     Logout,
     /// Show the signed-in user, workspace and role
     Whoami,

@@ -7,7 +7,7 @@
 
 use crate::config::{Config, ConfigFile};
 use crate::error::{CliError, Result};
-use burstflare_ports::{routes, ErrorBody, RefreshRequest, SessionPayload};
+use burstflare_api::{routes, ErrorBody, RefreshRequest, SignInPayload};
 use reqwest::header::{ACCEPT, USER_AGENT};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -79,12 +79,12 @@ impl Api {
         self.send(method, path, body, None).await
     }
 
-    /// A call with an explicit access token and no refresh (best-effort cleanup of old sessions).
+    /// A call with an explicit access token and no refresh (best-effort cleanup of old sign-ins).
     pub async fn with_token(&self, method: Method, path: &str, body: Option<Value>, token: &str) -> Result<Value> {
         self.send(method, path, body, Some(token)).await
     }
 
-    /// An authenticated call as the signed-in user, refreshing the session once if it expired.
+    /// An authenticated call as the signed-in user, refreshing the sign_in once if it expired.
     pub async fn authed(&mut self, method: Method, path: &str, body: Option<Value>) -> Result<Value> {
         let token = self.config.access_token().ok_or_else(CliError::not_signed_in)?.to_string();
         match self.send(method.clone(), path, body.clone(), Some(&token)).await {
@@ -93,7 +93,7 @@ impl Api {
         }
         let token = self.renew(&token).await?;
         match self.send(method, path, body, Some(&token)).await {
-            Err(e) if e.has_status(401) => Err(CliError::session_expired()),
+            Err(e) if e.has_status(401) => Err(CliError::sign_in_expired()),
             done => done,
         }
     }
@@ -111,7 +111,7 @@ impl Api {
         let refresh_token = self.config.refresh_token().ok_or_else(CliError::not_signed_in)?.to_string();
         let request = RefreshRequest { refresh_token: Some(refresh_token) };
         let raw = match self.public(Method::POST, routes::REFRESH, body(&request)).await {
-            Err(e) if e.is_refusal() => return Err(CliError::session_expired()),
+            Err(e) if e.is_refusal() => return Err(CliError::sign_in_expired()),
             other => other?,
         };
         self.adopt(&raw)?;
@@ -121,7 +121,7 @@ impl Api {
     /// An access token to retry with after `stale` was refused. Another `burstflare` process
     /// sharing the config may have rotated the pair already: then its saved token is used, and
     /// the old refresh token is not presented again (that would count as reuse and end the
-    /// session everywhere).
+    /// sign_in everywhere).
     async fn renew(&mut self, stale: &str) -> Result<String> {
         let on_disk = self.store.load()?;
         if let Some(token) = on_disk.access_token().filter(|t| *t != stale).map(str::to_string) {
@@ -129,26 +129,26 @@ impl Api {
             return Ok(token);
         }
         if self.config.refresh_token().is_none() {
-            return Err(CliError::session_expired());
+            return Err(CliError::sign_in_expired());
         }
         let raw = self.refresh().await?;
-        Ok(parse::<SessionPayload>(&raw)?.token)
+        Ok(parse::<SignInPayload>(&raw)?.token)
     }
 
-    /// Saves the token pair of a sign-in response as the current session and returns it.
-    pub fn adopt(&mut self, raw: &Value) -> Result<SessionPayload> {
-        let session: SessionPayload = parse(raw)?;
+    /// Saves the token pair of a sign-in response as the current sign_in and returns it.
+    pub fn adopt(&mut self, raw: &Value) -> Result<SignInPayload> {
+        let sign_in: SignInPayload = parse(raw)?;
         let mut config = self.store.load().unwrap_or_else(|_| self.config.clone());
-        config.set_session(&self.base_url, &session);
+        config.save_sign_in(&self.base_url, &sign_in);
         self.store.save(&config)?;
         self.config = config;
-        Ok(session)
+        Ok(sign_in)
     }
 
-    /// Forgets the session locally (the server side is the caller's business).
-    pub fn forget_session(&mut self) -> Result<()> {
+    /// Forgets the sign_in locally (the server side is the caller's business).
+    pub fn forget_sign_in(&mut self) -> Result<()> {
         let mut config = self.store.load().unwrap_or_else(|_| self.config.clone());
-        config.clear_session();
+        config.clear_sign_in_cookies();
         self.store.save(&config)?;
         self.config = config;
         Ok(())
@@ -233,7 +233,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn authenticated_calls_need_a_session() {
+    async fn authenticated_calls_need_a_sign_in() {
         let mut api = api("http://127.0.0.1:9").unwrap();
         assert_eq!(api.get(routes::ME).await.unwrap_err(), CliError::not_signed_in());
     }

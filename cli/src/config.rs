@@ -4,7 +4,7 @@
 //! local users never read the tokens.
 
 use crate::error::{CliError, Result};
-use burstflare_ports::SessionPayload;
+use burstflare_api::SignInPayload;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -57,16 +57,16 @@ impl Config {
     }
 
     /// Remembers a sign-in: the server it was made at and the new token pair.
-    pub fn set_session(&mut self, url: &str, session: &SessionPayload) {
+    pub fn save_sign_in(&mut self, url: &str, sign_in: &SignInPayload) {
         self.url = Some(url.to_string());
-        self.token = Some(session.token.clone());
-        self.refresh_token = Some(session.refresh_token.clone());
-        self.workspace_id = Some(session.workspace.id.clone());
-        self.user_email = Some(session.user.email.clone());
+        self.token = Some(sign_in.token.clone());
+        self.refresh_token = Some(sign_in.refresh_token.clone());
+        self.workspace_id = Some(sign_in.workspace.id.clone());
+        self.user_email = Some(sign_in.user.email.clone());
     }
 
     /// Forgets the tokens and workspace; keeps the URL and email for the next sign-in.
-    pub fn clear_session(&mut self) {
+    pub fn clear_sign_in_cookies(&mut self) {
         self.token = None;
         self.refresh_token = None;
         self.workspace_id = None;
@@ -247,7 +247,7 @@ mod tests {
         let mut config = sample();
         config.token = Some(String::new());
         assert_eq!(config.access_token(), None);
-        config.clear_session();
+        config.clear_sign_in_cookies();
         assert_eq!((config.refresh_token(), config.workspace_id()), (None, None));
         assert_eq!(config.saved_url(), Some("http://example.test"));
         assert_eq!(config.user_email.as_deref(), Some("ada@example.com"));

@@ -2,9 +2,9 @@
 //! by the binary as `error: <message> (<code>)` before it exits with status 1.
 //!
 //! Server errors keep the `{error, code}` envelope of the API as they are; errors the CLI finds
-//! itself (no session, unreachable server, bad config) get codes of their own, listed here.
+//! itself (no sign_in, unreachable server, bad config) get codes of their own, listed here.
 
-use burstflare_ports::ErrorBody;
+use burstflare_api::ErrorBody;
 use std::fmt;
 
 /// Result of every command and helper in this crate.
@@ -42,8 +42,8 @@ impl CliError {
         Self::new("not_signed_in", "not signed in; run `burstflare auth login`")
     }
 
-    pub fn session_expired() -> Self {
-        Self::new("session_expired", "your session expired; run `burstflare auth login`")
+    pub fn sign_in_expired() -> Self {
+        Self::new("sign_in_expired", "your sign_in expired; run `burstflare auth login`")
     }
 
     pub fn unreachable(url: &str, cause: impl fmt::Display) -> Self {

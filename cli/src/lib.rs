@@ -1,5 +1,5 @@
 //! The `burstflare` command-line client of the BurstFlare control plane. It speaks the public HTTP
-//! API described by `burstflare-ports` and keeps the caller's session in a private config file.
+//! API described by `burstflare-api` and keeps the caller's sign_in in a private config file.
 //!
 //! Layout: [`args`] declares the command line, [`commands`] runs it, [`client`] does HTTP (with
 //! transparent token refresh), [`config`] reads and writes the config file, [`password`] gets

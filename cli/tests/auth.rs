@@ -76,12 +76,12 @@ fn login_reads_the_password_from_stdin_or_the_environment() {
     assert_ne!(ada.config_field("token"), second_token);
     ada.ok(&["auth", "whoami"]);
 
-    // Signing in again revoked the session it replaced.
+    // Signing in again revoked the sign_in it replaced.
     let mut stale = ada.config();
     stale["token"] = json!(first_token);
     stale["refreshToken"] = json!("");
     ada.set_config(&stale);
-    assert!(ada.fails(&["auth", "whoami"]).contains("session expired"));
+    assert!(ada.fails(&["auth", "whoami"]).contains("sign_in expired"));
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn a_failed_refresh_asks_to_sign_in_again() {
     ada.set_config(&config);
     assert_eq!(
         ada.fails(&["auth", "whoami"]),
-        "error: your session expired; run `burstflare auth login` (session_expired)\n"
+        "error: your sign_in expired; run `burstflare auth login` (sign_in_expired)\n"
     );
 }
 
@@ -159,13 +159,13 @@ fn explicit_refresh_rotates_the_pair_and_the_old_refresh_token_is_spent() {
     replay["token"] = json!("bfa_made_up");
     replay["refreshToken"] = old["refreshToken"].clone();
     ada.set_config(&replay);
-    assert!(ada.fails(&["auth", "refresh"]).contains("(session_expired)"));
+    assert!(ada.fails(&["auth", "refresh"]).contains("(sign_in_expired)"));
     ada.set_config(&new);
-    assert!(ada.fails(&["auth", "whoami"]).contains("(session_expired)"), "reuse revoked the whole family");
+    assert!(ada.fails(&["auth", "whoami"]).contains("(sign_in_expired)"), "reuse revoked the whole family");
 }
 
 #[test]
-fn logout_revokes_and_forgets_the_session() {
+fn logout_revokes_and_forgets_the_sign_in() {
     let server = TestServer::start();
     let ada = User::new(&server, "ada@example.com");
     ada.register();
@@ -179,8 +179,8 @@ fn logout_revokes_and_forgets_the_session() {
 
     // The server revoked the tokens too: putting them back does not sign anyone in.
     ada.set_config(&signed_in);
-    assert!(ada.fails(&["auth", "whoami"]).contains("(session_expired)"));
-    // Logging out a session the server already ended still clears it locally.
+    assert!(ada.fails(&["auth", "whoami"]).contains("(sign_in_expired)"));
+    // Logging out a sign_in the server already ended still clears it locally.
     assert!(ada.ok(&["auth", "logout"]).starts_with("Signed out"));
     assert!(ada.config()["token"].is_null());
 }
@@ -192,12 +192,12 @@ fn json_output_is_the_server_response_without_secrets() {
     let run =
         ada.run_with_stdin(&["auth", "register", "--email", "ada@example.com", "--password-stdin", "--json"], PASSWORD);
     assert_eq!(run.code, Some(0), "{run:?}");
-    let session: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
-    assert_eq!(session["user"]["email"], "ada@example.com");
-    assert_eq!(session["workspace"]["role"], "owner");
-    assert_eq!(session["tokenKind"], "api");
-    assert_eq!(session["token"], "<redacted>");
-    assert_eq!(session["refreshToken"], "<redacted>");
+    let sign_in: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(sign_in["user"]["email"], "ada@example.com");
+    assert_eq!(sign_in["workspace"]["role"], "owner");
+    assert_eq!(sign_in["tokenKind"], "api");
+    assert_eq!(sign_in["token"], "<redacted>");
+    assert_eq!(sign_in["refreshToken"], "<redacted>");
     assert!(!run.stdout.contains(&ada.config_field("token")));
 
     let me = ada.json(&["auth", "whoami"]);

@@ -62,7 +62,7 @@ impl Error {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, "internal", message)
     }
-    /// The generic 401 for any credential that does not resolve to a live session.
+    /// The generic 401 for any credential that does not resolve to a live sign-in.
     pub fn invalid_token() -> Self {
         Self::unauthorized("unauthorized", "Unauthorized")
     }

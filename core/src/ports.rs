@@ -7,8 +7,8 @@ use crate::blob::BlobStore;
 use crate::error::PortError;
 use crate::ids::{BuildId, JobId, TemplateId, UserId, VersionId, WorkspaceId};
 use crate::model::{
-    AuditEntry, Build, DeviceAuthorization, Invite, Member, Membership, Release, Template, TemplateVersion,
-    TokenSession, UploadGrant, User, Workspace,
+    AuditEntry, Build, Credential, DeviceAuthorization, Invite, Member, Membership, Release, Template, TemplateVersion,
+    UploadGrant, User, Workspace,
 };
 use crate::secret::SecretHash;
 use crate::store::Batch;
@@ -54,7 +54,7 @@ pub trait InviteRepo: Send + Sync {
 pub trait TokenRepo: Send + Sync {
     /// The token with this hash, its user and the user's membership in the token's workspace.
     /// Returns the record whatever its state (revoked, expired, used): the caller decides.
-    async fn find_session(&self, hash: &SecretHash) -> PortResult<Option<TokenSession>>;
+    async fn find_credential(&self, hash: &SecretHash) -> PortResult<Option<Credential>>;
 }
 
 #[async_trait]

@@ -9,8 +9,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
+use burstflare_api::routes::{self, Route};
 use burstflare_core::Service;
-use burstflare_ports::routes::{self, Route};
 
 /// JSON bodies above this size are refused with 413 before they are parsed.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;

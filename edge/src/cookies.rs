@@ -1,19 +1,19 @@
-//! Reading the request's cookies and writing the browser session cookies (`HttpOnly`,
+//! Reading the request's cookies and writing the browser sign-in cookies (`HttpOnly`,
 //! `SameSite=Lax`; the CSRF cookie is readable by the page). When cookies are `Secure` they carry
 //! the `__Host-` prefix (the refresh cookie, scoped to `/api/auth`, `__Secure-`), and only the
 //! prefixed names are read, so a cookie planted by a sibling subdomain is never used.
 
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
-use burstflare_ports::{
-    CSRF_COOKIE, REFRESH_COOKIE, SECURE_CSRF_COOKIE, SECURE_REFRESH_COOKIE, SECURE_SESSION_COOKIE, SESSION_COOKIE,
+use burstflare_api::{
+    ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, SECURE_ACCESS_COOKIE, SECURE_CSRF_COOKIE, SECURE_REFRESH_COOKIE,
 };
 
-/// The names of the session cookies, and whether they are `Secure`.
+/// The names of the access cookies, and whether they are `Secure`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Names {
     pub secure: bool,
-    pub session: &'static str,
+    pub access: &'static str,
     pub refresh: &'static str,
     pub csrf: &'static str,
 }
@@ -22,9 +22,9 @@ impl Names {
     /// The prefixed names when `secure`, the plain ones otherwise.
     pub fn new(secure: bool) -> Self {
         if secure {
-            Self { secure, session: SECURE_SESSION_COOKIE, refresh: SECURE_REFRESH_COOKIE, csrf: SECURE_CSRF_COOKIE }
+            Self { secure, access: SECURE_ACCESS_COOKIE, refresh: SECURE_REFRESH_COOKIE, csrf: SECURE_CSRF_COOKIE }
         } else {
-            Self { secure, session: SESSION_COOKIE, refresh: REFRESH_COOKIE, csrf: CSRF_COOKIE }
+            Self { secure, access: ACCESS_COOKIE, refresh: REFRESH_COOKIE, csrf: CSRF_COOKIE }
         }
     }
 }
@@ -73,13 +73,19 @@ pub fn set(headers: &mut HeaderMap, spec: CookieSpec<'_>) {
     }
 }
 
-/// The browser session: access token, refresh token (sent only to the auth routes) and the CSRF
+/// The browser access: access token, refresh token (sent only to the auth routes) and the CSRF
 /// token for the page to read.
-pub fn set_session(headers: &mut HeaderMap, names: Names, access: (&str, i64), refresh: (&str, i64), csrf: &str) {
+pub fn set_sign_in_cookies(
+    headers: &mut HeaderMap,
+    names: Names,
+    access: (&str, i64),
+    refresh: (&str, i64),
+    csrf: &str,
+) {
     let secure = names.secure;
-    let session =
-        CookieSpec { name: names.session, value: access.0, path: "/", max_age: access.1, http_only: true, secure };
-    set(headers, session);
+    let access =
+        CookieSpec { name: names.access, value: access.0, path: "/", max_age: access.1, http_only: true, secure };
+    set(headers, access);
     let refresh_cookie = CookieSpec {
         name: names.refresh,
         value: refresh.0,
@@ -94,10 +100,10 @@ pub fn set_session(headers: &mut HeaderMap, names: Names, access: (&str, i64), r
     set(headers, csrf_cookie);
 }
 
-/// Expires every session cookie (`Max-Age=0`).
-pub fn clear_session(headers: &mut HeaderMap, names: Names) {
+/// Expires every access cookie (`Max-Age=0`).
+pub fn clear_sign_in_cookies(headers: &mut HeaderMap, names: Names) {
     for (name, path, http_only) in
-        [(names.session, "/", true), (names.refresh, "/api/auth", true), (names.csrf, "/", false)]
+        [(names.access, "/", true), (names.refresh, "/api/auth", true), (names.csrf, "/", false)]
     {
         set(headers, CookieSpec { name, value: "", path, max_age: 0, http_only, secure: names.secure });
     }
@@ -110,17 +116,17 @@ mod tests {
     #[test]
     fn reads_one_cookie_among_many() {
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_static("a=1; burstflare_session=bfa_x ; b=2"));
-        assert_eq!(get(&headers, SESSION_COOKIE).as_deref(), Some("bfa_x"));
+        headers.insert(COOKIE, HeaderValue::from_static("a=1; burstflare_access=bfa_x ; b=2"));
+        assert_eq!(get(&headers, ACCESS_COOKIE).as_deref(), Some("bfa_x"));
         assert_eq!(get(&headers, "missing"), None);
     }
 
     #[test]
-    fn session_cookies_are_http_only_and_lax() {
+    fn sign_in_cookies_are_http_only_and_lax() {
         let mut headers = HeaderMap::new();
-        set_session(&mut headers, Names::new(false), ("bfa_a", 900), ("bfr_r", 60), "bfc_c");
+        set_sign_in_cookies(&mut headers, Names::new(false), ("bfa_a", 900), ("bfr_r", 60), "bfc_c");
         let all: Vec<_> = headers.get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect();
-        assert!(all[0].starts_with("burstflare_session=bfa_a;"), "{}", all[0]);
+        assert!(all[0].starts_with("burstflare_access=bfa_a;"), "{}", all[0]);
         assert!(all[0].contains("HttpOnly") && all[0].contains("SameSite=Lax") && !all[0].contains("Secure"));
         assert!(all[1].contains("Path=/api/auth"));
         assert!(!all[2].contains("HttpOnly"));
@@ -129,9 +135,9 @@ mod tests {
     #[test]
     fn secure_cookies_carry_the_host_prefix() {
         let mut headers = HeaderMap::new();
-        set_session(&mut headers, Names::new(true), ("bfa_a", 900), ("bfr_r", 60), "bfc_c");
+        set_sign_in_cookies(&mut headers, Names::new(true), ("bfa_a", 900), ("bfr_r", 60), "bfc_c");
         let all: Vec<_> = headers.get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect();
-        assert!(all[0].starts_with("__Host-burstflare_session=") && all[0].contains("Path=/;"), "{}", all[0]);
+        assert!(all[0].starts_with("__Host-burstflare_access=") && all[0].contains("Path=/;"), "{}", all[0]);
         assert!(all[1].starts_with("__Secure-burstflare_refresh=") && all[1].contains("Path=/api/auth"));
         assert!(all[2].starts_with("__Host-burstflare_csrf="));
         assert!(all.iter().all(|c| c.contains("; Secure") && !c.contains("Domain")));

@@ -5,10 +5,10 @@
 //! the value to the page, so a cookie planted by another origin proves nothing.
 
 use axum::http::{HeaderMap, Method};
+use burstflare_api::CSRF_HEADER;
 use burstflare_core::ids::FamilyId;
 use burstflare_core::secret::prefix;
 use burstflare_core::Error;
-use burstflare_ports::CSRF_HEADER;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt;

@@ -4,8 +4,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use burstflare_api::ErrorBody;
 use burstflare_core::{Error, ErrorKind};
-use burstflare_ports::ErrorBody;
 
 /// An error response.
 #[derive(Debug)]

@@ -1,6 +1,6 @@
 //! Request extractors: JSON bodies, path parameters and query strings that fail as clean 4xx in
 //! the JSON envelope (never 500, never plain text), the authenticated caller (bearer token, or
-//! session cookie with a CSRF check on mutations), and the client IP used as the rate-limit
+//! access cookie with a CSRF check on mutations), and the client IP used as the rate-limit
 //! identity.
 
 use crate::app::{AppState, ClientIpSource};
@@ -103,13 +103,13 @@ pub enum CredentialSource {
     Cookie,
 }
 
-/// The credential of a request: a bearer token, or the session cookie named `session_cookie`.
-pub fn credential(headers: &HeaderMap, session_cookie: &str) -> Option<(String, CredentialSource)> {
+/// The credential of a request: a bearer token, or the access cookie named `access_cookie`.
+pub fn credential(headers: &HeaderMap, access_cookie: &str) -> Option<(String, CredentialSource)> {
     if let Some(value) = headers.get(AUTHORIZATION) {
         let token = value.to_str().ok()?.strip_prefix("Bearer ")?.trim();
         return (!token.is_empty()).then(|| (token.to_string(), CredentialSource::Bearer));
     }
-    cookies::get(headers, session_cookie).map(|t| (t, CredentialSource::Cookie))
+    cookies::get(headers, access_cookie).map(|t| (t, CredentialSource::Cookie))
 }
 
 /// The cookie names (and `Secure`) for a request: prefixed over https or when forced.
@@ -126,7 +126,7 @@ impl FromRequestParts<AppState> for Authed {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let names = cookie_names(state, &parts.headers, &parts.uri);
-        let (token, source) = credential(&parts.headers, names.session).ok_or_else(ApiError::unauthorized)?;
+        let (token, source) = credential(&parts.headers, names.access).ok_or_else(ApiError::unauthorized)?;
         let actor = state.service.authenticate(&token).await?;
         if source == CredentialSource::Cookie {
             csrf::check(&state.csrf, &parts.method, &parts.headers, &actor.family_id)?;

@@ -1,14 +1,14 @@
 //! Domain values to API DTOs: the only place that knows both shapes.
 
+use burstflare_api::{
+    ArtifactDto, AuditDto, BuildDto, BundleDto, InviteDto, LimitsDto, MemberDto, MembershipDto, ReleaseDto,
+    TemplateDto, UserDto, VersionDto, WorkspaceDto,
+};
 use burstflare_core::model::{
     AuditEntry, Build, Invite, Member, Membership, Release, TemplateVersion, User, VersionStatus, WorkspaceView,
 };
 use burstflare_core::service::TemplateView;
 use burstflare_core::values::PlanLimits;
-use burstflare_ports::{
-    ArtifactDto, AuditDto, BuildDto, BundleDto, InviteDto, LimitsDto, MemberDto, MembershipDto, ReleaseDto,
-    TemplateDto, UserDto, VersionDto, WorkspaceDto,
-};
 
 pub fn user(u: &User) -> UserDto {
     UserDto {

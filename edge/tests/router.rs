@@ -5,9 +5,9 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use burstflare_api::routes;
 use burstflare_edge::native::{compose, ServerConfig};
 use burstflare_edge::router;
-use burstflare_ports::routes;
 use std::collections::BTreeSet;
 use tower::ServiceExt;
 

@@ -3,11 +3,11 @@
 //! build is requeued and completed without anyone asking.
 
 use burstflare_adapters_sqlite::SqliteStore;
+use burstflare_api::routes::{self, path};
 use burstflare_core::ids::BuildId;
 use burstflare_core::model::BuildStatus;
 use burstflare_core::store::{Batch, Write};
 use burstflare_edge::native::{start, ServerConfig};
-use burstflare_ports::routes::{self, path};
 use burstflare_tests::http::bundles::bundle;
 use burstflare_tests::http::{register, Api};
 use serde_json::json;

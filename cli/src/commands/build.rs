@@ -8,7 +8,7 @@ use super::template::template_id;
 use crate::client::{parse, Api, FORWARDED_FOR_ENV};
 use crate::error::{CliError, Result};
 use crate::output::{self, table, Output};
-use burstflare_ports::{routes, BuildDto, BuildResponse, BuildsResponse, ErrorBody, TemplatesResponse};
+use burstflare_api::{routes, BuildDto, BuildResponse, BuildsResponse, ErrorBody, TemplatesResponse};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reqwest::header::{ACCEPT, USER_AGENT};
@@ -131,7 +131,7 @@ async fn list(api: &mut Api, out: Output, template: Option<String>) -> Result<()
 }
 
 /// Prints the log (text/plain on the server). The build is fetched first through the JSON
-/// client, which refreshes the session if it has to; the log is then read with the fresh token.
+/// client, which refreshes the sign_in if it has to; the log is then read with the fresh token.
 async fn log(api: &mut Api, out: Output, id: &str) -> Result<()> {
     let build = parse::<BuildResponse>(&api.get(&routes::path(routes::BUILD, &[id])).await?)?.build;
     let token = api.config().access_token().ok_or_else(CliError::not_signed_in)?.to_string();

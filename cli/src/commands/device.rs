@@ -3,11 +3,11 @@
 //! until someone signed in approves the code (in the browser or with `burstflare auth approve`),
 //! denies it, or it expires.
 
-use super::auth::{begin_session, signed_in};
+use super::auth::{begin_sign_in, signed_in};
 use crate::client::{body, parse, Api};
 use crate::error::{CliError, Result};
 use crate::output::Output;
-use burstflare_ports::{routes, DeviceExchangeRequest, DeviceStartResponse};
+use burstflare_api::{routes, DeviceExchangeRequest, DeviceStartResponse};
 use indicatif::ProgressBar;
 use reqwest::Method;
 use std::time::{Duration, Instant};
@@ -52,8 +52,8 @@ pub async fn run(api: &mut Api, out: Output, poll_interval_ms: Option<u64>) -> R
     };
     spinner.finish_and_clear();
     let raw = outcome?;
-    let session = begin_session(api, &raw).await?;
-    out.show(&raw, || signed_in(&session));
+    let sign_in = begin_sign_in(api, &raw).await?;
+    out.show(&raw, || signed_in(&sign_in));
     Ok(())
 }
 

@@ -28,7 +28,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         None => ConfigFile::default_path()?,
     });
     let config = store.load()?;
-    // --url / BURSTFLARE_URL, else the server of the saved session, else the local default.
+    // --url / BURSTFLARE_URL, else the server of the saved sign_in, else the local default.
     let url = cli.url.filter(|u| !u.trim().is_empty()).or_else(|| config.saved_url().map(str::to_string));
     let mut api = Api::new(url.as_deref().unwrap_or(DEFAULT_URL).trim(), store, config)?;
     match cli.command {

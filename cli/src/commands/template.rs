@@ -10,7 +10,7 @@ use crate::bundle::{self, Bundle};
 use crate::client::{body, parse, Api};
 use crate::error::{CliError, Result};
 use crate::output::{self, fields, table, Output};
-use burstflare_ports::{
+use burstflare_api::{
     routes, AddVersionRequest, CreateTemplateRequest, DeleteTemplateResponse, PromoteRequest, PromoteResponse,
     ReleasesResponse, TemplateDto, TemplateResponse, TemplatesResponse, UploadGrantRequest, UploadGrantResponse,
     VersionDto, VersionResponse,

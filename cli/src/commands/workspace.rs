@@ -1,12 +1,12 @@
 //! `burstflare workspace …`: list and switch workspaces, see members and pending invites, invite
 //! by email, accept an invite, change a member's role and the plan.
 
-use super::auth::{begin_session, signed_in};
+use super::auth::{begin_sign_in, signed_in};
 use crate::args::WorkspaceCommand;
 use crate::client::{body, parse, Api};
 use crate::error::{CliError, Result};
 use crate::output::{table, Output};
-use burstflare_ports::{
+use burstflare_api::{
     routes, AcceptInviteRequest, InviteRequest, InviteResponse, MembersResponse, MembershipResponse, PlanRequest,
     RoleRequest, SwitchWorkspaceRequest, WorkspaceDto, WorkspaceResponse, WorkspacesResponse,
 };
@@ -17,8 +17,8 @@ pub async fn run(api: &mut Api, out: Output, command: WorkspaceCommand) -> Resul
         WorkspaceCommand::List => list(api, out).await,
         WorkspaceCommand::Switch { workspace_id } => {
             let raw = switch(api, workspace_id).await?;
-            let session = begin_session(api, &raw).await?;
-            out.show(&raw, || signed_in(&session));
+            let sign_in = begin_sign_in(api, &raw).await?;
+            out.show(&raw, || signed_in(&sign_in));
             Ok(())
         }
         WorkspaceCommand::Members => members(api, out).await,
@@ -133,8 +133,8 @@ async fn accept(api: &mut Api, out: Output, code: String, then_switch: bool) -> 
         return Ok(());
     }
     let switched = switch(api, workspace.id.clone()).await?;
-    let session = begin_session(api, &switched).await?;
-    out.show(&json!({ "accepted": raw, "switched": switched }), || format!("{joined}\n{}", signed_in(&session)));
+    let sign_in = begin_sign_in(api, &switched).await?;
+    out.show(&json!({ "accepted": raw, "switched": switched }), || format!("{joined}\n{}", signed_in(&sign_in)));
     Ok(())
 }
 

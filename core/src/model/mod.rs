@@ -98,7 +98,7 @@ impl Token {
 /// What one access-token lookup resolves to: the token, its user, and the user's membership in the
 /// token's workspace (absent if it was removed since).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenSession {
+pub struct Credential {
     pub token: Token,
     pub user: User,
     pub membership: Option<Membership>,

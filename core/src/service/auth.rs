@@ -154,9 +154,9 @@ impl Service {
         if !refresh_secret.starts_with(&format!("{}_", prefix::REFRESH)) {
             return Err(Error::unauthorized("refresh_token_required", "A refresh token is required"));
         }
-        let session = self.ports.tokens.find_session(&SecretHash::of(refresh_secret)).await?;
-        let session = session.ok_or_else(Error::invalid_token)?;
-        let token = session.token;
+        let credential = self.ports.tokens.find_credential(&SecretHash::of(refresh_secret)).await?;
+        let credential = credential.ok_or_else(Error::invalid_token)?;
+        let token = credential.token;
         guard(&token.family_id)?;
         let now = self.now();
         if token.kind != TokenKind::Refresh || token.revoked_at.is_some() {
@@ -168,7 +168,7 @@ impl Service {
         if !token.is_live(now) {
             return Err(Error::invalid_token());
         }
-        let membership = session.membership.ok_or_else(Error::invalid_token)?;
+        let membership = credential.membership.ok_or_else(Error::invalid_token)?;
         let workspace = self.workspace(&token.workspace_id).await.map_err(|_| Error::invalid_token())?;
         let view = self.view(workspace, membership.role).await?;
         let mut batch = Batch::new();
@@ -179,7 +179,7 @@ impl Service {
             ("auth_token", token.id.as_str()),
             json!({ "grantKind": token.client.as_str() }),
         ));
-        let sign_in = self.issue_pair(&mut batch, session.user, view, token.client, Some(token.family_id.clone()));
+        let sign_in = self.issue_pair(&mut batch, credential.user, view, token.client, Some(token.family_id.clone()));
         match self.commit(batch).await {
             Err(e) if e.kind == ErrorKind::Conflict => {
                 Err(self.revoke_reused_family(&token.family_id, &token.user_id, &token.workspace_id).await)

@@ -125,15 +125,15 @@ impl Service {
         if !secret.starts_with(prefix::ACCESS) || !secret[prefix::ACCESS.len()..].starts_with('_') {
             return Err(Error::invalid_token());
         }
-        let session = self.ports.tokens.find_session(&SecretHash::of(secret)).await?;
-        let session = session.ok_or_else(Error::invalid_token)?;
-        let token = &session.token;
+        let credential = self.ports.tokens.find_credential(&SecretHash::of(secret)).await?;
+        let credential = credential.ok_or_else(Error::invalid_token)?;
+        let token = &credential.token;
         if token.kind != TokenKind::Access || !token.is_live(self.now()) {
             return Err(Error::invalid_token());
         }
-        let membership = session.membership.ok_or_else(Error::invalid_token)?;
+        let membership = credential.membership.ok_or_else(Error::invalid_token)?;
         Ok(Actor {
-            user: session.user,
+            user: credential.user,
             workspace_id: token.workspace_id.clone(),
             membership,
             token_id: token.id.clone(),

@@ -1,6 +1,6 @@
 //! Accounts and sign-in routes: register, login, refresh, logout, me, switch-workspace.
 
-use super::{client_kind, rate_limited, session_response};
+use super::{client_kind, rate_limited, sign_in_response};
 use crate::app::AppState;
 use crate::cookies;
 use crate::csrf;
@@ -11,10 +11,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use burstflare_api::{LoginRequest, MeResponse, OkResponse, RefreshRequest, RegisterRequest, SwitchWorkspaceRequest};
 use burstflare_core::ids::{FamilyId, WorkspaceId};
 use burstflare_core::rate::RateScope;
 use burstflare_core::service::auth::Registration;
-use burstflare_ports::{LoginRequest, MeResponse, OkResponse, RefreshRequest, RegisterRequest, SwitchWorkspaceRequest};
 
 pub async fn register(
     State(state): State<AppState>,
@@ -28,7 +28,7 @@ pub async fn register(
         let client = client_kind(req.kind.as_deref())?;
         let input = Registration::parse(&req.email, &req.password, req.name.as_deref(), client)?;
         let sign_in = state.service.register(input).await?;
-        Ok(session_response(&state, sign_in, cookie_names(&state, &headers, &uri)))
+        Ok(sign_in_response(&state, sign_in, cookie_names(&state, &headers, &uri)))
     })
     .await
 }
@@ -45,7 +45,7 @@ pub async fn login(
         let client = client_kind(req.kind.as_deref())?;
         let workspace = req.workspace_id.map(WorkspaceId::from_raw);
         let sign_in = state.service.login(&req.email, &req.password, client, workspace).await?;
-        Ok(session_response(&state, sign_in, cookie_names(&state, &headers, &uri)))
+        Ok(sign_in_response(&state, sign_in, cookie_names(&state, &headers, &uri)))
     })
     .await
 }
@@ -71,7 +71,7 @@ pub async fn refresh(
                 state.service.refresh_guarded(&token, guard).await?
             }
         };
-        Ok(session_response(&state, sign_in, names))
+        Ok(sign_in_response(&state, sign_in, names))
     })
     .await
 }
@@ -80,7 +80,7 @@ pub async fn logout(State(state): State<AppState>, Authed(actor): Authed, header
     match state.service.logout(&actor).await {
         Ok(()) => {
             let mut response = Json(OkResponse { ok: true }).into_response();
-            cookies::clear_session(response.headers_mut(), cookie_names(&state, &headers, &uri));
+            cookies::clear_sign_in_cookies(response.headers_mut(), cookie_names(&state, &headers, &uri));
             response
         }
         Err(e) => ApiError::from(e).into_response(),
@@ -105,5 +105,5 @@ pub async fn switch_workspace(
 ) -> ApiResult<Response> {
     let target = WorkspaceId::from_raw(req.workspace_id);
     let sign_in = state.service.switch_workspace(&actor, &target).await?;
-    Ok(session_response(&state, sign_in, cookie_names(&state, &headers, &uri)))
+    Ok(sign_in_response(&state, sign_in, cookie_names(&state, &headers, &uri)))
 }

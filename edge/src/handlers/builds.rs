@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use burstflare_api::{BuildResponse, BuildsResponse};
 use burstflare_core::ids::BuildId;
-use burstflare_ports::{BuildResponse, BuildsResponse};
 
 pub async fn list(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Json<BuildsResponse>> {
     let builds = state.service.list_builds(&actor).await?;

@@ -1,7 +1,7 @@
 //! Device authorization routes (start, approve, exchange) and the `/device` page where a
 //! signed-in person approves a code shown by the CLI.
 
-use super::{rate_limited, session_response};
+use super::{rate_limited, sign_in_response};
 use crate::app::AppState;
 use crate::cookies::Names;
 use crate::error::ApiResult;
@@ -10,8 +10,8 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use burstflare_api::{DeviceApproveRequest, DeviceExchangeRequest, DeviceStartResponse, OkResponse};
 use burstflare_core::rate::RateScope;
-use burstflare_ports::{DeviceApproveRequest, DeviceExchangeRequest, DeviceStartResponse, OkResponse};
 use serde::Deserialize;
 
 pub async fn start(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Response {
@@ -45,7 +45,7 @@ pub async fn exchange(
     ApiJson(req): ApiJson<DeviceExchangeRequest>,
 ) -> ApiResult<Response> {
     let sign_in = state.service.device_exchange(&req.device_code).await?;
-    Ok(session_response(&state, sign_in, Names::new(false)))
+    Ok(sign_in_response(&state, sign_in, Names::new(false)))
 }
 
 #[derive(Deserialize)]
@@ -53,7 +53,7 @@ pub struct PageQuery {
     user_code: Option<String>,
 }
 
-/// A small HTML page: shows the code (escaped) and approves it with the browser session.
+/// A small HTML page: shows the code (escaped) and approves it with the browser sign-in.
 pub async fn page(ApiQuery(q): ApiQuery<PageQuery>) -> Response {
     let code = html_escape(q.user_code.as_deref().unwrap_or(""));
     let html = DEVICE_PAGE.replace("{{code}}", &code);

@@ -3,7 +3,7 @@
 use crate::app::AppState;
 use axum::extract::State;
 use axum::Json;
-use burstflare_ports::{HealthResponse, RuntimeInfo, API_VERSION};
+use burstflare_api::{HealthResponse, RuntimeInfo, API_VERSION};
 
 pub async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
     let d = &state.deployment;

@@ -1,5 +1,5 @@
 //! Route handlers, one module per area of the API, plus the pieces they share: rate limiting with
-//! its headers, and session responses that also set browser cookies.
+//! its headers, and sign-in responses that also set browser cookies.
 
 pub mod auth;
 pub mod builds;
@@ -14,10 +14,10 @@ use crate::error::ApiError;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use burstflare_api::{SignInPayload, RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
 use burstflare_core::rate::{RateDecision, RateScope};
 use burstflare_core::service::SignIn;
 use burstflare_core::values::ClientKind;
-use burstflare_ports::{SessionPayload, RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
 use std::future::Future;
 
 /// Counts the request against `scope` for `ip`; refuses with 429 when over the limit, otherwise
@@ -52,12 +52,12 @@ fn rate_headers(headers: &mut HeaderMap, d: &RateDecision) {
     }
 }
 
-/// The session payload; for browser sign-ins, also the session cookies (named by `names`) and the
+/// The sign-in payload; for browser sign-ins, also the access cookies (named by `names`) and the
 /// sign-in's CSRF token.
-pub fn session_response(state: &AppState, sign_in: SignIn, names: Names) -> Response {
+pub fn sign_in_response(state: &AppState, sign_in: SignIn, names: Names) -> Response {
     let browser = sign_in.client == ClientKind::Browser;
     let csrf = browser.then(|| state.csrf.token(&sign_in.family_id));
-    let payload = SessionPayload {
+    let payload = SignInPayload {
         user: crate::mapping::user(&sign_in.user),
         workspace: crate::mapping::workspace(&sign_in.workspace),
         token: sign_in.access.expose().to_string(),
@@ -70,7 +70,7 @@ pub fn session_response(state: &AppState, sign_in: SignIn, names: Names) -> Resp
     let mut response = Json(payload).into_response();
     if let Some(csrf) = csrf {
         let config = state.service.config();
-        cookies::set_session(
+        cookies::set_sign_in_cookies(
             response.headers_mut(),
             names,
             (sign_in.access.expose(), config.access_ttl_seconds),

@@ -13,14 +13,14 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, HOST
 use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use burstflare_core::ids::{TemplateId, VersionId};
-use burstflare_core::model::{Build, TemplateVersion};
-use burstflare_core::rate::RateScope;
-use burstflare_ports::routes;
-use burstflare_ports::{
+use burstflare_api::routes;
+use burstflare_api::{
     AddVersionRequest, CreateTemplateRequest, DeleteTemplateResponse, PromoteRequest, ReleasesResponse,
     TemplateResponse, TemplatesResponse, UploadGrantDto, UploadGrantRequest, UploadGrantResponse, VersionResponse,
 };
+use burstflare_core::ids::{TemplateId, VersionId};
+use burstflare_core::model::{Build, TemplateVersion};
+use burstflare_core::rate::RateScope;
 use serde::Deserialize;
 
 type Ids = ApiPath<(String, String)>;
@@ -101,10 +101,10 @@ pub async fn promote(
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<PromoteRequest>,
-) -> ApiResult<Json<burstflare_ports::PromoteResponse>> {
+) -> ApiResult<Json<burstflare_api::PromoteResponse>> {
     let (view, release) =
         state.service.promote(&actor, &TemplateId::from_raw(id), &VersionId::from_raw(req.version_id)).await?;
-    Ok(Json(burstflare_ports::PromoteResponse {
+    Ok(Json(burstflare_api::PromoteResponse {
         template: mapping::template(&view),
         release: mapping::release(&release),
     }))

@@ -6,11 +6,11 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use crate::mapping;
 use axum::extract::State;
 use axum::Json;
-use burstflare_core::ids::UserId;
-use burstflare_ports::{
+use burstflare_api::{
     AcceptInviteRequest, AuditResponse, InviteRequest, InviteResponse, MembersResponse, MembershipResponse,
     PlanRequest, RoleRequest, WorkspaceResponse, WorkspacesResponse,
 };
+use burstflare_core::ids::UserId;
 use serde::Deserialize;
 
 pub async fn list(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Json<WorkspacesResponse>> {

@@ -41,7 +41,7 @@ macro_rules! contract_scenarios {
             storage::batch::member_roles_are_guarded,
             storage::batch::guards_see_earlier_writes_of_their_batch,
             storage::batch::racing_guarded_writes_have_one_winner,
-            storage::tokens::token_sessions_join_user_and_membership,
+            storage::tokens::credentials_join_user_and_membership,
             storage::tokens::used_revoked_and_expired_tokens_are_returned_as_they_are,
             storage::tokens::refresh_tokens_rotate_once,
             storage::tokens::revoke_family_revokes_all_of_the_family_and_nothing_else,

@@ -143,7 +143,7 @@ pub async fn references_must_exist(h: &Harness) -> anyhow::Result<()> {
         h.now(),
     );
     assert_conflict(h.commit([Write::CreateToken(token.clone())]).await);
-    assert_eq!(h.ports.tokens.find_session(&token.hash).await?, None);
+    assert_eq!(h.ports.tokens.find_credential(&token.hash).await?, None);
     assert_eq!(h.ports.workspaces.member_count(&ada.workspace.id).await?, 1);
     // A workspace needs an owner that exists.
     let orphan = fixtures::workspace(&ghost.id, "orphan", h.now());

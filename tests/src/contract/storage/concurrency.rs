@@ -20,8 +20,8 @@ pub async fn readers_and_writers_run_together(h: &Harness) -> anyhow::Result<()>
         let (ports, hash) = (h.ports.clone(), hash.clone());
         tasks.spawn(async move {
             for _ in 0..10 {
-                let session = ports.tokens.find_session(&hash).await?;
-                assert!(session.is_some_and(|s| s.membership.is_some()), "every read sees the session");
+                let credential = ports.tokens.find_credential(&hash).await?;
+                assert!(credential.is_some_and(|s| s.membership.is_some()), "every read sees the credential");
             }
             Ok::<_, PortError>(())
         });

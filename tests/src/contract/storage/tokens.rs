@@ -1,4 +1,4 @@
-//! Tokens: the session lookup joins user and membership, revocation by token and by family, and
+//! Tokens: the credential lookup joins user and membership, revocation by token and by family, and
 //! refresh tokens that rotate once.
 
 use crate::contract::fixtures::{self, token};
@@ -13,8 +13,8 @@ use burstflare_core::values::TokenKind;
 impl Harness {
     /// The stored token with this hash, whatever its state.
     async fn stored(&self, token: &Token) -> anyhow::Result<Token> {
-        let session = self.ports.tokens.find_session(&token.hash).await?;
-        Ok(session.context("the token is stored")?.token)
+        let credential = self.ports.tokens.find_credential(&token.hash).await?;
+        Ok(credential.context("the token is stored")?.token)
     }
 }
 
@@ -23,7 +23,7 @@ fn use_refresh(token: &Token, at: burstflare_core::time::Timestamp, expected_ver
     Write::UpdateToken { token: used, expected_version }
 }
 
-pub async fn token_sessions_join_user_and_membership(h: &Harness) -> anyhow::Result<()> {
+pub async fn credentials_join_user_and_membership(h: &Harness) -> anyhow::Result<()> {
     let ada = h.account("ada@example.com").await?;
     let bob = h.account("bob@example.com").await?;
     let (secret, access) = token(TokenKind::Access, &fixtures::family(), &ada.user.id, &ada.workspace.id, h.now());
@@ -31,16 +31,16 @@ pub async fn token_sessions_join_user_and_membership(h: &Harness) -> anyhow::Res
     let (_, foreign) = token(TokenKind::Access, &fixtures::family(), &ada.user.id, &bob.workspace.id, h.now());
     h.commit([Write::CreateToken(access.clone()), Write::CreateToken(foreign.clone())]).await?;
 
-    let session = h.ports.tokens.find_session(&secret.hash()).await?.context("session")?;
-    assert_eq!(session.token, access);
-    assert_eq!(session.user, ada.user);
+    let credential = h.ports.tokens.find_credential(&secret.hash()).await?.context("credential")?;
+    assert_eq!(credential.token, access);
+    assert_eq!(credential.user, ada.user);
     let membership = h.ports.memberships.get(&ada.workspace.id, &ada.user.id).await?;
     assert!(membership.is_some());
-    assert_eq!(session.membership, membership);
+    assert_eq!(credential.membership, membership);
 
-    let session = h.ports.tokens.find_session(&foreign.hash).await?.context("foreign session")?;
-    assert_eq!((session.token, session.user, session.membership), (foreign, ada.user, None));
-    assert_eq!(h.ports.tokens.find_session(&SecretHash::of("bfa_unknown")).await?, None);
+    let credential = h.ports.tokens.find_credential(&foreign.hash).await?.context("foreign credential")?;
+    assert_eq!((credential.token, credential.user, credential.membership), (foreign, ada.user, None));
+    assert_eq!(h.ports.tokens.find_credential(&SecretHash::of("bfa_unknown")).await?, None);
     Ok(())
 }
 
@@ -74,7 +74,7 @@ pub async fn refresh_tokens_rotate_once(h: &Harness) -> anyhow::Result<()> {
     assert_conflict(h.commit([use_refresh(&refresh, h.now(), 1), Write::CreateToken(successor.clone())]).await);
     let stored = h.stored(&refresh).await?;
     assert_eq!((stored.used_at, stored.version), (Some(first), 2));
-    assert_eq!(h.ports.tokens.find_session(&successor.hash).await?, None);
+    assert_eq!(h.ports.tokens.find_credential(&successor.hash).await?, None);
     Ok(())
 }
 

@@ -105,20 +105,20 @@ pub async fn logout_revokes_access_and_refresh(api: &Api) {
     assert_eq!(api.post("/api/auth/logout", Some(&user.token), json!({})).await.status, 401);
 }
 
-pub async fn browser_sessions_use_cookies_and_csrf(api: &Api) {
+pub async fn browser_sign_ins_use_cookies_and_csrf(api: &Api) {
     let email = unique_email("web");
     let r = api.post("/api/auth/register", None, json!({ "email": email, "password": PASSWORD })).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let cookies = r.cookies();
-    let session = cookies.iter().find(|c| c.starts_with("burstflare_session=")).expect("session cookie");
-    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
+    let access = cookies.iter().find(|c| c.starts_with("burstflare_access=")).expect("access cookie");
+    assert!(access.contains("HttpOnly") && access.contains("SameSite=Lax"), "{access}");
     let value = |name: &str| {
         let c = cookies.iter().find(|c| c.starts_with(&format!("{name}="))).expect("cookie");
         c.split(';').next().unwrap_or_default().split_once('=').map(|(_, v)| v.to_string()).unwrap_or_default()
     };
-    let (access, csrf) = (value("burstflare_session"), value("burstflare_csrf"));
+    let (access, csrf) = (value("burstflare_access"), value("burstflare_csrf"));
     assert_eq!(r.body["csrfToken"].as_str(), Some(csrf.as_str()));
-    let jar = format!("burstflare_session={access}; burstflare_csrf={csrf}");
+    let jar = format!("burstflare_access={access}; burstflare_csrf={csrf}");
 
     let r = api.req("GET", "/api/auth/me").header("cookie", &jar).send().await;
     assert_eq!(r.status, 200, "cookie reads need no CSRF header");
@@ -144,7 +144,7 @@ pub async fn browser_sessions_use_cookies_and_csrf(api: &Api) {
 
     let r = api.req("POST", "/api/auth/logout").header("cookie", &jar).header("x-burstflare-csrf", &csrf).send().await;
     assert_eq!(r.status, 200);
-    assert!(r.cookies().iter().any(|c| c.starts_with("burstflare_session=;") && c.contains("Max-Age=0")));
+    assert!(r.cookies().iter().any(|c| c.starts_with("burstflare_access=;") && c.contains("Max-Age=0")));
     assert_eq!(api.req("GET", "/api/auth/me").header("cookie", &jar).send().await.status, 401);
 }
 

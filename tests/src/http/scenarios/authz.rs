@@ -5,7 +5,7 @@
 
 use crate::http::fixtures::{join, register, unique_email, Account};
 use crate::http::Api;
-use burstflare_ports::routes::{self, Auth};
+use burstflare_api::routes::{self, Auth};
 use serde_json::{json, Value};
 
 /// Who may call a route.

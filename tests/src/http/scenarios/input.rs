@@ -52,7 +52,7 @@ pub async fn unknown_routes_and_methods_are_json(api: &Api) {
 /// A version's notes are bounded and the strings a session starts with hold no control
 /// characters; each refusal is a 400 naming its field and adds no version.
 pub async fn version_notes_and_manifest_strings_are_bounded(api: &Api) {
-    use burstflare_ports::routes::{self, path};
+    use burstflare_api::routes::{self, path};
     let owner = register(api, "versions").await;
     let r = api.post(routes::TEMPLATES, Some(&owner.token), json!({ "name": "bounded" })).await;
     assert_eq!(r.status, 200, "{}", r.text);

@@ -5,7 +5,7 @@
 use crate::http::bundles::{bundle, hostile};
 use crate::http::fixtures::{register, Account};
 use crate::http::{Api, Resp};
-use burstflare_ports::routes::{self, path};
+use burstflare_api::routes::{self, path};
 use serde_json::{json, Value};
 use std::time::Duration;
 

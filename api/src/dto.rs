@@ -160,7 +160,7 @@ pub struct InviteDto {
 /// What register, login, refresh, switch-workspace and device exchange return.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionPayload {
+pub struct SignInPayload {
     pub user: UserDto,
     pub workspace: WorkspaceDto,
     /// The access token.

@@ -7,7 +7,7 @@
 pub enum Auth {
     /// No credential.
     None,
-    /// An access token (bearer header, or the session cookie plus CSRF on mutations).
+    /// An access token (bearer header, or the access cookie plus CSRF on mutations).
     Access,
     /// The one-time upload grant secret in the path.
     Grant,

@@ -14,17 +14,17 @@ pub use templates::*;
 pub const API_VERSION: &str = "1";
 
 /// Name of the cookie carrying a browser's access token over plain http.
-pub const SESSION_COOKIE: &str = "burstflare_session";
+pub const ACCESS_COOKIE: &str = "burstflare_access";
 /// Name of the cookie carrying a browser's refresh token over plain http (sent only to the auth
 /// routes).
 pub const REFRESH_COOKIE: &str = "burstflare_refresh";
 /// Name of the cookie carrying the sign-in's CSRF token to the page over plain http (readable by
 /// the page's script; the server never trusts it, it recomputes the token).
 pub const CSRF_COOKIE: &str = "burstflare_csrf";
-/// [`SESSION_COOKIE`] when cookies are `Secure`: `__Host-` makes browsers refuse it unless it was
+/// [`ACCESS_COOKIE`] when cookies are `Secure`: `__Host-` makes browsers refuse it unless it was
 /// set by this very host, over https, with `Path=/` and no `Domain`, so a sibling subdomain
 /// cannot plant one.
-pub const SECURE_SESSION_COOKIE: &str = "__Host-burstflare_session";
+pub const SECURE_ACCESS_COOKIE: &str = "__Host-burstflare_access";
 /// [`REFRESH_COOKIE`] when cookies are `Secure`. Scoped to `/api/auth`, it cannot be `__Host-`
 /// (that needs `Path=/`); a planted one is refused anyway, because a cookie refresh needs the
 /// CSRF token of the refresh token's own sign-in.
