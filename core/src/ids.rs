@@ -79,6 +79,12 @@ id_type!(
 id_type!(
     /// A queued background job (local job table).
     JobId, "job");
+id_type!(
+    /// A session: one developer environment.
+    SessionId, "ses");
+id_type!(
+    /// One entry of a session's event history.
+    SessionEventId, "sev");
 
 #[cfg(test)]
 mod tests {

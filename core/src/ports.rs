@@ -5,15 +5,15 @@
 
 use crate::blob::BlobStore;
 use crate::error::PortError;
-use crate::ids::{BuildId, JobId, TemplateId, UserId, VersionId, WorkspaceId};
+use crate::ids::{BuildId, JobId, SessionId, TemplateId, UserId, VersionId, WorkspaceId};
 use crate::model::{
-    AuditEntry, Build, Credential, DeviceAuthorization, Invite, Member, Membership, Release, Template, TemplateVersion,
-    UploadGrant, User, Workspace,
+    AuditEntry, Build, Credential, DeviceAuthorization, Invite, Member, Membership, Release, Session, SessionEvent,
+    Template, TemplateVersion, UploadGrant, User, Workspace,
 };
 use crate::secret::SecretHash;
 use crate::store::Batch;
 use crate::time::Timestamp;
-use crate::values::Role;
+use crate::values::{Role, SessionState};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -182,6 +182,50 @@ pub trait UploadGrantRepo: Send + Sync {
     async fn find_by_secret(&self, hash: &SecretHash) -> PortResult<Option<UploadGrant>>;
 }
 
+/// Sessions and their histories.
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    /// The session if it belongs to the workspace, whatever its state (deleted ones until purged).
+    async fn get(&self, workspace: &WorkspaceId, id: &SessionId) -> PortResult<Option<Session>>;
+    /// Live (not deleted) sessions of the workspace, oldest first.
+    async fn list(&self, workspace: &WorkspaceId) -> PortResult<Vec<Session>>;
+    /// The session's events in the order they were appended.
+    async fn events(&self, session: &SessionId) -> PortResult<Vec<SessionEvent>>;
+    /// Sessions of every workspace (or of one) in any of `states`, oldest first (for reconcile).
+    async fn in_states(&self, workspace: Option<&WorkspaceId>, states: &[SessionState]) -> PortResult<Vec<Session>>;
+}
+
+/// What a runtime needs to boot a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeSpec {
+    pub session_id: SessionId,
+    pub workspace_id: WorkspaceId,
+    pub template_id: TemplateId,
+    pub version_id: VersionId,
+    pub manifest: crate::manifest::Manifest,
+    /// Where the version's bundle is stored (unpacked into the workspace on first start).
+    pub bundle_key: Option<String>,
+}
+
+/// What a runtime says of a session it was asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeStatus {
+    Running,
+    Stopped,
+}
+
+/// Starts, stops and reports on the runtime of a session (a container, a local process, a fake).
+/// Called around the guarded transitions, never instead of them.
+#[async_trait]
+pub trait RuntimeDriver: Send + Sync {
+    /// Boots the session and returns once it reports healthy. `Other(reason)` when it could not
+    /// start (the reason is shown to the user); `Unavailable` when the driver itself is down.
+    async fn start(&self, spec: &RuntimeSpec) -> PortResult<()>;
+    /// Shuts the session's runtime down; stopping one that is not running is not an error.
+    async fn stop(&self, session: &SessionId) -> PortResult<()>;
+    async fn status(&self, session: &SessionId) -> PortResult<RuntimeStatus>;
+}
+
 /// The state of one fixed-window counter after a hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowCount {
@@ -236,6 +280,7 @@ pub struct Storage {
     pub templates: Arc<dyn TemplateRepo>,
     pub builds: Arc<dyn BuildRepo>,
     pub grants: Arc<dyn UploadGrantRepo>,
+    pub sessions: Arc<dyn SessionRepo>,
 }
 
 impl Storage {
@@ -255,6 +300,7 @@ impl Storage {
             + TemplateRepo
             + BuildRepo
             + UploadGrantRepo
+            + SessionRepo
             + 'static,
     {
         Self {
@@ -270,7 +316,8 @@ impl Storage {
             housekeeping: store.clone(),
             templates: store.clone(),
             builds: store.clone(),
-            grants: store,
+            grants: store.clone(),
+            sessions: store,
         }
     }
 }
@@ -286,13 +333,21 @@ pub struct Ports {
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Random>,
+    /// The session runtime, if this deployment has one (a server without a driver refuses to
+    /// start sessions with a 503 that says so).
+    pub runtime: Option<Arc<dyn RuntimeDriver>>,
 }
 
 impl Ports {
     /// Joins a storage adapter's ports with the blob store, the job queue and the system ports.
     pub fn new(storage: Storage, blobs: Arc<dyn BlobStore>, jobs: Arc<dyn JobQueue>, system: SystemPorts) -> Self {
         let SystemPorts { hasher, clock, random } = system;
-        Self { storage, blobs, jobs, hasher, clock, random }
+        Self { storage, blobs, jobs, hasher, clock, random, runtime: None }
+    }
+
+    /// The same ports with a session runtime.
+    pub fn with_runtime(self, runtime: Arc<dyn RuntimeDriver>) -> Self {
+        Self { runtime: Some(runtime), ..self }
     }
 
     /// The system ports of this bundle.

@@ -8,10 +8,10 @@
 //! racing guarded write on them loses. This is what D1's atomic batches, one SQLite transaction
 //! and one in-memory lock all offer alike.
 
-use crate::ids::{FamilyId, TemplateId, TokenId, WorkspaceId};
+use crate::ids::{FamilyId, SessionId, TemplateId, TokenId, WorkspaceId};
 use crate::model::{
-    AuditEntry, Build, DeviceAuthorization, Invite, Membership, Release, Template, TemplateVersion, Token, UploadGrant,
-    UsageEvent, User, Workspace,
+    AuditEntry, Build, DeviceAuthorization, Invite, Membership, Release, Session, SessionEvent, Template,
+    TemplateVersion, Token, UploadGrant, UsageEvent, User, Workspace,
 };
 use crate::ports::QueuedJob;
 use crate::time::Timestamp;
@@ -100,6 +100,21 @@ pub enum Write {
         expected_version: i64,
     },
     Usage(UsageEvent),
+    /// Fails with `Conflict` when a live (not deleted) session of the workspace has the same
+    /// name, whatever the case.
+    CreateSession(Session),
+    /// Stores the session's state, detail, timestamps and version as given.
+    UpdateSession {
+        session: Session,
+        expected_version: i64,
+    },
+    /// Appends to a session's history.
+    AppendSessionEvent(SessionEvent),
+    /// Removes the session with its events; guarded.
+    PurgeSession {
+        session_id: SessionId,
+        expected_version: i64,
+    },
     /// Queues a job if and only if the batch commits (the store's own job table, as an outbox).
     Enqueue(QueuedJob),
     /// A quota checked with the writes: fails with `Conflict` when, as the writes before it in the
@@ -115,6 +130,8 @@ pub enum Write {
 pub enum Counted {
     /// Templates of the workspace (archived included).
     Templates(WorkspaceId),
+    /// Sessions of the workspace whose runtime holds a slot (`starting`, `running`, `stopping`).
+    ActiveSessions(WorkspaceId),
 }
 
 /// The writes of one use case, committed all or nothing.

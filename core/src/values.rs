@@ -249,6 +249,48 @@ impl Role {
 }
 
 wire_enum!(
+    /// Where a session's lifecycle stands (see `crate::machines::sessions`).
+    SessionState {
+        Created => "created", Starting => "starting", Running => "running", Stopping => "stopping",
+        Sleeping => "sleeping", Failed => "failed", Deleted => "deleted"
+    }
+    invalid: "invalid_session_state", "unknown session state");
+
+/// A session's name: trimmed, 1–64 characters, no control characters. Unique per workspace among
+/// live sessions, whatever the case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionName(String);
+
+impl SessionName {
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Err(Error::bad_request("session_name_required", "Session name is required"));
+        }
+        if value.chars().count() > Self::MAX_CHARS || value.chars().any(char::is_control) {
+            return Err(Error::bad_request(
+                "invalid_session_name",
+                "session name must be at most 64 characters, without control characters",
+            ));
+        }
+        Ok(Self(value.to_string()))
+    }
+    /// A name read back from storage, which only ever holds parsed names.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The uniqueness key: lower-cased.
+    pub fn normalised(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+wire_enum!(
     /// A workspace's billing plan; it sets the quotas.
     Plan { Free => "free", Pro => "pro", Enterprise => "enterprise" }
     invalid: "invalid_plan", "plan must be one of free, pro, enterprise");

@@ -5,3 +5,4 @@
 pub mod builds;
 pub mod devices;
 pub mod invites;
+pub mod sessions;

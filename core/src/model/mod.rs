@@ -133,3 +133,6 @@ pub struct AuditEntry {
 
 mod templates;
 pub use templates::*;
+
+mod sessions;
+pub use sessions::*;
