@@ -7,11 +7,13 @@ mod blobs;
 mod commit;
 mod jobs;
 mod repos;
+mod runtime;
 mod state;
 mod templates;
 
 pub use blobs::MemoryBlobStore;
 pub use jobs::MemoryJobQueue;
+pub use runtime::{FakeRuntime, FakeStart};
 
 use burstflare_core::error::PortError;
 use burstflare_core::ports::{Clock, JobSource, PortResult, Random, Storage};

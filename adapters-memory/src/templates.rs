@@ -9,7 +9,7 @@ use crate::MemoryStore;
 use async_trait::async_trait;
 use burstflare_core::ids::{BuildId, GrantId, ReleaseId, TemplateId, UsageId, VersionId, WorkspaceId};
 use burstflare_core::model::{Build, BuildStatus, Release, Template, TemplateVersion, UploadGrant, UsageEvent};
-use burstflare_core::ports::{BuildRepo, PortResult, TemplateRepo, UploadGrantRepo};
+use burstflare_core::ports::{BuildRepo, PortResult, TemplateRepo, UploadGrantRepo, UsageRepo};
 use burstflare_core::secret::SecretHash;
 use burstflare_core::time::Timestamp;
 use std::cmp::Reverse;
@@ -166,5 +166,18 @@ impl BuildRepo for MemoryStore {
 impl UploadGrantRepo for MemoryStore {
     async fn find_by_secret(&self, hash: &SecretHash) -> PortResult<Option<UploadGrant>> {
         self.read(|s| s.templates.grant_hashes.get(hash).and_then(|id| s.templates.grants.get(id)).cloned())
+    }
+}
+
+#[async_trait]
+impl UsageRepo for MemoryStore {
+    async fn totals(&self, workspace: &WorkspaceId, since: Timestamp) -> PortResult<Vec<(String, i64)>> {
+        self.read(|s| {
+            let mut totals = std::collections::BTreeMap::<String, i64>::new();
+            for event in s.templates.usage.iter().filter(|e| &e.workspace_id == workspace && e.created_at >= since) {
+                *totals.entry(event.kind.clone()).or_default() += event.value;
+            }
+            totals.into_iter().collect()
+        })
     }
 }

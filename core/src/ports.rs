@@ -182,6 +182,13 @@ pub trait UploadGrantRepo: Send + Sync {
     async fn find_by_secret(&self, hash: &SecretHash) -> PortResult<Option<UploadGrant>>;
 }
 
+/// Metering: what the workspace used.
+#[async_trait]
+pub trait UsageRepo: Send + Sync {
+    /// The sum of each kind's values recorded at or after `since`, by kind in name order.
+    async fn totals(&self, workspace: &WorkspaceId, since: Timestamp) -> PortResult<Vec<(String, i64)>>;
+}
+
 /// Sessions and their histories.
 #[async_trait]
 pub trait SessionRepo: Send + Sync {
@@ -281,6 +288,7 @@ pub struct Storage {
     pub builds: Arc<dyn BuildRepo>,
     pub grants: Arc<dyn UploadGrantRepo>,
     pub sessions: Arc<dyn SessionRepo>,
+    pub usage: Arc<dyn UsageRepo>,
 }
 
 impl Storage {
@@ -301,6 +309,7 @@ impl Storage {
             + BuildRepo
             + UploadGrantRepo
             + SessionRepo
+            + UsageRepo
             + 'static,
     {
         Self {
@@ -317,7 +326,8 @@ impl Storage {
             templates: store.clone(),
             builds: store.clone(),
             grants: store.clone(),
-            sessions: store,
+            sessions: store.clone(),
+            usage: store,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 mod builds;
 mod device;
 mod maintenance;
+mod sessions;
 mod templates;
 mod uploads;
 mod workspaces;
@@ -14,6 +15,7 @@ pub use auth::SignIn;
 pub use builds::BuildRun;
 pub use device::DeviceStart;
 pub use maintenance::{JobOutcome, ReconcileReport};
+pub use sessions::{SessionView, RUNTIME_SECONDS};
 pub use templates::TemplateView;
 
 use crate::error::{Error, Result};

@@ -150,6 +150,12 @@ impl Service {
     pub async fn delete_template(&self, actor: &Actor, id: &TemplateId) -> Result<(usize, usize, usize)> {
         actor.require(Role::Admin)?;
         let view = self.show_template(actor, id).await?;
+        if self.ports.sessions.list(&actor.workspace_id).await?.iter().any(|s| &s.template_id == id) {
+            return Err(Error::conflict(
+                "template_in_use",
+                "Sessions still use this template: delete them first (or archive the template)",
+            ));
+        }
         let releases = self.ports.templates.releases(&actor.workspace_id, Some(id)).await?;
         let builds: Vec<&Build> = view.versions.iter().filter_map(|(_, b)| b.as_ref()).collect();
         let counts = (view.versions.len(), builds.len(), releases.len());

@@ -2,7 +2,7 @@
 //! the use cases over those ports. [`Harness::start`] is the suite's composition root.
 
 use anyhow::Context as _;
-use burstflare_adapters_memory::{MemoryBlobStore, MemoryStore};
+use burstflare_adapters_memory::{FakeRuntime, MemoryBlobStore, MemoryStore};
 use burstflare_adapters_sqlite::{FsBlobStore, SqliteStore};
 use burstflare_adapters_system::testing::ManualClock;
 use burstflare_adapters_system::{Argon2Params, Argon2idHasher, OsRandom};
@@ -43,6 +43,8 @@ pub struct Harness {
     /// The runner's side of the job queue `ports.jobs` feeds.
     pub jobs: Arc<dyn JobSource>,
     pub clock: Arc<ManualClock>,
+    /// The session runtime `ports.runtime` drives: a fake that can be told to fail, hang or die.
+    pub runtime: Arc<FakeRuntime>,
     pub service: Service,
     /// The SQLite database's directory, removed on drop (after the ports, declared above it).
     _dir: Option<TempDir>,
@@ -72,9 +74,11 @@ impl Harness {
                 (Ports::new(store.storage(), blobs, queue, system), store.job_source(), Some(dir))
             }
         };
+        let runtime = Arc::new(FakeRuntime::new());
+        let ports = ports.with_runtime(runtime.clone());
         let blobs = ports.blobs.clone();
         let service = Service::new(ports.clone(), Config::default());
-        Ok(Self { backend, ports, blobs, jobs, clock, service, _dir: dir })
+        Ok(Self { backend, ports, blobs, jobs, clock, runtime, service, _dir: dir })
     }
 
     /// Ports and job source over the same data through a fresh handle: the SQLite file opened
@@ -86,7 +90,8 @@ impl Harness {
         let store = SqliteStore::open_in(dir.path()).await?;
         let system = self.ports.system();
         let queue = Arc::new(store.job_queue(system.clock.clone(), system.random.clone()));
-        Ok((Ports::new(store.storage(), self.ports.blobs.clone(), queue, system), store.job_source()))
+        let ports = Ports::new(store.storage(), self.ports.blobs.clone(), queue, system);
+        Ok((ports.with_runtime(self.runtime.clone()), store.job_source()))
     }
 
     pub fn now(&self) -> Timestamp {

@@ -10,7 +10,7 @@ use burstflare_core::{Actor, ErrorKind};
 impl Harness {
     /// Invites `email` to the owner's workspace with `role`, registers that person, accepts and
     /// switches: returns their sign-in bound to the owner's workspace.
-    async fn join(&self, owner: &Actor, email: &str, role: &str) -> anyhow::Result<(SignIn, Actor)> {
+    pub(crate) async fn join(&self, owner: &Actor, email: &str, role: &str) -> anyhow::Result<(SignIn, Actor)> {
         let (_, code) = self.service.create_invite(owner, email, Some(role)).await?;
         let own = self.register(email).await?;
         let own_actor = self.actor(&own).await?;
