@@ -5,9 +5,11 @@
 
 pub mod dto;
 pub mod routes;
+pub mod sessions;
 pub mod templates;
 
 pub use dto::*;
+pub use sessions::*;
 pub use templates::*;
 
 /// The API version this contract describes, reported by `GET /api/health`.

@@ -61,6 +61,14 @@ pub const BUILD_RETRY: &str = "/api/template-builds/{build_id}/retry";
 pub const BUILD_RETRY_DEAD: &str = "/api/template-builds/retry-dead-lettered";
 pub const RELEASES: &str = "/api/releases";
 
+pub const SESSIONS: &str = "/api/sessions";
+pub const SESSION: &str = "/api/sessions/{session_id}";
+pub const SESSION_EVENTS: &str = "/api/sessions/{session_id}/events";
+pub const SESSION_START: &str = "/api/sessions/{session_id}/start";
+pub const SESSION_STOP: &str = "/api/sessions/{session_id}/stop";
+pub const SESSION_RESTART: &str = "/api/sessions/{session_id}/restart";
+pub const USAGE: &str = "/api/usage";
+
 /// Fills a route's `{name}` placeholders in order.
 pub fn path(route: &str, values: &[&str]) -> String {
     let mut out = String::new();
@@ -120,6 +128,15 @@ pub const ALL: &[Route] = &[
     route("POST", BUILD_RETRY, Auth::Access),
     route("POST", BUILD_RETRY_DEAD, Auth::Access),
     route("GET", RELEASES, Auth::Access),
+    route("GET", SESSIONS, Auth::Access),
+    route("POST", SESSIONS, Auth::Access),
+    route("GET", SESSION, Auth::Access),
+    route("DELETE", SESSION, Auth::Access),
+    route("GET", SESSION_EVENTS, Auth::Access),
+    route("POST", SESSION_START, Auth::Access),
+    route("POST", SESSION_STOP, Auth::Access),
+    route("POST", SESSION_RESTART, Auth::Access),
+    route("GET", USAGE, Auth::Access),
 ];
 
 #[cfg(test)]

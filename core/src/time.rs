@@ -21,6 +21,13 @@ impl Timestamp {
             None => "1970-01-01T00:00:00.000Z".to_string(),
         }
     }
+    /// The first instant of this instant's calendar month, in UTC (usage periods).
+    pub fn month_start(self) -> Self {
+        use chrono::Datelike;
+        let Some(dt) = chrono::DateTime::from_timestamp_millis(self.0) else { return Self(0) };
+        let start = chrono::NaiveDate::from_ymd_opt(dt.year(), dt.month(), 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+        start.map_or(Self(0), |start| Self(start.and_utc().timestamp_millis()))
+    }
     /// True while `self` (an expiry) lies strictly after `now`.
     pub fn is_after(self, now: Timestamp) -> bool {
         self.0 > now.0
@@ -41,6 +48,12 @@ mod tests {
     fn renders_iso_with_millis() {
         assert_eq!(Timestamp(1_772_150_401_000).to_iso(), "2026-02-27T00:00:01.000Z");
         assert_eq!(Timestamp(5).to_iso(), "1970-01-01T00:00:00.005Z");
+    }
+
+    #[test]
+    fn months_start_at_midnight_on_the_first() {
+        assert_eq!(Timestamp(1_772_150_401_000).month_start().to_iso(), "2026-02-01T00:00:00.000Z");
+        assert_eq!(Timestamp(1_772_150_401_000).month_start().month_start().to_iso(), "2026-02-01T00:00:00.000Z");
     }
 
     #[test]

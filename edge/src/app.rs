@@ -4,7 +4,7 @@
 
 use crate::csrf::CsrfKey;
 use crate::error::ApiError;
-use crate::handlers::{auth, builds, device, health, templates, workspaces};
+use crate::handlers::{auth, builds, device, health, sessions, templates, workspaces};
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
@@ -109,6 +109,15 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("GET", BUILD_LOG) => on(filter, builds::log),
         ("POST", BUILD_RETRY) => on(filter, builds::retry),
         ("GET", RELEASES) => on(filter, templates::releases),
+        ("GET", SESSIONS) => on(filter, sessions::list),
+        ("POST", SESSIONS) => on(filter, sessions::create),
+        ("GET", SESSION) => on(filter, sessions::show),
+        ("DELETE", SESSION) => on(filter, sessions::delete),
+        ("GET", SESSION_EVENTS) => on(filter, sessions::events),
+        ("POST", SESSION_START) => on(filter, sessions::start),
+        ("POST", SESSION_STOP) => on(filter, sessions::stop),
+        ("POST", SESSION_RESTART) => on(filter, sessions::restart),
+        ("GET", USAGE) => on(filter, sessions::usage),
         _ => return None,
     })
 }

@@ -2,12 +2,13 @@
 
 use burstflare_api::{
     ArtifactDto, AuditDto, BuildDto, BundleDto, InviteDto, LimitsDto, MemberDto, MembershipDto, ReleaseDto,
-    TemplateDto, UserDto, VersionDto, WorkspaceDto,
+    SessionDto, SessionEventDto, TemplateDto, UserDto, VersionDto, WorkspaceDto,
 };
 use burstflare_core::model::{
-    AuditEntry, Build, Invite, Member, Membership, Release, TemplateVersion, User, VersionStatus, WorkspaceView,
+    AuditEntry, Build, Invite, Member, Membership, Release, SessionEvent, TemplateVersion, User, VersionStatus,
+    WorkspaceView,
 };
-use burstflare_core::service::TemplateView;
+use burstflare_core::service::{SessionView, TemplateView};
 use burstflare_core::values::PlanLimits;
 
 pub fn user(u: &User) -> UserDto {
@@ -152,5 +153,38 @@ pub fn release(r: &Release) -> ReleaseDto {
         template_version_id: r.version_id.to_string(),
         created_by_user_id: r.created_by_user_id.to_string(),
         created_at: r.created_at.to_iso(),
+    }
+}
+
+pub fn session(view: &SessionView) -> SessionDto {
+    let s = &view.session;
+    SessionDto {
+        id: s.id.to_string(),
+        workspace_id: s.workspace_id.to_string(),
+        template_id: s.template_id.to_string(),
+        template_version_id: s.version_id.to_string(),
+        template_name: view.template_name.clone(),
+        name: s.name.as_str().to_string(),
+        state: s.state.as_str().to_string(),
+        state_detail: s.state_detail.clone(),
+        created_by_user_id: s.created_by_user_id.to_string(),
+        created_at: s.created_at.to_iso(),
+        updated_at: s.updated_at.to_iso(),
+        last_started_at: s.last_started_at.map(|t| t.to_iso()),
+        last_stopped_at: s.last_stopped_at.map(|t| t.to_iso()),
+        last_active_at: s.last_active_at.map(|t| t.to_iso()),
+        sleep_ttl_seconds: s.sleep_ttl_seconds,
+        idle_timeout_seconds: s.idle_timeout_seconds,
+        preview_url: format!("/runtime/sessions/{}/preview", s.id),
+    }
+}
+
+pub fn session_event(e: &SessionEvent) -> SessionEventDto {
+    SessionEventDto {
+        id: e.id.to_string(),
+        session_id: e.session_id.to_string(),
+        state: e.state.as_str().to_string(),
+        details: e.details.clone(),
+        created_at: e.created_at.to_iso(),
     }
 }

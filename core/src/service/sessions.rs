@@ -13,7 +13,7 @@ use crate::model::{Session, SessionEvent, UsageEvent};
 use crate::ports::{RuntimeDriver, RuntimeSpec};
 use crate::store::{Batch, Counted, Write};
 use crate::time::Timestamp;
-use crate::values::{Role, SessionName, SessionState};
+use crate::values::{Plan, Role, SessionName, SessionState};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -43,7 +43,8 @@ impl Service {
         self.ports.sessions.get(&actor.workspace_id, id).await?.ok_or_else(session_not_found)
     }
 
-    async fn session_view(&self, session: Session) -> Result<SessionView> {
+    /// The session with its template's name, as the API shows it.
+    pub async fn view_of(&self, session: Session) -> Result<SessionView> {
         let template = self.ports.templates.get(&session.workspace_id, &session.template_id).await?;
         let template_name = template.map_or_else(|| "unknown".to_string(), |t| t.name.as_str().to_string());
         Ok(SessionView { session, template_name })
@@ -104,7 +105,7 @@ impl Service {
     pub async fn list_sessions(&self, actor: &Actor) -> Result<Vec<SessionView>> {
         let mut views = Vec::new();
         for session in self.ports.sessions.list(&actor.workspace_id).await? {
-            views.push(self.session_view(session).await?);
+            views.push(self.view_of(session).await?);
         }
         Ok(views)
     }
@@ -113,7 +114,7 @@ impl Service {
     pub async fn show_session(&self, actor: &Actor, id: &SessionId) -> Result<(SessionView, Vec<SessionEvent>)> {
         let session = self.session(actor, id).await?;
         let events = self.ports.sessions.events(&session.id).await?;
-        Ok((self.session_view(session).await?, events))
+        Ok((self.view_of(session).await?, events))
     }
 
     pub async fn session_events(&self, actor: &Actor, id: &SessionId) -> Result<Vec<SessionEvent>> {
@@ -181,6 +182,13 @@ impl Service {
             }
         }
         self.transition(Some(actor), &session, SessionCommand::Delete, "session.deleted").await
+    }
+
+    /// What the workspace used this calendar month (UTC), by kind, with its plan.
+    pub async fn usage(&self, actor: &Actor) -> Result<(Vec<(String, i64)>, Plan)> {
+        let workspace = self.workspace(&actor.workspace_id).await?;
+        let totals = self.ports.usage.totals(&actor.workspace_id, self.now().month_start()).await?;
+        Ok((totals, workspace.plan))
     }
 
     fn runtime(&self) -> Result<Arc<dyn RuntimeDriver>> {

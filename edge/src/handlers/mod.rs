@@ -5,6 +5,7 @@ pub mod auth;
 pub mod builds;
 pub mod device;
 pub mod health;
+pub mod sessions;
 pub mod templates;
 pub mod workspaces;
 

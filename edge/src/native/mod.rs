@@ -14,7 +14,7 @@ use anyhow::Context;
 use burstflare_adapters_memory::{MemoryBlobStore, MemoryStore};
 use burstflare_adapters_sqlite::{FsBlobStore, SqliteStore};
 use burstflare_adapters_system::{pooled_system_ports, HashPool, PooledHasher};
-use burstflare_core::ports::{Clock, JobSource, Ports, SystemPorts};
+use burstflare_core::ports::{Clock, JobSource, Ports, RuntimeDriver, SystemPorts};
 use burstflare_core::{Config, Service};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +43,9 @@ pub struct ServerConfig {
     pub system: Option<SystemPorts>,
     /// How often the background reconcile pass runs (the local stand-in for the cron trigger).
     pub reconcile_every: Duration,
+    /// The session runtime. `None` (the server binary today, until the local driver exists):
+    /// starting a session answers 503 `runtime_unavailable`; the test suites plug a fake in.
+    pub runtime: Option<Arc<dyn RuntimeDriver>>,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +61,7 @@ impl Default for ServerConfig {
             service: Config::default(),
             system: None,
             reconcile_every: Duration::from_secs(15 * 60),
+            runtime: None,
         }
     }
 }
@@ -109,9 +113,14 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
     } else {
         ClientIpSource::Peer
     };
+    let runtime_available = config.runtime.is_some();
+    let ports = match config.runtime.clone() {
+        Some(runtime) => ports.with_runtime(runtime),
+        None => ports,
+    };
     let state = AppState {
         service: Service::new(ports, config.service.clone()),
-        deployment: Deployment { storage, runtime_available: false, containers_enabled: false },
+        deployment: Deployment { storage, runtime_available, containers_enabled: false },
         client_ip,
         force_secure_cookies: config.force_secure_cookies,
         csrf,

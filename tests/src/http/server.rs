@@ -26,6 +26,8 @@ impl Target {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             trust_forwarded_for: true,
+            // The test shape's runtime: the fake driver (the server binary has none yet).
+            runtime: Some(std::sync::Arc::new(burstflare_adapters_memory::FakeRuntime::new())),
             ..ServerConfig::default()
         };
         let server = start(config).await.expect("server starts");

@@ -48,6 +48,9 @@ fn need(method: &str, route: &str) -> Option<Need> {
             Need::Admin
         }
         ("POST", BUILD_RETRY) | ("POST", BUILD_RETRY_DEAD) => Need::Admin,
+        ("GET", SESSIONS) | ("GET", SESSION) | ("GET", SESSION_EVENTS) | ("GET", USAGE) => Need::AnyMember,
+        ("POST", SESSIONS) | ("DELETE", SESSION) | ("POST", SESSION_START) | ("POST", SESSION_STOP) => Need::Writer,
+        ("POST", SESSION_RESTART) => Need::Writer,
         // The grant in the path is the credential.
         ("PUT", UPLOAD) => Need::Nobody,
         _ => return None,
@@ -128,6 +131,8 @@ async fn request(
         VERSIONS => json!({ "version": unique_name(), "manifest": { "image": "node:22" } }),
         TEMPLATE_PROMOTE => json!({ "versionId": world.version }),
         BUNDLE_GRANT => json!({ "contentType": "application/gzip", "bytes": 100 }),
+        // The template has no promoted version: a writer gets 409, which only authorisation precedes.
+        SESSIONS => json!({ "name": unique_name(), "templateId": world.template }),
         _ => Value::Null,
     };
     let template = if route == TEMPLATE && method == "DELETE" { &world.doomed } else { &world.template };
@@ -136,7 +141,9 @@ async fn request(
         .replace("{template_id}", template)
         .replace("{version_id}", &world.version)
         .replace("{build_id}", &world.build)
-        .replace("{grant}", "bfu_unknown");
+        .replace("{grant}", "bfu_unknown")
+        // A session id no one has: callers allowed past authorisation get 404.
+        .replace("{session_id}", "ses_unknown");
     (concrete, body, token)
 }
 
@@ -151,6 +158,7 @@ fn cross_workspace(caller: Caller, route: &str) -> Option<u16> {
             Some(404)
         }
         (Caller::Outsider, VERSIONS | BUNDLE | BUNDLE_GRANT | BUILD | BUILD_LOG | BUILD_RETRY) => Some(404),
+        (Caller::Outsider, SESSION | SESSION_EVENTS | SESSION_START | SESSION_STOP | SESSION_RESTART) => Some(404),
         _ => None,
     }
 }

@@ -6,5 +6,6 @@ pub mod authz;
 pub mod browser;
 pub mod device;
 pub mod input;
+pub mod sessions;
 pub mod templates;
 pub mod workspaces;

@@ -13,13 +13,13 @@ fn manifest() -> Value {
     json!({ "image": "node:22", "features": ["ssh"], "persistedPaths": ["/work"], "sleepTtlSeconds": 3600 })
 }
 
-async fn create_template(api: &Api, owner: &Account, name: &str) -> String {
+pub(crate) async fn create_template(api: &Api, owner: &Account, name: &str) -> String {
     let r = api.post(routes::TEMPLATES, Some(&owner.token), json!({ "name": name, "description": "dev box" })).await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.body["template"]["id"].as_str().unwrap().to_string()
 }
 
-async fn add_version(api: &Api, owner: &Account, template: &str, label: &str) -> (String, String) {
+pub(crate) async fn add_version(api: &Api, owner: &Account, template: &str, label: &str) -> (String, String) {
     let r = api
         .post(
             &path(routes::VERSIONS, &[template]),
@@ -32,7 +32,7 @@ async fn add_version(api: &Api, owner: &Account, template: &str, label: &str) ->
     (r.body["templateVersion"]["id"].as_str().unwrap().to_string(), r.body["build"]["id"].as_str().unwrap().to_string())
 }
 
-async fn upload(api: &Api, owner: &Account, template: &str, version: &str, body: Vec<u8>) -> Resp {
+pub(crate) async fn upload(api: &Api, owner: &Account, template: &str, version: &str, body: Vec<u8>) -> Resp {
     api.req("PUT", &path(routes::BUNDLE, &[template, version]))
         .token(&owner.token)
         .raw(body, Some("application/gzip"))
@@ -41,7 +41,7 @@ async fn upload(api: &Api, owner: &Account, template: &str, version: &str, body:
 }
 
 /// Polls the build until it ends (or 30 s pass).
-async fn settled(api: &Api, owner: &Account, build: &str) -> Value {
+pub(crate) async fn settled(api: &Api, owner: &Account, build: &str) -> Value {
     for _ in 0..300 {
         let r = api.get(&path(routes::BUILD, &[build]), &owner.token).await;
         assert_eq!(r.status, 200, "{}", r.text);

@@ -1,0 +1,93 @@
+//! Request and response bodies of sessions, their events, and usage.
+
+use crate::LimitsDto;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateSessionRequest {
+    pub name: String,
+    pub template_id: String,
+}
+
+/// `POST …/start?wait=false` answers 202 with the session `starting` instead of waiting.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartQuery {
+    #[serde(default)]
+    pub wait: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDto {
+    pub id: String,
+    pub workspace_id: String,
+    pub template_id: String,
+    pub template_version_id: String,
+    /// The template's name (`unknown` once it is gone).
+    pub template_name: String,
+    pub name: String,
+    /// `created`, `starting`, `running`, `stopping`, `sleeping`, `failed` or `deleted`.
+    pub state: String,
+    /// Why the session failed, when it did.
+    pub state_detail: Option<String>,
+    pub created_by_user_id: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_started_at: Option<String>,
+    pub last_stopped_at: Option<String>,
+    pub last_active_at: Option<String>,
+    pub sleep_ttl_seconds: Option<u32>,
+    pub idle_timeout_seconds: Option<u32>,
+    pub preview_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionEventDto {
+    pub id: String,
+    pub session_id: String,
+    pub state: String,
+    pub details: serde_json::Value,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionResponse {
+    pub session: SessionDto,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsResponse {
+    pub sessions: Vec<SessionDto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDetailResponse {
+    pub session: SessionDto,
+    pub events: Vec<SessionEventDto>,
+    /// Snapshots of the session (they arrive with persisted paths).
+    pub snapshots: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionEventsResponse {
+    pub events: Vec<SessionEventDto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageDto {
+    /// Seconds sessions ran (from `running` to stopped, failed or deleted).
+    pub runtime_seconds: i64,
+    /// Successful template builds.
+    pub template_builds: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageResponse {
+    pub usage: UsageDto,
+    pub limits: LimitsDto,
+    pub plan: String,
+}
