@@ -2,6 +2,7 @@
 //! same declaration drives parsing, `--help` and `burstflare completions`.
 
 pub use crate::commands::build::BuildCommand;
+pub use crate::commands::session::SessionCommand;
 pub use crate::commands::template::{ReleaseCommand, TemplateCommand, VersionCommand};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -48,6 +49,9 @@ pub enum Command {
     /// Releases (template promotions)
     #[command(subcommand)]
     Release(ReleaseCommand),
+    /// Sessions: create, list, show, start, stop, restart, delete, events
+    #[command(subcommand)]
+    Session(SessionCommand),
     /// Print a shell completion script
     Completions {
         /// The shell to complete for

@@ -1,8 +1,8 @@
 //! Domain values to API DTOs: the only place that knows both shapes.
 
 use burstflare_api::{
-    ArtifactDto, AuditDto, BuildDto, BundleDto, InviteDto, LimitsDto, MemberDto, MembershipDto, ReleaseDto,
-    SessionDto, SessionEventDto, TemplateDto, UserDto, VersionDto, WorkspaceDto,
+    ArtifactDto, AuditDto, BuildDto, BundleDto, InviteDto, LimitsDto, MemberDto, MembershipDto, ReleaseDto, SessionDto,
+    SessionEventDto, TemplateDto, UserDto, VersionDto, WorkspaceDto,
 };
 use burstflare_core::model::{
     AuditEntry, Build, Invite, Member, Membership, Release, SessionEvent, TemplateVersion, User, VersionStatus,

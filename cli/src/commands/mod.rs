@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod build;
 pub mod device;
+pub mod session;
 pub mod template;
 pub mod workspace;
 
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Template(command) => template::run(&mut api, out, command).await,
         Command::Build(command) => build::run(&mut api, out, command).await,
         Command::Release(command) => template::run_release(&mut api, out, command).await,
+        Command::Session(command) => session::run(&mut api, out, command).await,
         Command::Completions { .. } => unreachable!("completions ran above"),
     }
 }

@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use burstflare_api::{
-    CreateSessionRequest, SessionDetailResponse, SessionEventsResponse, SessionResponse, SessionsResponse,
-    StartQuery, UsageDto, UsageResponse,
+    CreateSessionRequest, SessionDetailResponse, SessionEventsResponse, SessionResponse, SessionsResponse, StartQuery,
+    UsageDto, UsageResponse,
 };
 use burstflare_core::ids::{SessionId, TemplateId};
 use burstflare_core::model::Session;

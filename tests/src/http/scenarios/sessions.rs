@@ -16,7 +16,9 @@ async fn promoted(api: &Api, owner: &Account, name: &str) -> String {
     let r = upload(api, owner, &template, &version, bundle(&[("a.txt", "a")], None)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(settled(api, owner, &build).await["status"], "succeeded");
-    let r = api.post(&path(routes::TEMPLATE_PROMOTE, &[&template]), Some(&owner.token), json!({ "versionId": version })).await;
+    let r = api
+        .post(&path(routes::TEMPLATE_PROMOTE, &[&template]), Some(&owner.token), json!({ "versionId": version }))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     template
 }
@@ -31,7 +33,10 @@ pub async fn sessions_run_their_lifecycle(api: &Api) {
     let template = promoted(api, &owner, "dev-env").await;
     let r = api.post(routes::SESSIONS, Some(&owner.token), json!({ "name": "Box", "templateId": template })).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!((r.body["session"]["state"].as_str(), r.body["session"]["templateName"].as_str()), (Some("created"), Some("dev-env")));
+    assert_eq!(
+        (r.body["session"]["state"].as_str(), r.body["session"]["templateName"].as_str()),
+        (Some("created"), Some("dev-env"))
+    );
     let id = r.body["session"]["id"].as_str().unwrap().to_string();
     let r = api.post(routes::SESSIONS, Some(&owner.token), json!({ "name": "box", "templateId": template })).await;
     assert_eq!((r.status, r.code()), (409, "session_name_taken"), "{}", r.text);
@@ -78,7 +83,9 @@ pub async fn sessions_run_their_lifecycle(api: &Api) {
     // A start that does not wait answers 202 while the runtime boots.
     let r = api.post(routes::SESSIONS, Some(&owner.token), json!({ "name": "later", "templateId": template })).await;
     let later = r.body["session"]["id"].as_str().unwrap().to_string();
-    let r = api.post(&format!("{}?wait=false", path(routes::SESSION_START, &[&later])), Some(&owner.token), json!({})).await;
+    let r = api
+        .post(&format!("{}?wait=false", path(routes::SESSION_START, &[&later])), Some(&owner.token), json!({}))
+        .await;
     assert_eq!((r.status, r.body["session"]["state"].as_str()), (202, Some("starting")), "{}", r.text);
     let mut state = String::new();
     for _ in 0..100 {
