@@ -68,6 +68,8 @@ pub const SESSION_START: &str = "/api/sessions/{session_id}/start";
 pub const SESSION_STOP: &str = "/api/sessions/{session_id}/stop";
 pub const SESSION_RESTART: &str = "/api/sessions/{session_id}/restart";
 pub const USAGE: &str = "/api/usage";
+pub const ADMIN_REPORT: &str = "/api/admin/report";
+pub const ADMIN_RECONCILE: &str = "/api/admin/reconcile";
 
 /// Fills a route's `{name}` placeholders in order.
 pub fn path(route: &str, values: &[&str]) -> String {
@@ -137,6 +139,8 @@ pub const ALL: &[Route] = &[
     route("POST", SESSION_STOP, Auth::Access),
     route("POST", SESSION_RESTART, Auth::Access),
     route("GET", USAGE, Auth::Access),
+    route("GET", ADMIN_REPORT, Auth::Access),
+    route("POST", ADMIN_RECONCILE, Auth::Access),
 ];
 
 #[cfg(test)]

@@ -91,3 +91,38 @@ pub struct UsageResponse {
     pub limits: LimitsDto,
     pub plan: String,
 }
+
+/// `POST /api/admin/reconcile`: what the workspace's reconcile pass did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconcileResponse {
+    pub slept_sessions: u64,
+    pub failed_sessions: u64,
+    pub recovered_sessions: u64,
+    pub purged_deleted_sessions: u64,
+    pub purged_stale_sleeping_sessions: u64,
+}
+
+/// `GET /api/admin/report`: counters over the current workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportDto {
+    pub workspace: crate::WorkspaceDto,
+    pub members: u64,
+    pub templates: u64,
+    pub templates_archived: u64,
+    pub builds_queued: u64,
+    pub builds_failed: u64,
+    pub builds_dead_lettered: u64,
+    pub sessions_running: u64,
+    pub sessions_sleeping: u64,
+    pub sessions_failed: u64,
+    pub sessions_stale_eligible: u64,
+    pub sessions_total: u64,
+    pub releases: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportResponse {
+    pub report: ReportDto,
+}

@@ -4,7 +4,7 @@
 
 use crate::csrf::CsrfKey;
 use crate::error::ApiError;
-use crate::handlers::{auth, builds, device, health, sessions, templates, workspaces};
+use crate::handlers::{admin, auth, builds, device, health, sessions, templates, workspaces};
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
@@ -118,6 +118,8 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("POST", SESSION_STOP) => on(filter, sessions::stop),
         ("POST", SESSION_RESTART) => on(filter, sessions::restart),
         ("GET", USAGE) => on(filter, sessions::usage),
+        ("GET", ADMIN_REPORT) => on(filter, admin::report),
+        ("POST", ADMIN_RECONCILE) => on(filter, admin::reconcile),
         _ => return None,
     })
 }

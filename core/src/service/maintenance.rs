@@ -2,6 +2,7 @@
 //! queue consumer, the native job runner) call.
 
 use super::builds::BuildRun;
+use super::session_reconcile::SessionSweep;
 use super::Service;
 use crate::error::Result;
 use crate::ports::{Job, Purged};
@@ -14,6 +15,7 @@ pub struct ReconcileReport {
     pub requeued_builds: u64,
     /// Builds found waiting too long for their job, whose job was sent again.
     pub resent_builds: u64,
+    pub sessions: SessionSweep,
 }
 
 /// What a job did, for the runner to log.
@@ -24,13 +26,14 @@ pub enum JobOutcome {
 }
 
 impl Service {
-    /// Removes expired tokens, device codes and ended rate-limit windows, requeues stuck builds and
-    /// sends again the jobs of builds left waiting.
+    /// Removes expired tokens, device codes and ended rate-limit windows, requeues stuck builds,
+    /// sends again the jobs of builds left waiting, and sweeps sessions (see `session_reconcile`).
     pub async fn reconcile(&self) -> Result<ReconcileReport> {
         let purged = self.ports.housekeeping.purge_expired(self.now()).await?;
         let requeued_builds = self.requeue_stuck_builds().await?;
         let resent_builds = self.resend_waiting_builds().await?;
-        Ok(ReconcileReport { purged, requeued_builds, resent_builds })
+        let sessions = self.sweep_sessions(None).await?;
+        Ok(ReconcileReport { purged, requeued_builds, resent_builds, sessions })
     }
 
     /// Runs one job. An error means the job should be retried (and dead-lettered in the end).

@@ -6,6 +6,8 @@ pub mod auth;
 mod builds;
 mod device;
 mod maintenance;
+mod report;
+mod session_reconcile;
 mod sessions;
 mod templates;
 mod uploads;
@@ -15,6 +17,8 @@ pub use auth::SignIn;
 pub use builds::BuildRun;
 pub use device::DeviceStart;
 pub use maintenance::{JobOutcome, ReconcileReport};
+pub use report::AdminReport;
+pub use session_reconcile::SessionSweep;
 pub use sessions::{SessionView, RUNTIME_SECONDS};
 pub use templates::TemplateView;
 

@@ -289,6 +289,11 @@ impl Service {
         }
     }
 
+    /// A transition reconcile makes on its own (no actor, no audit).
+    pub(crate) async fn system_transition(&self, session: &Session, command: SessionCommand) -> Result<Session> {
+        self.transition(None, session, command, "").await
+    }
+
     fn session_event(&self, session: &Session, details: Value) -> Write {
         Write::AppendSessionEvent(SessionEvent {
             id: SessionEventId::from_uuid(self.ports.random.uuid()),

@@ -1,6 +1,7 @@
 //! Route handlers, one module per area of the API, plus the pieces they share: rate limiting with
 //! its headers, and sign-in responses that also set browser cookies.
 
+pub mod admin;
 pub mod auth;
 pub mod builds;
 pub mod device;

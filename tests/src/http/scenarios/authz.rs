@@ -51,6 +51,7 @@ fn need(method: &str, route: &str) -> Option<Need> {
         ("GET", SESSIONS) | ("GET", SESSION) | ("GET", SESSION_EVENTS) | ("GET", USAGE) => Need::AnyMember,
         ("POST", SESSIONS) | ("DELETE", SESSION) | ("POST", SESSION_START) | ("POST", SESSION_STOP) => Need::Writer,
         ("POST", SESSION_RESTART) => Need::Writer,
+        ("GET", ADMIN_REPORT) | ("POST", ADMIN_RECONCILE) => Need::Admin,
         // The grant in the path is the credential.
         ("PUT", UPLOAD) => Need::Nobody,
         _ => return None,
