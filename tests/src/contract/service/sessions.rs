@@ -209,3 +209,50 @@ pub async fn a_server_without_a_runtime_says_so(h: &Harness) -> anyhow::Result<(
     assert_eq!(service.show_session(&actor, &id).await?.0.session.state, SessionState::Created, "nothing changed");
     Ok(())
 }
+
+pub async fn reconcile_sleeps_only_idle_sessions_and_repairs_the_rest(h: &Harness) -> anyhow::Result<()> {
+    use SessionState::*;
+    let (actor, t) = promoted(h, "owner@example.com", "node-dev").await?;
+    let mut ids = Vec::new();
+    for name in ["idle", "died", "booting", "gone"] {
+        ids.push(h.service.create_session(&actor, name, &t).await?.session.id);
+    }
+    let state = |i: usize| {
+        let id = ids[i].clone();
+        async move { anyhow::Ok(h.service.show_session(&actor_of(h).await?, &id).await?.0.session.state) }
+    };
+    h.service.start_session(&actor, &ids[0]).await?;
+    h.service.start_session(&actor, &ids[1]).await?;
+    h.runtime.set_start(FakeStart::Hang);
+    let booting = h.service.begin_start(&actor, &ids[2]).await?;
+    assert_eq!(booting.state, Starting);
+    h.runtime.set_start(FakeStart::Healthy);
+    h.service.delete_session(&actor, &ids[3]).await?;
+
+    h.clock.advance_seconds(599);
+    let sweep = h.service.reconcile().await?.sessions;
+    assert_eq!((sweep.slept, sweep.failed, sweep.purged_deleted), (0, 0, 1), "{sweep:?}");
+    assert_eq!((state(0).await?, state(2).await?), (Running, Starting), "not idle, not stuck yet");
+    expect_code(h.service.show_session(&actor, &ids[3]).await, "session_not_found");
+
+    h.runtime.kill(&ids[1]);
+    h.clock.advance_seconds(2);
+    let sweep = h.service.reconcile().await?.sessions;
+    assert_eq!((sweep.slept, sweep.failed), (1, 2), "{sweep:?}");
+    assert_eq!((state(0).await?, state(1).await?, state(2).await?), (Sleeping, Failed, Failed));
+    let events = h.service.session_events(&actor, &ids[0]).await?;
+    assert_eq!(events.last().map(|e| e.details["reason"].clone()), Some(json!("idle")));
+    let again = h.service.reconcile().await?.sessions;
+    assert_eq!((again.slept, again.failed, again.purged_deleted), (0, 0, 0), "a second pass changes nothing");
+
+    // A sleeping session past its sleep TTL (one hour) is purged.
+    h.clock.advance_seconds(3600);
+    assert_eq!(h.service.reconcile_workspace(&actor).await?.purged_stale, 1);
+    expect_code(h.service.show_session(&actor, &ids[0]).await, "session_not_found");
+    Ok(())
+}
+
+async fn actor_of(h: &Harness) -> anyhow::Result<Actor> {
+    let sign_in = h.service.login("owner@example.com", crate::contract::harness::PASSWORD, Default::default(), None).await?;
+    Ok(h.actor(&sign_in).await?)
+}
