@@ -18,5 +18,5 @@ pub mod store;
 pub mod time;
 pub mod values;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Code, Error, ErrorKind, Result};
 pub use service::{Actor, Config, Service};

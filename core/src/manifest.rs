@@ -4,7 +4,7 @@
 //! image, a command argument, an env value) may hold a control character (`char::is_control`:
 //! NUL, tab, newline and the rest), since they reach argv, environment blocks and logs as they are.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -76,7 +76,7 @@ const FIELDS: &[&str] =
     &["image", "features", "persistedPaths", "sleepTtlSeconds", "idleTimeoutSeconds", "command", "previewPort", "env"];
 
 fn bad(field: &str, why: &str) -> Error {
-    Error::bad_request("invalid_manifest", format!("manifest.{field}: {why}"))
+    Error::new(Code::InvalidManifest, format!("manifest.{field}: {why}"))
 }
 
 fn seconds(obj: &Map<String, Value>, field: &str) -> Result<Option<u32>> {
@@ -95,8 +95,7 @@ fn seconds(obj: &Map<String, Value>, field: &str) -> Result<Option<u32>> {
 impl Manifest {
     /// Validates a manifest sent as JSON.
     pub fn parse(value: &Value) -> Result<Self> {
-        let obj =
-            value.as_object().ok_or_else(|| Error::bad_request("invalid_manifest", "manifest must be an object"))?;
+        let obj = value.as_object().ok_or_else(|| Error::new(Code::InvalidManifest, "manifest must be an object"))?;
         if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
             return Err(bad(unknown, "unknown field"));
         }
@@ -255,7 +254,7 @@ mod tests {
             assert_eq!(message, "manifest.command[2]: must not contain control characters", "{value:?}");
         }
         let e = Manifest::parse(&json!({ "image": "x", "env": { "B": "\u{0}" } })).unwrap_err();
-        assert_eq!((e.kind, e.code), (crate::error::ErrorKind::BadRequest, "invalid_manifest"));
+        assert_eq!(e.code, Code::InvalidManifest);
         let fine = json!({ "image": "x", "env": { "GREETING": "héllo wörld ✓" }, "command": ["echo", "a b"] });
         assert!(Manifest::parse(&fine).is_ok(), "printable Unicode and spaces stay allowed");
     }

@@ -1,7 +1,7 @@
 //! Validated value types. Each constructor is the only way in, so a value that exists is valid and
 //! no check is repeated downstream. Enums parse from and render to their wire spelling.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -18,9 +18,9 @@ pub struct Email(String);
 impl Email {
     pub fn parse(raw: &str) -> Result<Self> {
         let value = raw.trim();
-        let invalid = || Error::bad_request("invalid_email", "email must look like name@example.com");
+        let invalid = || Error::new(Code::InvalidEmail, "email must look like name@example.com");
         if value.is_empty() {
-            return Err(Error::bad_request("email_required", "email is required"));
+            return Err(Error::new(Code::EmailRequired, "email is required"));
         }
         if value.len() > 254 || !value.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(invalid());
@@ -84,17 +84,17 @@ impl Password {
     /// A new password (registration): at least 8 characters, at most 1 KiB.
     pub fn new_for_account(raw: &str) -> Result<Self> {
         if raw.is_empty() {
-            return Err(Error::bad_request("password_required", "password is required"));
+            return Err(Error::new(Code::PasswordRequired, "password is required"));
         }
         if raw.chars().count() < Self::MIN_CHARS {
-            return Err(Error::bad_request("weak_password", "password must be at least 8 characters"));
+            return Err(Error::new(Code::WeakPassword, "password must be at least 8 characters"));
         }
         Self::presented(raw)
     }
     /// A presented password (login): only the size bound, so hashing stays cheap to refuse.
     pub fn presented(raw: &str) -> Result<Self> {
         if raw.len() > Self::MAX_BYTES {
-            return Err(Error::bad_request("password_too_long", "password must be at most 1024 bytes"));
+            return Err(Error::new(Code::PasswordTooLong, "password must be at most 1024 bytes"));
         }
         Ok(Self(raw.to_string()))
     }
@@ -120,7 +120,7 @@ impl DisplayName {
     pub fn parse(raw: &str) -> Result<Self> {
         let value = raw.trim();
         if value.is_empty() || value.chars().count() > Self::MAX_CHARS || value.chars().any(char::is_control) {
-            return Err(Error::bad_request("invalid_name", "name must be 1 to 100 printable characters"));
+            return Err(Error::new(Code::InvalidName, "name must be 1 to 100 printable characters"));
         }
         Ok(Self(value.to_string()))
     }
@@ -144,8 +144,8 @@ impl TemplateName {
             && value.starts_with(|c: char| c.is_ascii_alphanumeric())
             && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if !ok {
-            return Err(Error::bad_request(
-                "invalid_template_name",
+            return Err(Error::new(
+                Code::InvalidTemplateName,
                 "template name must be 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit",
             ));
         }
@@ -180,8 +180,8 @@ impl VersionLabel {
             && value.starts_with(|c: char| c.is_ascii_alphanumeric())
             && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'));
         if !ok {
-            return Err(Error::bad_request(
-                "invalid_version",
+            return Err(Error::new(
+                Code::InvalidVersion,
                 "version must be 1 to 64 letters, digits, '.', '-', '_' or '+', starting with a letter or digit",
             ));
         }
@@ -193,7 +193,7 @@ impl VersionLabel {
 }
 
 macro_rules! wire_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? } invalid: $code:literal, $msg:literal) => {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? } invalid: $code:ident, $msg:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum $name {
@@ -208,7 +208,7 @@ macro_rules! wire_enum {
             pub fn parse(raw: &str) -> Result<Self> {
                 match raw {
                     $($wire => Ok($name::$variant),)+
-                    _ => Err(Error::bad_request($code, $msg)),
+                    _ => Err(Error::new(Code::$code, $msg)),
                 }
             }
         }
@@ -224,7 +224,7 @@ macro_rules! wire_enum {
 wire_enum!(
     /// A member's role in a workspace, from most to least powerful.
     Role { Owner => "owner", Admin => "admin", Member => "member", Viewer => "viewer" }
-    invalid: "invalid_role", "role must be one of owner, admin, member, viewer");
+    invalid: InvalidRole, "role must be one of owner, admin, member, viewer");
 
 impl Role {
     fn rank(self) -> u8 {
@@ -242,7 +242,7 @@ impl Role {
     /// A role that can be given by invite or role change (everything but owner).
     pub fn parse_assignable(raw: &str) -> Result<Self> {
         match Self::parse(raw)? {
-            Role::Owner => Err(Error::bad_request("invalid_role", "role must be one of admin, member, viewer")),
+            Role::Owner => Err(Error::new(Code::InvalidRole, "role must be one of admin, member, viewer")),
             role => Ok(role),
         }
     }
@@ -293,7 +293,7 @@ impl SessionName {
 wire_enum!(
     /// A workspace's billing plan; it sets the quotas.
     Plan { Free => "free", Pro => "pro", Enterprise => "enterprise" }
-    invalid: "invalid_plan", "plan must be one of free, pro, enterprise");
+    invalid: InvalidPlan, "plan must be one of free, pro, enterprise");
 
 /// The quotas a plan grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -321,22 +321,22 @@ impl Plan {
 wire_enum!(
     /// The kind of client a sign-in is for; it sets how tokens are delivered (cookie or body).
     ClientKind { Browser => "browser", Api => "api" }
-    invalid: "invalid_kind", "kind must be browser or api");
+    invalid: InvalidKind, "kind must be browser or api");
 
 wire_enum!(
     /// What a token record can be used for. Each route accepts exactly one kind.
     TokenKind { Access => "access", Refresh => "refresh" }
-    invalid: "invalid_token_kind", "unknown token kind");
+    invalid: InvalidTokenKind, "unknown token kind");
 
 wire_enum!(
     /// Where a device authorization stands.
     DeviceStatus { Pending => "pending", Approved => "approved", Denied => "denied", Exchanged => "exchanged" }
-    invalid: "invalid_device_status", "unknown device status");
+    invalid: InvalidDeviceStatus, "unknown device status");
 
 wire_enum!(
     /// Where an invite stands.
     InviteStatus { Pending => "pending", Accepted => "accepted", Revoked => "revoked" }
-    invalid: "invalid_invite_status", "unknown invite status");
+    invalid: InvalidInviteStatus, "unknown invite status");
 
 #[cfg(test)]
 mod tests {
@@ -374,7 +374,7 @@ mod tests {
     fn emails_are_ascii_and_lower_cased_by_ascii_rules_only() {
         for lookalike in ["\u{212A}@x.io", "\u{212A}im@x.io", "caf\u{e9}@x.io", "a@\u{212A}.io", "a\u{a0}b@x.io"] {
             let refused = Email::parse(lookalike).unwrap_err();
-            assert_eq!(refused.code, "invalid_email", "{lookalike:?}");
+            assert_eq!(refused.code.as_str(), "invalid_email", "{lookalike:?}");
         }
         assert_eq!(Email::parse("KiM.Doe@Example.IO").unwrap().normalised(), "kim.doe@example.io");
         // Even a stored address that predates the rule is never folded by Unicode rules.

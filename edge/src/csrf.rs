@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, Method};
 use burstflare_api::CSRF_HEADER;
 use burstflare_core::ids::FamilyId;
 use burstflare_core::secret::prefix;
-use burstflare_core::Error;
+use burstflare_core::{Code, Error};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt;
@@ -70,8 +70,8 @@ pub fn check(key: &CsrfKey, method: &Method, headers: &HeaderMap, family: &Famil
     }
     match headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         Some(presented) if key.verify(family, presented) => Ok(()),
-        _ => Err(Error::forbidden(
-            "csrf_failed",
+        _ => Err(Error::new(
+            Code::CsrfFailed,
             "Cookie-authenticated requests must send the sign-in's CSRF token in x-burstflare-csrf",
         )),
     }

@@ -11,12 +11,13 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri};
-use burstflare_core::Actor;
+use burstflare_core::{Actor, Code, Error};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 /// A JSON body. An empty body reads as `{}`; a non-JSON content type is 415; malformed JSON is
-/// 400 `invalid_json`; wrong types, missing or unknown fields are 422 `invalid_body`; too large is 413.
+/// 400 `invalid_json`; wrong types, missing or unknown fields are 400 `invalid_body`; too large is
+/// 413 `payload_too_large`.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
@@ -26,9 +27,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "Request body is too large")
+                ApiError::new(Code::PayloadTooLarge, "Request body is too large")
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", "Could not read the request body")
+                ApiError::new(Code::InvalidBody, "Could not read the request body")
             }
         })?;
         let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &body };
@@ -37,18 +38,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 .as_deref()
                 .map(|ct| ct.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json"));
             if is_json != Some(true) {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "Send JSON with content-type: application/json",
-                ));
+                return Err(ApiError::new(Code::UnsupportedMediaType, "Send JSON with content-type: application/json"));
             }
         }
         let value = serde_json::from_slice(body).map_err(|e| {
             use serde_json::error::Category;
             match e.classify() {
-                Category::Data => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()),
-                _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("Malformed JSON: {e}")),
+                Category::Data => ApiError::new(Code::InvalidBody, e.to_string()),
+                _ => ApiError::new(Code::InvalidJson, format!("Malformed JSON: {e}")),
             }
         })?;
         Ok(ApiJson(value))
@@ -65,7 +62,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(ApiPath(value)),
-            Err(e) => Err(rejection(e.status(), "invalid_path", e.body_text())),
+            Err(e) => Err(rejection(e.status(), Code::InvalidPath, e.body_text())),
         }
     }
 }
@@ -80,19 +77,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(ApiQuery(value)),
-            Err(e) => Err(rejection(e.status(), "invalid_query", e.body_text())),
+            Err(e) => Err(rejection(e.status(), Code::InvalidQuery, e.body_text())),
         }
     }
 }
 
 /// A client's mistake is a 400 with `code`; a rejection that is ours (a route declared without
 /// the parameter it reads) is a 500 with the cause in the log.
-fn rejection(status: StatusCode, code: &'static str, message: String) -> ApiError {
+fn rejection(status: StatusCode, code: Code, message: String) -> ApiError {
     if status.is_server_error() {
-        tracing::error!(error = %message, "extractor misconfigured");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
+        ApiError::from(Error::internal(format!("extractor misconfigured: {message}")))
     } else {
-        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+        ApiError::new(code, message)
     }
 }
 

@@ -13,7 +13,7 @@
 //!     └────────────────────────────────────────────────────────────────────┘
 //! ```
 
-use crate::error::Error;
+use crate::error::{Code, Error};
 use crate::model::{Artifact, Build, BuildStatus, TemplateVersion, VersionStatus};
 use crate::time::Timestamp;
 
@@ -76,8 +76,8 @@ pub fn apply(
     let mut next = build.clone();
     match (build.status, event) {
         (Succeeded, BuildEvent::BundleUploaded) => {
-            return Err(Error::conflict(
-                "version_immutable",
+            return Err(Error::new(
+                Code::VersionImmutable,
                 "This version was built and can no longer change; add a new version instead",
             ))
         }
@@ -122,10 +122,7 @@ pub fn apply(
             next.last_error = Some(RUNNER_LOST.to_string());
         }
         (from, event) => {
-            return Err(Error::conflict(
-                "build_transition",
-                format!("A {} build cannot {}", from.as_str(), event.name()),
-            ))
+            return Err(Error::new(Code::BuildTransition, format!("A {} build cannot {}", from.as_str(), event.name())))
         }
     }
     next.updated_at = at;

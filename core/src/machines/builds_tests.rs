@@ -93,7 +93,7 @@ fn every_state_and_event_leads_where_the_table_says() {
                         assert_eq!(b.updated_at, AT);
                     }
                     (None, Err(e)) => assert!(
-                        ["build_transition", "version_immutable"].contains(&e.code),
+                        ["build_transition", "version_immutable"].contains(&e.code.as_str()),
                         "{from:?} + {event:?}: {e:?}"
                     ),
                     (want, got) => panic!("{from:?} + {event:?} ({attempts} attempts): want {want:?}, got {got:?}"),

@@ -2,7 +2,7 @@
 //! sent to) and `pending → revoked`. [`apply`] returns the invite as it must be stored, with every
 //! dependent field and its row version, or refuses the event with the error the caller sees.
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Code, Error};
 use crate::ids::UserId;
 use crate::model::Invite;
 use crate::time::Timestamp;
@@ -20,18 +20,18 @@ pub enum InviteEvent {
 /// The invite after `event` at `at`, or why it cannot happen.
 pub fn apply(invite: &Invite, event: InviteEvent, at: Timestamp) -> Result<Invite, Error> {
     match invite.status {
-        InviteStatus::Accepted => return Err(Error::conflict("invite_used", "Invite already used")),
-        InviteStatus::Revoked => return Err(Error::new(ErrorKind::Gone, "invite_revoked", "Invite was revoked")),
+        InviteStatus::Accepted => return Err(Error::new(Code::InviteUsed, "Invite already used")),
+        InviteStatus::Revoked => return Err(Error::new(Code::InviteRevoked, "Invite was revoked")),
         InviteStatus::Pending => {}
     }
     let mut next = invite.clone();
     match event {
         InviteEvent::Accepted { by, email } => {
             if !invite.expires_at.is_after(at) {
-                return Err(Error::new(ErrorKind::Gone, "invite_expired", "Invite expired"));
+                return Err(Error::new(Code::InviteExpired, "Invite expired"));
             }
             if invite.email.normalised() != email.normalised() {
-                return Err(Error::forbidden("invite_email_mismatch", "This invite is for another email address"));
+                return Err(Error::new(Code::InviteEmailMismatch, "This invite is for another email address"));
             }
             next.status = InviteStatus::Accepted;
             next.accepted_at = Some(at);
@@ -85,7 +85,7 @@ mod tests {
             (Revoked, InviteEvent::Revoked, Timestamp(50), Err("invite_revoked")),
         ];
         for (from, event, at, want) in cases {
-            let got = apply(&invite(from), event.clone(), at).map(|i| i.status).map_err(|e| e.code);
+            let got = apply(&invite(from), event.clone(), at).map(|i| i.status).map_err(|e| e.code.as_str());
             assert_eq!(got, want, "{from:?} + {event:?} at {at:?}");
         }
     }

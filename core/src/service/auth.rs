@@ -2,7 +2,7 @@
 //! and `me`.
 
 use super::{Actor, Service};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Code, Error, ErrorKind, Result};
 use crate::ids::{FamilyId, UserId, WorkspaceId};
 use crate::model::{Membership, User, Workspace, WorkspaceView};
 use crate::secret::{prefix, Secret, SecretHash};
@@ -49,7 +49,7 @@ impl Registration {
 }
 
 fn invalid_credentials() -> Error {
-    Error::unauthorized("invalid_credentials", "Invalid email or password")
+    Error::new(Code::InvalidCredentials, "Invalid email or password")
 }
 
 impl Service {
@@ -60,7 +60,7 @@ impl Service {
             Some(name) => name,
             None => DisplayName::parse(&email.default_name())?,
         };
-        let email_taken = || Error::conflict("email_taken", "An account with this email already exists");
+        let email_taken = || Error::new(Code::EmailTaken, "An account with this email already exists");
         if self.ports.users.find_by_email(&email.normalised()).await?.is_some() {
             return Err(email_taken());
         }
@@ -97,7 +97,7 @@ impl Service {
         let view = WorkspaceView { limits: workspace.plan.limits(), workspace, role: Role::Owner, member_count: 1 };
         let sign_in = self.issue_pair(&mut batch, user, view, client, None);
         match self.commit(batch).await {
-            Err(e) if e.kind == ErrorKind::Conflict => Err(email_taken()),
+            Err(e) if e.kind() == ErrorKind::Conflict => Err(email_taken()),
             other => other.map(|()| sign_in),
         }
     }
@@ -152,7 +152,7 @@ impl Service {
         guard: impl FnOnce(&FamilyId) -> Result<()>,
     ) -> Result<SignIn> {
         if !refresh_secret.starts_with(&format!("{}_", prefix::REFRESH)) {
-            return Err(Error::unauthorized("refresh_token_required", "A refresh token is required"));
+            return Err(Error::new(Code::RefreshTokenRequired, "A refresh token is required"));
         }
         let credential = self.ports.tokens.find_credential(&SecretHash::of(refresh_secret)).await?;
         let credential = credential.ok_or_else(Error::invalid_token)?;
@@ -181,7 +181,7 @@ impl Service {
         ));
         let sign_in = self.issue_pair(&mut batch, credential.user, view, token.client, Some(token.family_id.clone()));
         match self.commit(batch).await {
-            Err(e) if e.kind == ErrorKind::Conflict => {
+            Err(e) if e.kind() == ErrorKind::Conflict => {
                 Err(self.revoke_reused_family(&token.family_id, &token.user_id, &token.workspace_id).await)
             }
             other => other.map(|()| sign_in),
@@ -211,7 +211,7 @@ impl Service {
             .memberships
             .get(target, &actor.user.id)
             .await?
-            .ok_or_else(|| Error::forbidden("not_a_member", "You are not a member of this workspace"))?;
+            .ok_or_else(|| Error::new(Code::NotAMember, "You are not a member of this workspace"))?;
         let view = self.view(workspace, membership.role).await?;
         let mut batch = Batch::new();
         batch.push(self.audit(
@@ -269,7 +269,7 @@ impl Service {
             Some(id) => all.into_iter().find(|(w, _)| &w.id == id),
             None => all.into_iter().next(),
         };
-        found.ok_or_else(|| Error::forbidden("not_a_member", "You are not a member of this workspace"))
+        found.ok_or_else(|| Error::new(Code::NotAMember, "You are not a member of this workspace"))
     }
 
     async fn revoke_reused_family(&self, family: &FamilyId, user: &UserId, workspace: &WorkspaceId) -> Error {
@@ -284,7 +284,7 @@ impl Service {
         if let Err(e) = self.commit(batch).await {
             return e;
         }
-        Error::unauthorized("refresh_token_reused", "Refresh token was already used; that sign-in has been revoked")
+        Error::new(Code::RefreshTokenReused, "Refresh token was already used; that sign-in has been revoked")
     }
 
     /// Spends the time of one verification so unknown emails answer like wrong passwords.

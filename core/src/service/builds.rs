@@ -6,7 +6,7 @@
 use super::{Actor, Service};
 use crate::blob::{read_to_end, BytesBody};
 use crate::bundle::{BundleInspector, Limits};
-use crate::error::{Error, PortError, Result};
+use crate::error::{Code, Error, PortError, Result};
 use crate::ids::BuildId;
 use crate::machines::builds::{self, BuildEvent};
 use crate::manifest::Manifest;
@@ -46,7 +46,7 @@ fn transient(e: PortError) -> Check {
 }
 
 fn build_not_found() -> Error {
-    Error::not_found("build_not_found", "Build not found")
+    Error::new(Code::BuildNotFound, "Build not found")
 }
 
 impl Service {
@@ -76,7 +76,7 @@ impl Service {
         actor.require(Role::Admin)?;
         let build = self.get_build(actor, id).await?;
         if !build.status.is_retryable() {
-            return Err(Error::conflict("build_not_retryable", "Only failed or dead-lettered builds can be retried"));
+            return Err(Error::new(Code::BuildNotRetryable, "Only failed or dead-lettered builds can be retried"));
         }
         let mut batch = Batch::new();
         let queued = self.requeue(&mut batch, actor, &build).await?;
@@ -142,7 +142,7 @@ impl Service {
             .push(Write::UpdateBuild { build: running.clone(), expected_version: build.version })
             .push(Write::UpdateVersion { version: building.clone(), expected_version: version.version });
         if let Err(e) = self.commit(claim).await {
-            return match e.kind {
+            return match e.kind() {
                 crate::ErrorKind::Conflict => Ok(BuildRun::Skipped("taken by another runner".into())),
                 _ => Err(e),
             };

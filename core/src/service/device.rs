@@ -4,7 +4,7 @@
 //! tokens exactly once.
 
 use super::{Actor, Service, SignIn};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Code, Error, ErrorKind, Result};
 use crate::ids::DeviceId;
 use crate::machines::devices::{self, DeviceEvent};
 use crate::model::DeviceAuthorization;
@@ -24,10 +24,6 @@ pub struct DeviceStart {
     pub expires_at: Timestamp,
     pub expires_in: i64,
     pub interval: i64,
-}
-
-fn grant_error(code: &'static str, message: &str) -> Error {
-    Error::bad_request(code, message)
 }
 
 impl Service {
@@ -73,9 +69,9 @@ impl Service {
             .devices
             .find_by_user_code(&hash)
             .await?
-            .ok_or_else(|| Error::not_found("device_code_not_found", "No sign-in request has this code"))?;
+            .ok_or_else(|| Error::new(Code::DeviceCodeNotFound, "No sign-in request has this code"))?;
         if !record.expires_at.is_after(self.now()) {
-            return Err(Error::new(ErrorKind::Gone, "expired_token", "This code has expired; start again"));
+            return Err(Error::new(Code::DeviceCodeExpired, "This code has expired; start again"));
         }
         let event = if approve {
             DeviceEvent::Approved { user: actor.user.id.clone(), workspace: actor.workspace_id.clone() }
@@ -83,7 +79,7 @@ impl Service {
             DeviceEvent::Denied
         };
         let decided = devices::apply(&record, event, self.now())
-            .ok_or_else(|| Error::conflict("device_code_decided", "This code was already used"))?;
+            .ok_or_else(|| Error::new(Code::DeviceCodeDecided, "This code was already used"))?;
         let action = if approve { "device.approved" } else { "device.denied" };
         let mut batch = Batch::new();
         batch.push(Write::UpdateDevice { device: decided, expected_version: record.version }).push(self.audit(
@@ -99,7 +95,7 @@ impl Service {
     /// Polled by the CLI. Errors use RFC 8628's codes: `authorization_pending`, `access_denied`,
     /// `expired_token`, `invalid_grant` (unknown or already exchanged).
     pub async fn device_exchange(&self, device_secret: &str) -> Result<SignIn> {
-        let invalid = || grant_error("invalid_grant", "Unknown or already used device code");
+        let invalid = || Error::new(Code::InvalidGrant, "Unknown or already used device code");
         if !device_secret.starts_with(&format!("{}_", prefix::DEVICE)) {
             return Err(invalid());
         }
@@ -108,11 +104,11 @@ impl Service {
         let expired = !record.expires_at.is_after(self.now());
         match record.status {
             DeviceStatus::Exchanged => return Err(invalid()),
-            _ if expired => return Err(grant_error("expired_token", "The device code expired; start again")),
+            _ if expired => return Err(Error::new(Code::ExpiredToken, "The device code expired; start again")),
             DeviceStatus::Pending => {
-                return Err(grant_error("authorization_pending", "Waiting for approval in the browser"))
+                return Err(Error::new(Code::AuthorizationPending, "Waiting for approval in the browser"))
             }
-            DeviceStatus::Denied => return Err(grant_error("access_denied", "The sign-in request was denied")),
+            DeviceStatus::Denied => return Err(Error::new(Code::AccessDenied, "The sign-in request was denied")),
             DeviceStatus::Approved => {}
         }
         let (Some(user_id), Some(workspace_id)) = (record.user_id.clone(), record.workspace_id.clone()) else {
@@ -120,7 +116,7 @@ impl Service {
         };
         let user = self.ports.users.get(&user_id).await?.ok_or_else(invalid)?;
         let membership = self.ports.memberships.get(&workspace_id, &user_id).await?;
-        let membership = membership.ok_or_else(|| Error::forbidden("not_a_member", "You are no longer a member"))?;
+        let membership = membership.ok_or_else(|| Error::new(Code::NotAMember, "You are no longer a member"))?;
         let workspace = self.workspace(&workspace_id).await?;
         let view = self.view(workspace, membership.role).await?;
         let exchanged = devices::apply(&record, DeviceEvent::Exchanged, self.now()).ok_or_else(invalid)?;
@@ -134,7 +130,7 @@ impl Service {
         ));
         let sign_in = self.issue_pair(&mut batch, user, view, ClientKind::Api, None);
         match self.commit(batch).await {
-            Err(e) if e.kind == ErrorKind::Conflict => Err(invalid()),
+            Err(e) if e.kind() == ErrorKind::Conflict => Err(invalid()),
             other => other.map(|()| sign_in),
         }
     }

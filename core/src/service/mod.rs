@@ -22,7 +22,7 @@ pub use session_reconcile::SessionSweep;
 pub use sessions::{SessionView, RUNTIME_SECONDS};
 pub use templates::TemplateView;
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::ids::{AuditId, FamilyId, JobId, TokenId, UserId, WorkspaceId};
 use crate::model::{AuditEntry, Membership, Token, User, Workspace, WorkspaceView};
 use crate::ports::{Job, Ports, QueuedJob};
@@ -245,10 +245,6 @@ impl Service {
     }
 
     pub(crate) async fn workspace(&self, id: &WorkspaceId) -> Result<Workspace> {
-        self.ports
-            .workspaces
-            .get(id)
-            .await?
-            .ok_or_else(|| Error::not_found("workspace_not_found", "Workspace not found"))
+        self.ports.workspaces.get(id).await?.ok_or_else(|| Error::new(Code::WorkspaceNotFound, "Workspace not found"))
     }
 }

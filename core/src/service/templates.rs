@@ -3,7 +3,7 @@
 //! ready version (appending a release), and list releases.
 
 use super::{Actor, Service};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Code, Error, ErrorKind, Result};
 use crate::ids::{BuildId, ReleaseId, TemplateId, VersionId};
 use crate::manifest::Manifest;
 use crate::model::{Build, BuildStatus, Release, Template, TemplateVersion, VersionStatus};
@@ -20,11 +20,11 @@ pub struct TemplateView {
 }
 
 pub(crate) fn template_not_found() -> Error {
-    Error::not_found("template_not_found", "Template not found")
+    Error::new(Code::TemplateNotFound, "Template not found")
 }
 
 pub(crate) fn version_not_found() -> Error {
-    Error::not_found("version_not_found", "Template version not found")
+    Error::new(Code::VersionNotFound, "Template version not found")
 }
 
 impl Service {
@@ -58,17 +58,17 @@ impl Service {
         let name = TemplateName::parse(name)?;
         let description = description.unwrap_or("").trim().to_string();
         if description.chars().count() > 1000 {
-            return Err(Error::bad_request("invalid_description", "description must be at most 1000 characters"));
+            return Err(Error::new(Code::InvalidDescription, "description must be at most 1000 characters"));
         }
         let workspace = self.workspace(&actor.workspace_id).await?;
         let existing = self.ports.templates.list(&actor.workspace_id).await?;
-        let taken = || Error::conflict("template_name_taken", "A template with this name already exists");
+        let taken = || Error::new(Code::TemplateNameTaken, "A template with this name already exists");
         if existing.iter().any(|t| t.name.normalised() == name.normalised()) {
             return Err(taken());
         }
         let limit = workspace.plan.limits().max_templates;
         let over_limit =
-            || Error::forbidden("template_limit", format!("The {} plan allows {limit} templates", workspace.plan));
+            || Error::new(Code::TemplateLimit, format!("The {} plan allows {limit} templates", workspace.plan));
         if existing.len() as u64 >= u64::from(limit) {
             return Err(over_limit());
         }
@@ -93,7 +93,7 @@ impl Service {
             .push(audit);
         match self.commit(batch).await {
             // A racing create took the name or the last free slot: say which.
-            Err(e) if e.kind == ErrorKind::Conflict => {
+            Err(e) if e.kind() == ErrorKind::Conflict => {
                 let now = self.ports.templates.list(&actor.workspace_id).await?;
                 if now.iter().any(|t| t.name.normalised() == name.normalised()) {
                     Err(taken())
@@ -126,11 +126,11 @@ impl Service {
         let current = self.template(actor, id).await?;
         if current.archived_at.is_some() == archived {
             let (code, message) = if archived {
-                ("template_archived", "Template is already archived")
+                (Code::TemplateArchived, "Template is already archived")
             } else {
-                ("template_not_archived", "Template is not archived")
+                (Code::TemplateNotArchived, "Template is not archived")
             };
-            return Err(Error::conflict(code, message));
+            return Err(Error::new(code, message));
         }
         let mut updated = current.clone();
         updated.archived_at = archived.then(|| self.now());
@@ -192,9 +192,9 @@ impl Service {
         let manifest = Manifest::parse(manifest)?;
         let notes = notes.unwrap_or("").trim().to_string();
         if notes.chars().count() > 1000 {
-            return Err(Error::bad_request("invalid_notes", "notes must be at most 1000 characters"));
+            return Err(Error::new(Code::InvalidNotes, "notes must be at most 1000 characters"));
         }
-        let exists = || Error::conflict("version_exists", "This template already has a version with that label");
+        let exists = || Error::new(Code::VersionExists, "This template already has a version with that label");
         if self.ports.templates.versions(template_id).await?.iter().any(|v| v.label == label.as_str()) {
             return Err(exists());
         }
@@ -243,7 +243,7 @@ impl Service {
                 json!({ "version": version.label, "templateId": template.id.as_str() }),
             ));
         match self.commit(batch).await {
-            Err(e) if e.kind == ErrorKind::Conflict => return Err(exists()),
+            Err(e) if e.kind() == ErrorKind::Conflict => return Err(exists()),
             other => other?,
         }
         Ok((version, build))
@@ -259,7 +259,7 @@ impl Service {
         actor.require(Role::Admin)?;
         let (template, version) = self.template_version(actor, template_id, version_id).await?;
         if version.status != VersionStatus::Ready {
-            return Err(Error::conflict("version_not_ready", "Only a version whose build succeeded can be promoted"));
+            return Err(Error::new(Code::VersionNotReady, "Only a version whose build succeeded can be promoted"));
         }
         self.check_built_bundle(&version).await?;
         let release = Release {
@@ -287,8 +287,8 @@ impl Service {
     /// Refuses a version whose stored bundle is not, byte for byte, what its build checked.
     async fn check_built_bundle(&self, version: &TemplateVersion) -> Result<()> {
         let mismatch = || {
-            Error::conflict(
-                "bundle_digest_mismatch",
+            Error::new(
+                Code::BundleDigestMismatch,
                 "The stored bundle is not the one its build checked; upload it to a new version",
             )
         };

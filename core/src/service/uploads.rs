@@ -5,7 +5,7 @@
 use super::templates::version_not_found;
 use super::{Actor, Service};
 use crate::blob::{Blob, ByteStream};
-use crate::error::{Error, ErrorKind, PortError, Result};
+use crate::error::{Code, Error, ErrorKind, PortError, Result};
 use crate::ids::{GrantId, TemplateId, VersionId};
 use crate::machines::builds::{self, BuildEvent};
 use crate::model::{Build, BundleInfo, GrantTarget, Template, TemplateVersion, UploadGrant};
@@ -29,8 +29,7 @@ fn check_content_type(content_type: &str) -> Result<String> {
         Ok(essence)
     } else {
         Err(Error::new(
-            ErrorKind::UnsupportedMediaType,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             format!("Bundles are tar.gz archives: send one of {}", BUNDLE_CONTENT_TYPES.join(", ")),
         ))
     }
@@ -100,15 +99,11 @@ impl Service {
         let (template, version) = self.template_version(actor, template_id, version_id).await?;
         let content_type = check_content_type(content_type)?;
         if bytes == 0 {
-            return Err(Error::bad_request("invalid_bytes", "bytes must be a positive integer"));
+            return Err(Error::new(Code::InvalidBytes, "bytes must be a positive integer"));
         }
         if bytes > self.config.bundle_limit_bytes {
             let limit = self.config.bundle_limit_bytes;
-            return Err(Error::new(
-                ErrorKind::PayloadTooLarge,
-                "payload_too_large",
-                format!("Bundles are limited to {limit} bytes"),
-            ));
+            return Err(Error::new(Code::PayloadTooLarge, format!("Bundles are limited to {limit} bytes")));
         }
         let secret = self.secret(GRANT_PREFIX);
         let now = self.now();
@@ -157,11 +152,7 @@ impl Service {
         }
         let content_type = check_content_type(content_type)?;
         if content_type != grant.content_type {
-            return Err(Error::new(
-                ErrorKind::UnsupportedMediaType,
-                "content_type_mismatch",
-                format!("This grant is for {}", grant.content_type),
-            ));
+            return Err(Error::new(Code::ContentTypeMismatch, format!("This grant is for {}", grant.content_type)));
         }
         let GrantTarget::Bundle { template_id, version_id } = &grant.target;
         let template = self.ports.templates.get(&grant.workspace_id, template_id).await?;
@@ -181,7 +172,7 @@ impl Service {
         version_id: &VersionId,
     ) -> Result<(TemplateVersion, Blob)> {
         let (_, version) = self.template_version(actor, template_id, version_id).await?;
-        let missing = || Error::not_found("bundle_not_found", "No bundle has been uploaded for this version");
+        let missing = || Error::new(Code::BundleNotFound, "No bundle has been uploaded for this version");
         let key = version.bundle.as_ref().map(|b| b.key.clone()).ok_or_else(missing)?;
         let blob = self.ports.blobs.get(&key).await?.ok_or_else(missing)?;
         Ok((version, blob))
@@ -212,15 +203,13 @@ impl Service {
             self.ports.random.uuid().simple()
         );
         let info = self.ports.blobs.put(&key, content_type, body, limit).await.map_err(|e| match e {
-            PortError::Other(m) if m == EMPTY => Error::bad_request("empty_body", "The bundle is empty"),
+            PortError::Other(m) if m == EMPTY => Error::new(Code::EmptyBody, "The bundle is empty"),
             PortError::Other(m) if m.starts_with(MISMATCH) => {
-                Error::bad_request("size_mismatch", format!("The body does not match the grant's size ({m})"))
+                Error::new(Code::SizeMismatch, format!("The body does not match the grant's size ({m})"))
             }
-            PortError::TooLarge { limit } => Error::new(
-                ErrorKind::PayloadTooLarge,
-                "payload_too_large",
-                format!("Bundles are limited to {limit} bytes"),
-            ),
+            PortError::TooLarge { limit } => {
+                Error::new(Code::PayloadTooLarge, format!("Bundles are limited to {limit} bytes"))
+            }
             other => other.into(),
         })?;
         let now = self.now();
@@ -249,7 +238,7 @@ impl Service {
         if let Err(e) = self.commit(batch).await {
             // The object was never pointed at: it goes, whatever happened to the batch.
             self.discard_blob(&key).await;
-            return Err(if e.kind == ErrorKind::Conflict { self.upload_conflict(&current, grant).await } else { e });
+            return Err(if e.kind() == ErrorKind::Conflict { self.upload_conflict(&current, grant).await } else { e });
         }
         if let Some(old) = current.bundle.as_ref().filter(|old| old.key != key) {
             self.discard_blob(&old.key).await;
@@ -278,13 +267,13 @@ impl Service {
                 return immutable;
             }
         }
-        Error::conflict(
-            "version_changed",
+        Error::new(
+            Code::VersionChanged,
             "The version changed while the bundle was uploading (another upload or its build); nothing was stored",
         )
     }
 }
 
 fn grant_not_found() -> Error {
-    Error::not_found("upload_grant_not_found", "Upload grant not found, already used or expired")
+    Error::new(Code::UploadGrantNotFound, "Upload grant not found, already used or expired")
 }

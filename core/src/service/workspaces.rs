@@ -2,7 +2,7 @@
 //! changes, and the audit log.
 
 use super::{Actor, Service};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::ids::{InviteId, UserId};
 use crate::machines::invites::{self, InviteEvent};
 use crate::model::{AuditEntry, Invite, Member, Membership, WorkspaceView};
@@ -39,7 +39,7 @@ impl Service {
         let role = role.map(Role::parse_assignable).transpose()?.unwrap_or(Role::Member);
         if let Some((user, _)) = self.ports.users.find_by_email(&email.normalised()).await? {
             if self.ports.memberships.get(&actor.workspace_id, &user.id).await?.is_some() {
-                return Err(Error::conflict("already_member", "This person is already a member"));
+                return Err(Error::new(Code::AlreadyMember, "This person is already a member"));
             }
         }
         let now = self.now();
@@ -73,7 +73,7 @@ impl Service {
     /// Joins the invite's workspace. The invite must be pending, unexpired and addressed to the
     /// caller's email; it can be used once. The caller's token stays on its workspace (switch next).
     pub async fn accept_invite(&self, actor: &Actor, code: &str) -> Result<WorkspaceView> {
-        let not_found = || Error::not_found("invite_not_found", "Invite not found");
+        let not_found = || Error::new(Code::InviteNotFound, "Invite not found");
         if !code.starts_with(&format!("{}_", prefix::INVITE)) {
             return Err(not_found());
         }
@@ -82,7 +82,7 @@ impl Service {
         let event = InviteEvent::Accepted { by: actor.user.id.clone(), email: actor.user.email.clone() };
         let accepted = invites::apply(&invite, event, now)?;
         if self.ports.memberships.get(&invite.workspace_id, &actor.user.id).await?.is_some() {
-            return Err(Error::conflict("already_member", "You are already a member of this workspace"));
+            return Err(Error::new(Code::AlreadyMember, "You are already a member of this workspace"));
         }
         let workspace = self.workspace(&invite.workspace_id).await?;
         let membership = Membership {
@@ -116,9 +116,9 @@ impl Service {
             .memberships
             .get(&actor.workspace_id, user)
             .await?
-            .ok_or_else(|| Error::not_found("membership_not_found", "Membership not found"))?;
+            .ok_or_else(|| Error::new(Code::MembershipNotFound, "Membership not found"))?;
         if membership.role == Role::Owner {
-            return Err(Error::conflict("owner_immutable", "The owner's role cannot be changed"));
+            return Err(Error::new(Code::OwnerImmutable, "The owner's role cannot be changed"));
         }
         let previous = membership.clone();
         membership.role = role;
@@ -163,7 +163,7 @@ impl Service {
     pub async fn audit_log(&self, actor: &Actor, limit: Option<u32>) -> Result<Vec<AuditEntry>> {
         let limit = limit.unwrap_or(50);
         if limit == 0 || limit > MAX_AUDIT_PAGE {
-            return Err(Error::bad_request("invalid_limit", "limit must be between 1 and 200"));
+            return Err(Error::new(Code::InvalidLimit, "limit must be between 1 and 200"));
         }
         Ok(self.ports.audit.list(&actor.workspace_id, limit).await?)
     }

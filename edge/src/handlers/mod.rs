@@ -13,13 +13,14 @@ pub mod workspaces;
 use crate::app::AppState;
 use crate::cookies::{self, Names};
 use crate::error::ApiError;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use burstflare_api::{SignInPayload, RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
 use burstflare_core::rate::{RateDecision, RateScope};
 use burstflare_core::service::SignIn;
 use burstflare_core::values::ClientKind;
+use burstflare_core::Code;
 use std::future::Future;
 
 /// Counts the request against `scope` for `ip`; refuses with 429 when over the limit, otherwise
@@ -37,7 +38,7 @@ where
         handler.await.unwrap_or_else(IntoResponse::into_response)
     } else {
         let message = format!("Rate limit exceeded for {}", scope.name());
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).into_response()
+        ApiError::new(Code::RateLimited, message).into_response()
     };
     rate_headers(response.headers_mut(), &decision);
     response

@@ -144,7 +144,7 @@ pub fn assert_conflict<T: std::fmt::Debug>(result: Result<T, PortError>) {
 #[track_caller]
 pub fn expect_code<T: std::fmt::Debug>(result: burstflare_core::Result<T>, code: &str) -> burstflare_core::Error {
     match result {
-        Err(e) if e.code == code => e,
+        Err(e) if e.code.as_str() == code => e,
         other => panic!("expected error code {code}, got {other:?}"),
     }
 }

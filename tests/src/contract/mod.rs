@@ -107,6 +107,7 @@ macro_rules! contract_scenarios {
             service::jobs::a_lost_send_is_repaired_by_reconcile,
             service::jobs::a_retried_build_forgets_its_last_run,
             service::jobs::a_requeued_stuck_build_hands_its_version_back,
+            service::errors::a_lost_guard_is_a_conflict_without_the_adapters_text,
         );
     };
 }

@@ -30,7 +30,7 @@ pub async fn register_then_login_checks_the_password(h: &Harness) -> anyhow::Res
     let wrong = expect_code(login("ada.lovelace@example.com", "not the password").await, "invalid_credentials");
     let unknown = expect_code(login("nobody@example.com", PASSWORD).await, "invalid_credentials");
     let malformed = expect_code(login("not an email", PASSWORD).await, "invalid_credentials");
-    assert_eq!(wrong.kind, ErrorKind::Unauthorized);
+    assert_eq!(wrong.kind(), ErrorKind::Unauthorized);
     assert_eq!(unknown, wrong, "an unknown email answers exactly like a wrong password");
     assert_eq!(malformed, wrong);
     assert_eq!(h.snapshot(ws).await?, before, "refused logins change nothing");
@@ -41,7 +41,7 @@ pub async fn registering_a_taken_email_conflicts(h: &Harness) -> anyhow::Result<
     let first = h.register("ada@example.com").await?;
     let before = h.snapshot(&first.workspace.workspace.id).await?;
     let taken = expect_code(h.register("ADA@Example.com").await, "email_taken");
-    assert_eq!(taken.kind, ErrorKind::Conflict);
+    assert_eq!(taken.kind(), ErrorKind::Conflict);
     assert_eq!(h.snapshot(&first.workspace.workspace.id).await?, before);
     let (user, _) = h.ports.users.find_by_email("ada@example.com").await?.ok_or_else(|| anyhow::anyhow!("ada"))?;
     assert_eq!(user, first.user);
@@ -68,7 +68,7 @@ pub async fn refresh_rotates_and_reuse_revokes_the_family(h: &Harness) -> anyhow
     // Presenting the rotated token again is reuse: refused, and the whole family is revoked.
     h.clock.advance_seconds(60);
     let reused = expect_code(h.service.refresh(first.refresh.expose()).await, "refresh_token_reused");
-    assert_eq!(reused.kind, ErrorKind::Unauthorized);
+    assert_eq!(reused.kind(), ErrorKind::Unauthorized);
     expect_code(h.service.refresh(second.refresh.expose()).await, "unauthorized");
     expect_code(h.service.authenticate(second.access.expose()).await, "unauthorized");
     expect_code(h.service.authenticate(first.access.expose()).await, "unauthorized");
@@ -126,7 +126,7 @@ pub async fn emails_fold_by_ascii_case_only(h: &Harness) -> anyhow::Result<()> {
     let before = h.snapshot(ws).await?;
     // The Kelvin sign (U+212A) lower-cases to `k` under Unicode rules; it must reach no account.
     let kelvin = expect_code(h.register("\u{212A}@x.io").await, "invalid_email");
-    assert_eq!(kelvin.kind, ErrorKind::BadRequest);
+    assert_eq!(kelvin.kind(), ErrorKind::BadRequest);
     let login = |email: &'static str| h.service.login(email, PASSWORD, ClientKind::Api, None);
     expect_code(login("\u{212A}@x.io").await, "invalid_credentials");
     assert_eq!(h.snapshot(ws).await?, before, "a refused address changes nothing");

@@ -160,7 +160,7 @@ pub async fn an_unreadable_upload_is_a_400_and_keeps_the_bundle(h: &Harness) -> 
         .upload_bundle(&actor, &t, &build.version_id, "application/gzip", &mut Broken(0))
         .await
         .expect_err("a broken body is refused");
-    assert_eq!((error.kind, error.code), (burstflare_core::ErrorKind::BadRequest, "invalid_body"));
+    assert_eq!((error.kind(), error.code.as_str()), (burstflare_core::ErrorKind::BadRequest, "invalid_body"));
     let (_, mut blob) = h.service.download_bundle(&actor, &t, &build.version_id).await?;
     assert_eq!(read_to_end(blob.body.as_mut(), 1 << 20).await?, good, "the stored bundle is unchanged");
     Ok(())

@@ -11,7 +11,7 @@ pub async fn device_flow_issues_tokens_once(h: &Harness) -> anyhow::Result<()> {
     let start = h.service.device_start().await?;
     assert_eq!(start.expires_in, h.service.config().device_ttl_seconds);
     let pending = expect_code(h.service.device_exchange(start.device_code.expose()).await, "authorization_pending");
-    assert_eq!(pending.kind, ErrorKind::BadRequest);
+    assert_eq!(pending.kind(), ErrorKind::BadRequest);
 
     // People type the code in any case, with or without the dash.
     let typed = start.user_code.to_lowercase().replace('-', " ");
@@ -47,8 +47,8 @@ pub async fn denied_and_expired_device_codes_are_refused(h: &Harness) -> anyhow:
     h.clock.advance_seconds(h.service.config().device_ttl_seconds);
     let before = h.snapshot(&actor.workspace_id).await?;
     expect_code(h.service.device_exchange(late.device_code.expose()).await, "expired_token");
-    let gone = expect_code(h.service.device_decide(&actor, &late.user_code, true).await, "expired_token");
-    assert_eq!(gone.kind, ErrorKind::Gone);
+    let gone = expect_code(h.service.device_decide(&actor, &late.user_code, true).await, "device_code_expired");
+    assert_eq!(gone.kind(), ErrorKind::Gone);
     expect_code(h.service.device_exchange(late.device_code.expose()).await, "expired_token");
     assert_eq!(h.snapshot(&actor.workspace_id).await?, before, "refusals change nothing");
 

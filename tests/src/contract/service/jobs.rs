@@ -74,7 +74,7 @@ pub async fn jobs_are_queued_by_the_commit_of_their_batch(h: &Harness) -> anyhow
     assert_eq!(queued, vec![Job::Build { build_id: build.id.clone() }; 2], "one job per batch that asked for one");
     // A refused batch queues nothing.
     let again = service.add_version(&actor, &t, "1.0.0", &json!({ "image": "node:22" }), None).await;
-    assert_eq!(again.map(|_| ()).map_err(|e| e.code), Err("version_exists"));
+    assert_eq!(again.map(|_| ()).map_err(|e| e.code.as_str()), Err("version_exists"));
     assert_eq!(claim_builds(h).await?, vec![]);
     Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod builds;
 pub mod device;
+pub mod errors;
 pub mod jobs;
 pub mod maintenance;
 pub mod uploads;

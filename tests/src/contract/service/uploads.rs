@@ -243,7 +243,7 @@ pub async fn racing_template_creates_stay_within_the_plan(h: &Harness) -> anyhow
     let outcomes = futures_join_all(racers).await;
     let created = outcomes.iter().filter(|o| o.is_ok()).count();
     for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
-        assert_eq!(refused.code, "template_limit", "{refused:?}");
+        assert_eq!(refused.code.as_str(), "template_limit", "{refused:?}");
     }
     let stored = h.ports.templates.list(&actor.workspace_id).await?.len();
     assert_eq!((created, stored), (1, 10), "the free plan allows 10 templates");

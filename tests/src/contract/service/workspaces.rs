@@ -66,7 +66,7 @@ pub async fn invites_for_another_email_or_expired_are_refused(h: &Harness) -> an
     let mallory = h.actor(&h.register("mallory@example.com").await?).await?;
     let before = h.snapshot(&owner.workspace_id).await?;
     let refused = expect_code(h.service.accept_invite(&mallory, code.expose()).await, "invite_email_mismatch");
-    assert_eq!(refused.kind, ErrorKind::Forbidden);
+    assert_eq!(refused.kind(), ErrorKind::Forbidden);
     assert_eq!(h.snapshot(&owner.workspace_id).await?, before);
     expect_code(h.service.create_invite(&owner, "owner@example.com", None).await, "already_member");
 
@@ -74,7 +74,7 @@ pub async fn invites_for_another_email_or_expired_are_refused(h: &Harness) -> an
     h.clock.advance_seconds(h.service.config().invite_ttl_seconds);
     let before = h.snapshot(&owner.workspace_id).await?;
     let expired = expect_code(h.service.accept_invite(&carol, code.expose()).await, "invite_expired");
-    assert_eq!(expired.kind, ErrorKind::Gone);
+    assert_eq!(expired.kind(), ErrorKind::Gone);
     assert_eq!(h.snapshot(&owner.workspace_id).await?, before);
     assert_eq!(before.members.len(), 1);
     Ok(())
@@ -90,7 +90,7 @@ pub async fn viewers_cannot_manage_the_workspace(h: &Harness) -> anyhow::Result<
         h.service.set_plan(&viewer, "pro").await.map(|_| ()),
         h.service.set_member_role(&viewer, &viewer.user.id, "admin").await.map(|_| ()),
     ] {
-        assert_eq!(expect_code(refused, "insufficient_permissions").kind, ErrorKind::Forbidden);
+        assert_eq!(expect_code(refused, "insufficient_permissions").kind(), ErrorKind::Forbidden);
     }
     assert_eq!(h.snapshot(&owner.workspace_id).await?, before, "refusals change nothing");
     // Reading is allowed.
