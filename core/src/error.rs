@@ -126,6 +126,12 @@ codes! {
     ExpiredToken => "expired_token", BadRequest;
     /// Device flow: the device code is unknown or was already exchanged.
     InvalidGrant => "invalid_grant", BadRequest;
+    /// No session name was given.
+    SessionNameRequired => "session_name_required", BadRequest;
+    /// The session name is too long or has control characters.
+    InvalidSessionName => "invalid_session_name", BadRequest;
+    /// Not a session state.
+    InvalidSessionState => "invalid_session_state", BadRequest;
     // 401
     /// The credential is missing, unknown, expired or revoked.
     Unauthorized => "unauthorized", Unauthorized;
@@ -146,6 +152,8 @@ codes! {
     InviteEmailMismatch => "invite_email_mismatch", Forbidden;
     /// The workspace's plan allows no more templates.
     TemplateLimit => "template_limit", Forbidden;
+    /// The workspace's plan allows no more running sessions.
+    SessionLimit => "session_limit", Forbidden;
     // 404
     /// No such route.
     NotFound => "not_found", NotFound;
@@ -167,6 +175,8 @@ codes! {
     UploadGrantNotFound => "upload_grant_not_found", NotFound;
     /// No device sign-in request has this user code.
     DeviceCodeNotFound => "device_code_not_found", NotFound;
+    /// No such session in the workspace.
+    SessionNotFound => "session_not_found", NotFound;
     // 405
     /// The route does not take this method.
     MethodNotAllowed => "method_not_allowed", MethodNotAllowed;
@@ -203,6 +213,20 @@ codes! {
     BuildNotRetryable => "build_not_retryable", Conflict;
     /// The build's state does not allow the requested step.
     BuildTransition => "build_transition", Conflict;
+    /// The template has no promoted version to start sessions from.
+    TemplateNotPromoted => "template_not_promoted", Conflict;
+    /// Sessions still use the template.
+    TemplateInUse => "template_in_use", Conflict;
+    /// A live session with this name already exists in the workspace.
+    SessionNameTaken => "session_name_taken", Conflict;
+    /// The session was deleted.
+    SessionDeleted => "session_deleted", Conflict;
+    /// The session's state does not allow a start.
+    SessionNotStartable => "session_not_startable", Conflict;
+    /// The session's state does not allow a stop.
+    SessionNotStoppable => "session_not_stoppable", Conflict;
+    /// Another request changed the session first; nothing was done.
+    SessionChanged => "session_changed", Conflict;
     // 410
     /// The invite was revoked.
     InviteRevoked => "invite_revoked", Gone;
@@ -227,6 +251,8 @@ codes! {
     // 503
     /// Storage (database or blob store) is unavailable; try again.
     StorageUnavailable => "storage_unavailable", Unavailable;
+    /// This server has no session runtime, so sessions cannot start here.
+    RuntimeUnavailable => "runtime_unavailable", Unavailable;
 }
 
 impl fmt::Display for Code {

@@ -254,7 +254,7 @@ wire_enum!(
         Created => "created", Starting => "starting", Running => "running", Stopping => "stopping",
         Sleeping => "sleeping", Failed => "failed", Deleted => "deleted"
     }
-    invalid: "invalid_session_state", "unknown session state");
+    invalid: InvalidSessionState, "unknown session state");
 
 /// A session's name: trimmed, 1–64 characters, no control characters. Unique per workspace among
 /// live sessions, whatever the case.
@@ -267,11 +267,11 @@ impl SessionName {
     pub fn parse(raw: &str) -> Result<Self> {
         let value = raw.trim();
         if value.is_empty() {
-            return Err(Error::bad_request("session_name_required", "Session name is required"));
+            return Err(Error::new(Code::SessionNameRequired, "Session name is required"));
         }
         if value.chars().count() > Self::MAX_CHARS || value.chars().any(char::is_control) {
-            return Err(Error::bad_request(
-                "invalid_session_name",
+            return Err(Error::new(
+                Code::InvalidSessionName,
                 "session name must be at most 64 characters, without control characters",
             ));
         }

@@ -12,7 +12,7 @@
 //!                   failed ◄──────────────┘   (failed ─Start─► starting)
 //! ```
 
-use crate::error::Error;
+use crate::error::{Code, Error};
 use crate::model::Session;
 use crate::time::Timestamp;
 use crate::values::SessionState;
@@ -39,14 +39,14 @@ impl SessionCommand {
     fn refusal(&self, from: SessionState) -> Error {
         use SessionState::*;
         match (self, from) {
-            (_, Deleted) => Error::conflict("session_deleted", "Session deleted"),
+            (_, Deleted) => Error::new(Code::SessionDeleted, "Session deleted"),
             (SessionCommand::Start, _) => {
-                Error::conflict("session_not_startable", format!("A {from} session cannot be started"))
+                Error::new(Code::SessionNotStartable, format!("A {from} session cannot be started"))
             }
             (SessionCommand::Stop { .. }, _) => {
-                Error::conflict("session_not_stoppable", format!("A {from} session cannot be stopped"))
+                Error::new(Code::SessionNotStoppable, format!("A {from} session cannot be stopped"))
             }
-            _ => Error::conflict("session_changed", format!("The session is {from}; another request moved it")),
+            _ => Error::new(Code::SessionChanged, format!("The session is {from}; another request moved it")),
         }
     }
 }

@@ -62,7 +62,7 @@ fn every_state_and_command_leads_where_the_table_says() {
                     assert_eq!(s.state, to, "{from:?} + {command:?}");
                     assert_eq!((s.version, s.updated_at), (4, Timestamp(9)), "{from:?} + {command:?}");
                 }
-                (Err(code), Err(got)) => assert_eq!(got, code, "{from:?} + {command:?}"),
+                (Err(code), Err(got)) => assert_eq!(got.as_str(), code, "{from:?} + {command:?}"),
                 (want, got) => panic!("{from:?} + {command:?}: want {want:?}, got {:?}", got.map(|(s, _)| s.state)),
             }
         }

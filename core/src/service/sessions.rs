@@ -6,7 +6,7 @@
 //! session, and its outcome (`running` or `failed`, with the reason) is committed after.
 
 use super::{Actor, Service};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Code, Error, ErrorKind, Result};
 use crate::ids::{SessionEventId, SessionId, TemplateId, UsageId};
 use crate::machines::sessions::{self, SessionCommand};
 use crate::model::{Session, SessionEvent, UsageEvent};
@@ -18,15 +18,11 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 fn session_not_found() -> Error {
-    Error::not_found("session_not_found", "Session not found")
+    Error::new(Code::SessionNotFound, "Session not found")
 }
 
 fn runtime_unavailable() -> Error {
-    Error::new(
-        ErrorKind::Unavailable,
-        "runtime_unavailable",
-        "This server has no session runtime configured, so sessions cannot start here",
-    )
+    Error::new(Code::RuntimeUnavailable, "This server has no session runtime configured, so sessions cannot start here")
 }
 
 /// A session with what a list shows beside it.
@@ -56,12 +52,12 @@ impl Service {
         let name = SessionName::parse(name)?;
         let template = self.template(actor, template_id).await?;
         if template.archived_at.is_some() {
-            return Err(Error::conflict("template_archived", "Template is archived: it starts no new sessions"));
+            return Err(Error::new(Code::TemplateArchived, "Template is archived: it starts no new sessions"));
         }
-        let not_promoted = || Error::conflict("template_not_promoted", "Template has no promoted version");
+        let not_promoted = || Error::new(Code::TemplateNotPromoted, "Template has no promoted version");
         let version_id = template.active_version_id.clone().ok_or_else(not_promoted)?;
         let version = self.ports.templates.get_version(&template.id, &version_id).await?.ok_or_else(not_promoted)?;
-        let taken = || Error::conflict("session_name_taken", "A session with this name already exists");
+        let taken = || Error::new(Code::SessionNameTaken, "A session with this name already exists");
         let live = self.ports.sessions.list(&actor.workspace_id).await?;
         if live.iter().any(|s| s.name.normalised() == name.normalised()) {
             return Err(taken());
@@ -95,7 +91,7 @@ impl Service {
             ),
         );
         match self.commit(batch).await {
-            Err(e) if e.kind == ErrorKind::Conflict => return Err(taken()),
+            Err(e) if e.kind() == ErrorKind::Conflict => return Err(taken()),
             other => other?,
         }
         Ok(SessionView { session, template_name: template.name.as_str().to_string() })
@@ -197,7 +193,7 @@ impl Service {
 
     async fn runtime_spec(&self, session: &Session) -> Result<RuntimeSpec> {
         let version = self.ports.templates.get_version(&session.template_id, &session.version_id).await?;
-        let version = version.ok_or_else(|| Error::conflict("version_not_found", "The session's version is gone"))?;
+        let version = version.ok_or_else(|| Error::new(Code::VersionNotFound, "The session's version is gone"))?;
         Ok(RuntimeSpec {
             session_id: session.id.clone(),
             workspace_id: session.workspace_id.clone(),
@@ -230,7 +226,7 @@ impl Service {
             batch.push(self.audit_session(actor, action, &starting, json!({})));
         }
         match self.commit(batch).await {
-            Err(e) if e.kind == ErrorKind::Conflict => Err(self.start_conflict(&session, max).await),
+            Err(e) if e.kind() == ErrorKind::Conflict => Err(self.start_conflict(&session, max).await),
             other => other.map(|()| starting),
         }
     }
@@ -239,9 +235,9 @@ impl Service {
     async fn start_conflict(&self, session: &Session, max: u64) -> Error {
         let active = self.ports.sessions.in_states(Some(&session.workspace_id), &ACTIVE).await;
         if active.is_ok_and(|a| a.len() as u64 >= max) {
-            return Error::forbidden("session_limit", format!("Running session limit reached ({max} on this plan)"));
+            return Error::new(Code::SessionLimit, format!("Running session limit reached ({max} on this plan)"));
         }
-        Error::conflict("session_changed", "Another request changed this session first; nothing was done")
+        Error::new(Code::SessionChanged, "Another request changed this session first; nothing was done")
     }
 
     async fn stop(&self, actor: Option<&Actor>, session: Session, reason: Option<&str>) -> Result<Session> {
@@ -282,8 +278,8 @@ impl Service {
             batch.push(self.audit_session(actor, action, &next, json!({})));
         }
         match self.commit(batch).await {
-            Err(e) if e.kind == ErrorKind::Conflict => {
-                Err(Error::conflict("session_changed", "Another request changed this session first; nothing was done"))
+            Err(e) if e.kind() == ErrorKind::Conflict => {
+                Err(Error::new(Code::SessionChanged, "Another request changed this session first; nothing was done"))
             }
             other => other.map(|()| next),
         }

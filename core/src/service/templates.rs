@@ -151,8 +151,8 @@ impl Service {
         actor.require(Role::Admin)?;
         let view = self.show_template(actor, id).await?;
         if self.ports.sessions.list(&actor.workspace_id).await?.iter().any(|s| &s.template_id == id) {
-            return Err(Error::conflict(
-                "template_in_use",
+            return Err(Error::new(
+                Code::TemplateInUse,
                 "Sessions still use this template: delete them first (or archive the template)",
             ));
         }
