@@ -7,5 +7,6 @@ pub mod device;
 pub mod errors;
 pub mod jobs;
 pub mod maintenance;
+pub mod sessions;
 pub mod uploads;
 pub mod workspaces;

@@ -105,11 +105,11 @@ pub async fn viewers_read_sessions_but_do_not_run_them(h: &Harness) -> anyhow::R
     let (_, viewer) = h.join(&owner, "viewer@example.com", "viewer").await?;
     assert_eq!(h.service.list_sessions(&viewer).await?.len(), 1);
     h.service.show_session(&viewer, &id).await?;
-    expect_code(h.service.create_session(&viewer, "mine", &t).await, "insufficient_role");
-    expect_code(h.service.start_session(&viewer, &id).await, "insufficient_role");
-    expect_code(h.service.restart_session(&viewer, &id).await, "insufficient_role");
-    expect_code(h.service.stop_session(&viewer, &id).await, "insufficient_role");
-    expect_code(h.service.delete_session(&viewer, &id).await, "insufficient_role");
+    expect_code(h.service.create_session(&viewer, "mine", &t).await, "insufficient_permissions");
+    expect_code(h.service.start_session(&viewer, &id).await, "insufficient_permissions");
+    expect_code(h.service.restart_session(&viewer, &id).await, "insufficient_permissions");
+    expect_code(h.service.stop_session(&viewer, &id).await, "insufficient_permissions");
+    expect_code(h.service.delete_session(&viewer, &id).await, "insufficient_permissions");
     assert_eq!(h.runtime.starts(), 0);
     Ok(())
 }
@@ -217,10 +217,7 @@ pub async fn reconcile_sleeps_only_idle_sessions_and_repairs_the_rest(h: &Harnes
     for name in ["idle", "died", "booting", "gone"] {
         ids.push(h.service.create_session(&actor, name, &t).await?.session.id);
     }
-    let state = |i: usize| {
-        let id = ids[i].clone();
-        async move { anyhow::Ok(h.service.show_session(&actor_of(h).await?, &id).await?.0.session.state) }
-    };
+    let state = |i: usize| state_of(h, &actor, &ids[i]);
     h.service.start_session(&actor, &ids[0]).await?;
     h.service.start_session(&actor, &ids[1]).await?;
     h.runtime.set_start(FakeStart::Hang);
@@ -252,7 +249,6 @@ pub async fn reconcile_sleeps_only_idle_sessions_and_repairs_the_rest(h: &Harnes
     Ok(())
 }
 
-async fn actor_of(h: &Harness) -> anyhow::Result<Actor> {
-    let sign_in = h.service.login("owner@example.com", crate::contract::harness::PASSWORD, Default::default(), None).await?;
-    Ok(h.actor(&sign_in).await?)
+async fn state_of(h: &Harness, actor: &Actor, id: &SessionId) -> anyhow::Result<SessionState> {
+    Ok(h.service.show_session(actor, id).await?.0.session.state)
 }
