@@ -41,6 +41,8 @@ impl TestServer {
                     listen: "127.0.0.1:0".parse().unwrap(),
                     data_dir: Some(data_dir),
                     trust_forwarded_for: true,
+                    // The test shape's session runtime: the fake driver (the binary has none yet).
+                    runtime: Some(std::sync::Arc::new(burstflare_adapters_memory::FakeRuntime::new())),
                     ..Default::default()
                 };
                 let server = start(config).await.expect("the server starts");
@@ -55,6 +57,12 @@ impl TestServer {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Whether sessions can run here (the in-process server has the fake runtime; the Worker
+    /// has no runtime yet).
+    pub fn runs_sessions(&self) -> bool {
+        !self.external
     }
 }
 
