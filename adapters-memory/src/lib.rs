@@ -7,6 +7,7 @@ mod blobs;
 mod commit;
 mod jobs;
 mod repos;
+mod sessions;
 mod state;
 mod templates;
 
