@@ -4,8 +4,9 @@
 //! `PortError::Conflict` before anything is applied. Only a fully checked batch is applied, with
 //! no further check that could fail halfway. References are checked like SQL foreign keys: the
 //! user or workspace a row names must exist, or be created earlier in the same batch. Template
-//! writes are checked in [`templates`].
+//! writes are checked in [`templates`], session writes in [`sessions`].
 
+mod sessions;
 mod templates;
 
 use crate::state::{MembershipKey, State, StoredUser, Table};
@@ -14,7 +15,7 @@ use burstflare_core::ids::{AuditId, DeviceId, FamilyId, InviteId, TokenId, UserI
 use burstflare_core::model::{AuditEntry, DeviceAuthorization, Invite, Membership, Token, Workspace};
 use burstflare_core::ports::{PortResult, QueuedJob};
 use burstflare_core::secret::SecretHash;
-use burstflare_core::store::{Batch, Write};
+use burstflare_core::store::{Batch, Counted, Write};
 use burstflare_core::time::Timestamp;
 
 use std::collections::{HashMap, HashSet};
@@ -87,6 +88,7 @@ struct Staged {
     audit: Vec<AuditEntry>,
     jobs: Vec<QueuedJob>,
     templates: templates::TemplateStage,
+    sessions: sessions::SessionStage,
 }
 
 /// Refuses a guarded write whose row is missing or carries another version.
@@ -240,6 +242,11 @@ impl Staged {
                 self.claim(Claim::AuditId(id), state.audit.contains(&entry.id), "audit entry")?;
                 self.audit.push(entry);
             }
+            write @ (Write::CreateSession(_)
+            | Write::UpdateSession { .. }
+            | Write::AppendSessionEvent(_)
+            | Write::PurgeSession { .. }
+            | Write::AtMost { counted: Counted::ActiveSessions(_), .. }) => self.check_session(state, write)?,
             write @ (Write::CreateTemplate(_)
             | Write::UpdateTemplate { .. }
             | Write::DeleteTemplate { .. }
@@ -302,6 +309,8 @@ impl Staged {
         for job in self.jobs {
             state.jobs.push(job);
         }
+        let deleted = self.templates.deleted().clone();
         self.templates.apply(&mut state.templates);
+        self.sessions.apply(&mut state.sessions, &deleted);
     }
 }

@@ -8,6 +8,7 @@ mod commit;
 mod jobs;
 mod repos;
 mod runtime;
+mod sessions;
 mod state;
 mod templates;
 

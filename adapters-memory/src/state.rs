@@ -3,6 +3,7 @@
 //! wherever the port contract orders by a timestamp, the way SQLite falls back to `rowid`.
 
 use crate::jobs::JobTable;
+use crate::sessions::SessionTables;
 use crate::templates::TemplateTables;
 use burstflare_core::ids::{AuditId, DeviceId, FamilyId, InviteId, TokenId, UserId, WorkspaceId};
 use burstflare_core::model::{AuditEntry, DeviceAuthorization, Invite, Membership, Token, User, Workspace};
@@ -99,6 +100,8 @@ pub(crate) struct State {
     pub windows: HashMap<String, WindowCount>,
     /// Templates with their versions, builds, releases and grants, and usage events.
     pub templates: TemplateTables,
+    /// Sessions and their events.
+    pub sessions: SessionTables,
     /// The local job queue.
     pub jobs: JobTable,
 }

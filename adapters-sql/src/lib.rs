@@ -16,6 +16,7 @@ mod memberships;
 mod rate;
 mod releases;
 mod row;
+mod sessions;
 mod templates;
 mod tokens;
 mod uow;
@@ -31,8 +32,8 @@ use burstflare_core::ports::{Clock, JobSource, Random, Storage};
 use std::sync::Arc;
 
 /// Every storage port of core over one executor: users, workspaces, memberships, invites, tokens,
-/// device codes, the audit log, templates (with versions and releases), builds, upload grants, the
-/// unit of work, the rate limiter, and both sides of the `jobs` table.
+/// device codes, the audit log, templates (with versions and releases), builds, upload grants,
+/// sessions (with their events), the unit of work, the rate limiter, and both sides of the `jobs` table.
 pub struct SqlRepos<E> {
     exec: Arc<E>,
 }

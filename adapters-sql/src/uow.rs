@@ -4,8 +4,8 @@
 
 use crate::exec::{SqlExecutor, Stmt};
 use crate::{
-    audit, builds, devices, grants, invites, jobs, memberships, releases, templates, tokens, usage, users, versions,
-    workspaces, SqlRepos,
+    audit, builds, devices, grants, invites, jobs, memberships, releases, sessions, templates, tokens, usage, users,
+    versions, workspaces, SqlRepos,
 };
 use async_trait::async_trait;
 use burstflare_core::ports::{PortResult, UnitOfWork};
@@ -22,6 +22,9 @@ fn at_most(counted: &Counted, max: u64) -> Stmt {
             "INSERT OR REPLACE INTO batch_guard (ok) SELECT COUNT(*) <= ?2 FROM templates WHERE workspace_id = ?1",
             vec![workspace.as_str().into(), max.into()],
         ),
+        Counted::ActiveSessions(workspace) => {
+            Stmt::new(sessions::COUNT_ACTIVE, vec![workspace.as_str().into(), max.into()])
+        }
     }
 }
 
@@ -59,6 +62,10 @@ fn translate(write: &Write) -> PortResult<(Stmt, bool)> {
         Write::CreateGrant(grant) => (grants::insert(grant)?, false),
         Write::UpdateGrant { grant, expected_version } => (grants::update(grant, *expected_version), true),
         Write::Usage(event) => (usage::insert(event)?, false),
+        Write::CreateSession(session) => (sessions::insert(session), false),
+        Write::UpdateSession { session, expected_version } => (sessions::update(session, *expected_version), true),
+        Write::AppendSessionEvent(event) => (sessions::insert_event(event)?, false),
+        Write::PurgeSession { session_id, expected_version } => (sessions::purge(session_id, *expected_version), true),
         Write::Enqueue(job) => (jobs::insert(job)?, false),
         Write::AtMost { counted, max } => (at_most(counted, *max), false),
     })
@@ -92,7 +99,7 @@ impl<E: SqlExecutor> UnitOfWork for SqlRepos<E> {
 mod tests {
     use super::*;
     use crate::exec::SqlValue;
-    use burstflare_core::ids::{TemplateId, UserId, WorkspaceId};
+    use burstflare_core::ids::{SessionId, TemplateId, UserId, WorkspaceId};
     use burstflare_core::model::Workspace;
     use burstflare_core::time::Timestamp;
     use burstflare_core::values::Plan;
@@ -128,5 +135,21 @@ mod tests {
         assert!(sql[0].starts_with("DELETE FROM templates"));
         assert_eq!(sql[1], GUARD);
         assert!(sql[2].starts_with("INSERT OR REPLACE INTO batch_guard"), "{}", sql[2]);
+    }
+
+    #[test]
+    fn session_updates_and_purges_are_guarded_and_count_active_slots() {
+        let mut batch = Batch::new();
+        let workspace = WorkspaceId::from_raw("ws_1");
+        batch
+            .push(Write::PurgeSession { session_id: SessionId::from_raw("ses_1"), expected_version: 3 })
+            .push(Write::AtMost { counted: Counted::ActiveSessions(workspace), max: 3 });
+        let stmts = statements(&batch).unwrap();
+        let sql: Vec<&str> = stmts.iter().map(|s| s.sql).collect();
+        assert_eq!(sql.len(), 3);
+        assert!(sql[0].starts_with("DELETE FROM sessions"));
+        assert_eq!(sql[1], GUARD);
+        assert!(sql[2].contains("FROM sessions") && sql[2].contains("'running'"), "{}", sql[2]);
+        assert_eq!(stmts[2].params, vec![SqlValue::from("ws_1"), SqlValue::Int(3)]);
     }
 }

@@ -37,10 +37,10 @@ fn a_session_is_created_started_stopped_restarted_and_deleted() {
         assert!(refused.contains("runtime_unavailable"), "{refused}");
         return;
     }
-    assert_eq!(ada.ok(&["session", "start", "dev"]), "Session dev is running.");
+    assert_eq!(ada.ok(&["session", "start", "dev"]).trim(), "Session dev is running.");
     assert_eq!(ada.json(&["session", "show", "dev"])["session"]["state"], "running");
-    assert_eq!(ada.ok(&["session", "stop", "dev"]), "Session dev is sleeping.");
-    assert_eq!(ada.ok(&["session", "restart", "dev"]), "Session dev is running.");
+    assert_eq!(ada.ok(&["session", "stop", "dev"]).trim(), "Session dev is sleeping.");
+    assert_eq!(ada.ok(&["session", "restart", "dev"]).trim(), "Session dev is running.");
     let events = ada.ok(&["session", "events", "dev"]);
     let states: Vec<&str> = events.lines().skip(1).filter_map(|l| l.split_whitespace().nth(1)).collect();
     assert_eq!(states, ["created", "starting", "running", "stopping", "sleeping", "starting", "running"], "{events}");

@@ -2,7 +2,8 @@
 //! batch left them (an overlay of staged rows over the store, minus the templates the batch
 //! deleted with everything hanging off them), with the same rules as the SQL schema: unique
 //! names per workspace (any case), labels per template, one build per version, unique grant
-//! hashes, references that must exist, and guards on every update and delete.
+//! hashes, references that must exist, and guards on every update and delete. Deleting a template
+//! also removes its sessions ([`super::sessions`] reads [`TemplateStage::deleted`]).
 
 use super::{guard, Stage, Staged};
 use crate::state::{State, Table};
@@ -30,7 +31,7 @@ pub(super) struct TemplateStage {
 
 impl<K: Clone + Eq + Hash, V: Clone> Stage<K, V> {
     /// Drops staged rows that `keep` refuses.
-    fn retain(&mut self, keep: impl Fn(&V) -> bool) {
+    pub(super) fn retain(&mut self, keep: impl Fn(&V) -> bool) {
         self.rows.retain(|_, row| keep(row));
         let rows = &self.rows;
         self.order.retain(|key| rows.contains_key(key));
@@ -54,6 +55,11 @@ impl TemplateStage {
             Some(row) => Some(row.clone()),
             None => table.get(key).filter(|row| !self.deleted.contains(template_of(row))).cloned(),
         }
+    }
+
+    /// The templates the batch deleted so far (their sessions go with them).
+    pub(super) fn deleted(&self) -> &HashSet<TemplateId> {
+        &self.deleted
     }
 
     fn template(&self, t: &TemplateTables, id: &TemplateId) -> Option<Template> {
@@ -113,7 +119,12 @@ impl TemplateStage {
     }
 
     /// A build, release or grant names a template and a version that must exist.
-    fn check_parents(&self, t: &TemplateTables, template: &TemplateId, version: &VersionId) -> PortResult<()> {
+    pub(super) fn check_parents(
+        &self,
+        t: &TemplateTables,
+        template: &TemplateId,
+        version: &VersionId,
+    ) -> PortResult<()> {
         if self.template(t, template).is_none() {
             return Err(conflict("unknown template"));
         }

@@ -312,17 +312,12 @@ pub const RUNTIME_SECONDS: &str = "runtime_seconds";
 /// States whose runtime holds a quota slot.
 const ACTIVE: [SessionState; 3] = [SessionState::Starting, SessionState::Running, SessionState::Stopping];
 
-/// The seconds of running a transition ends, if it ends a run.
+/// The seconds of running a transition ends: from `running` (its last start) to the moment it
+/// leaves `running` (a stop asked for, a failure, a delete).
 fn runtime_seconds(before: &Session, after: &Session, now: Timestamp) -> Option<i64> {
-    let ends_run = before.state == SessionState::Running || before.state == SessionState::Stopping;
-    let stopped = matches!(after.state, SessionState::Sleeping | SessionState::Failed | SessionState::Deleted);
-    if !(ends_run && stopped) {
+    if before.state != SessionState::Running || after.state == SessionState::Running {
         return None;
     }
     let started = before.last_started_at?;
-    // A run is open when it started after the last stop (a stop during a boot ends no run).
-    if before.last_stopped_at.is_some_and(|stopped| stopped >= started) {
-        return None;
-    }
     Some(((now.millis() - started.millis()).max(0)) / 1000)
 }

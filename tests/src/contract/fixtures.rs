@@ -4,20 +4,21 @@
 use crate::contract::harness::Harness;
 use burstflare_adapters_system::OsRandom;
 use burstflare_core::ids::{
-    AuditId, BuildId, DeviceId, FamilyId, GrantId, InviteId, ReleaseId, TemplateId, TokenId, UsageId, UserId,
-    VersionId, WorkspaceId,
+    AuditId, BuildId, DeviceId, FamilyId, GrantId, InviteId, ReleaseId, SessionEventId, SessionId, TemplateId, TokenId,
+    UsageId, UserId, VersionId, WorkspaceId,
 };
 use burstflare_core::manifest::Manifest;
 use burstflare_core::model::{
-    AuditEntry, Build, BuildStatus, DeviceAuthorization, Invite, Membership, Release, Template, TemplateVersion, Token,
-    UploadGrant, UsageEvent, User, VersionStatus, Workspace,
+    AuditEntry, Build, BuildStatus, DeviceAuthorization, Invite, Membership, Release, Session, SessionEvent, Template,
+    TemplateVersion, Token, UploadGrant, UsageEvent, User, VersionStatus, Workspace,
 };
 use burstflare_core::ports::Random as _;
 use burstflare_core::secret::{prefix, Secret, SecretHash};
 use burstflare_core::store::Write;
 use burstflare_core::time::Timestamp;
 use burstflare_core::values::{
-    ClientKind, DeviceStatus, DisplayName, Email, InviteStatus, Plan, Role, TemplateName, TokenKind,
+    ClientKind, DeviceStatus, DisplayName, Email, InviteStatus, Plan, Role, SessionName, SessionState, TemplateName,
+    TokenKind,
 };
 
 fn uuid() -> uuid::Uuid {
@@ -237,6 +238,40 @@ pub fn usage(workspace: &WorkspaceId, at: Timestamp) -> UsageEvent {
         kind: "template_build".to_string(),
         value: 1,
         details: serde_json::json!({ "n": 1 }),
+        created_at: at,
+    }
+}
+
+/// A `created` session of the version, by the version's author, with the manifest's timeouts.
+pub fn session(version: &TemplateVersion, name: &str, at: Timestamp) -> Session {
+    Session {
+        id: SessionId::from_uuid(uuid()),
+        workspace_id: version.workspace_id.clone(),
+        template_id: version.template_id.clone(),
+        version_id: version.id.clone(),
+        name: SessionName::from_stored(name.to_string()),
+        state: SessionState::Created,
+        state_detail: None,
+        created_by_user_id: version.created_by_user_id.clone(),
+        created_at: at,
+        updated_at: at,
+        last_started_at: None,
+        last_stopped_at: None,
+        last_active_at: None,
+        sleep_ttl_seconds: version.manifest.sleep_ttl_seconds,
+        idle_timeout_seconds: version.manifest.idle_timeout_seconds,
+        version: 1,
+    }
+}
+
+/// An event of the session reaching `state`, with details that name `note`.
+pub fn session_event(session: &Session, state: SessionState, note: &str, at: Timestamp) -> SessionEvent {
+    SessionEvent {
+        id: SessionEventId::from_uuid(uuid()),
+        session_id: session.id.clone(),
+        workspace_id: session.workspace_id.clone(),
+        state,
+        details: serde_json::json!({ "note": note, "nested": { "n": 1 } }),
         created_at: at,
     }
 }

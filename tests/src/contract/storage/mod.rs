@@ -9,5 +9,6 @@ pub mod concurrency;
 pub mod devices;
 pub mod invites;
 pub mod jobs;
+pub mod sessions;
 pub mod templates;
 pub mod tokens;
