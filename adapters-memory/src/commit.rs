@@ -189,6 +189,12 @@ impl Staged {
             }
             Write::CreateToken(token) => {
                 self.refer(state, Some(&token.user_id), Some(&token.workspace_id))?;
+                if let Some(session) = &token.session_id {
+                    let deleted = self.templates.deleted().clone();
+                    if self.sessions.session(&state.sessions, &deleted, session).is_none() {
+                        return Err(PortError::Conflict(format!("unknown session {session}")));
+                    }
+                }
                 let id = token.id.clone();
                 self.claim(Claim::TokenId(id.clone()), state.tokens.contains(&id), "token")?;
                 let hash = token.hash.clone();
@@ -311,6 +317,8 @@ impl Staged {
         }
         let deleted = self.templates.deleted().clone();
         self.templates.apply(&mut state.templates);
-        self.sessions.apply(&mut state.sessions, &deleted);
+        if self.sessions.apply(&mut state.sessions, &deleted) {
+            state.drop_tokens_of_gone_sessions();
+        }
     }
 }

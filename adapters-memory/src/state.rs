@@ -177,6 +177,21 @@ impl State {
         }
     }
 
+    /// Drops the runtime tokens whose session is gone (the SQL schema's ON DELETE CASCADE).
+    pub(crate) fn drop_tokens_of_gone_sessions(&mut self) {
+        let gone = |t: &Token| t.session_id.as_ref().is_some_and(|s| !self.sessions.sessions.contains(s));
+        if !self.tokens.iter().any(gone) {
+            return;
+        }
+        let tokens = self.tokens.drain();
+        self.token_hashes.clear();
+        self.families.clear();
+        let sessions = &self.sessions.sessions;
+        let kept: Vec<Token> =
+            tokens.into_iter().filter(|t| t.session_id.as_ref().is_none_or(|s| sessions.contains(s))).collect();
+        kept.into_iter().for_each(|t| self.put_token(t));
+    }
+
     pub(crate) fn put_audit(&mut self, entry: AuditEntry) {
         let is_new = !self.audit.contains(&entry.id);
         let workspace = entry.workspace_id.clone();

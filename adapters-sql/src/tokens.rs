@@ -6,7 +6,7 @@ use crate::row::{first, RowReader};
 use crate::users::read_user_without_id;
 use crate::SqlRepos;
 use async_trait::async_trait;
-use burstflare_core::ids::{FamilyId, TokenId, UserId, WorkspaceId};
+use burstflare_core::ids::{FamilyId, SessionId, TokenId, UserId, WorkspaceId};
 use burstflare_core::model::{Credential, Membership, Token};
 use burstflare_core::ports::{PortResult, TokenRepo};
 use burstflare_core::secret::SecretHash;
@@ -17,13 +17,13 @@ use burstflare_core::values::{ClientKind, Role, TokenKind};
 macro_rules! columns {
     () => {
         "id, hash, kind, client, family_id, user_id, workspace_id, created_at, expires_at, \
-         used_at, revoked_at, version"
+         used_at, revoked_at, version, session_id"
     };
 }
 
 /// One indexed lookup by hash, the user by primary key, the membership by primary key.
 const FIND_CREDENTIAL: &str = "SELECT t.id, t.hash, t.kind, t.client, t.family_id, t.user_id, t.workspace_id, \
-     t.created_at, t.expires_at, t.used_at, t.revoked_at, t.version, \
+     t.created_at, t.expires_at, t.used_at, t.revoked_at, t.version, t.session_id, \
      u.email AS user_email, u.name AS user_name, u.created_at AS user_created_at, \
      m.role AS member_role, m.created_at AS member_created_at, m.version AS member_version \
      FROM tokens t \
@@ -32,7 +32,7 @@ const FIND_CREDENTIAL: &str = "SELECT t.id, t.hash, t.kind, t.client, t.family_i
      WHERE t.hash = ?1";
 
 const INSERT: &str =
-    concat!("INSERT INTO tokens (", columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+    concat!("INSERT INTO tokens (", columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
 
 /// Guarded: matches nothing when the version moved on, so a refresh token rotates once.
 const UPDATE: &str = "UPDATE tokens SET used_at = ?1, version = ?4 WHERE id = ?2 AND version = ?3";
@@ -59,6 +59,7 @@ fn read_token(row: &mut RowReader) -> PortResult<Token> {
         used_at: row.opt_time()?,
         revoked_at: row.opt_time()?,
         version: row.int()?,
+        session_id: row.opt_text()?.map(SessionId::from_raw),
     })
 }
 
@@ -97,6 +98,7 @@ pub(crate) fn insert(token: &Token) -> Stmt {
             token.used_at.map(Timestamp::millis).into(),
             token.revoked_at.map(Timestamp::millis).into(),
             token.version.into(),
+            token.session_id.as_ref().map(SessionId::as_str).into(),
         ],
     )
 }

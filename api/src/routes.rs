@@ -67,6 +67,7 @@ pub const SESSION_EVENTS: &str = "/api/sessions/{session_id}/events";
 pub const SESSION_START: &str = "/api/sessions/{session_id}/start";
 pub const SESSION_STOP: &str = "/api/sessions/{session_id}/stop";
 pub const SESSION_RESTART: &str = "/api/sessions/{session_id}/restart";
+pub const SESSION_RUNTIME_TOKEN: &str = "/api/sessions/{session_id}/runtime-token";
 pub const USAGE: &str = "/api/usage";
 pub const ADMIN_REPORT: &str = "/api/admin/report";
 pub const ADMIN_RECONCILE: &str = "/api/admin/reconcile";
@@ -138,6 +139,7 @@ pub const ALL: &[Route] = &[
     route("POST", SESSION_START, Auth::Access),
     route("POST", SESSION_STOP, Auth::Access),
     route("POST", SESSION_RESTART, Auth::Access),
+    route("POST", SESSION_RUNTIME_TOKEN, Auth::Access),
     route("GET", USAGE, Auth::Access),
     route("GET", ADMIN_REPORT, Auth::Access),
     route("POST", ADMIN_RECONCILE, Auth::Access),

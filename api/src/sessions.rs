@@ -92,6 +92,15 @@ pub struct UsageResponse {
     pub plan: String,
 }
 
+/// A runtime token: opens one running session's runtime routes for a few minutes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeTokenResponse {
+    pub token: String,
+    pub session_id: String,
+    pub expires_at: String,
+}
+
 /// `POST /api/admin/reconcile`: what the workspace's reconcile pass did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -89,6 +89,7 @@ fn push_user(batch: &mut Batch, random: &dyn Random, i: u64, password_hash: &str
         used_at: None,
         revoked_at: None,
         version: 1,
+        session_id: None,
     };
     batch
         .push(Write::CreateUser { user, password_hash: password_hash.to_string() })

@@ -227,6 +227,8 @@ codes! {
     SessionNotStoppable => "session_not_stoppable", Conflict;
     /// Another request changed the session first; nothing was done.
     SessionChanged => "session_changed", Conflict;
+    /// The session must be running for this.
+    SessionNotRunning => "session_not_running", Conflict;
     // 410
     /// The invite was revoked.
     InviteRevoked => "invite_revoked", Gone;

@@ -57,6 +57,7 @@ pub mod prefix {
     pub const DEVICE: &str = "bfd";
     pub const INVITE: &str = "bfi";
     pub const CSRF: &str = "bfc";
+    pub const RUNTIME: &str = "bfrt";
 }
 
 /// The short code a person types to approve a device: 8 letters from an alphabet without

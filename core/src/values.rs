@@ -325,7 +325,7 @@ wire_enum!(
 
 wire_enum!(
     /// What a token record can be used for. Each route accepts exactly one kind.
-    TokenKind { Access => "access", Refresh => "refresh" }
+    TokenKind { Access => "access", Refresh => "refresh", Runtime => "runtime" }
     invalid: InvalidTokenKind, "unknown token kind");
 
 wire_enum!(

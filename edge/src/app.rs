@@ -117,6 +117,7 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("POST", SESSION_START) => on(filter, sessions::start),
         ("POST", SESSION_STOP) => on(filter, sessions::stop),
         ("POST", SESSION_RESTART) => on(filter, sessions::restart),
+        ("POST", SESSION_RUNTIME_TOKEN) => on(filter, sessions::runtime_token),
         ("GET", USAGE) => on(filter, sessions::usage),
         ("GET", ADMIN_REPORT) => on(filter, admin::report),
         ("POST", ADMIN_RECONCILE) => on(filter, admin::reconcile),

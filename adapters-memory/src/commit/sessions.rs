@@ -31,7 +31,7 @@ fn conflict(what: &str) -> PortError {
 
 impl SessionStage {
     /// The session as the batch so far left it; `deleted` are the templates the batch deleted.
-    fn session(&self, t: &SessionTables, deleted: &HashSet<TemplateId>, id: &SessionId) -> Option<Session> {
+    pub(super) fn session(&self, t: &SessionTables, deleted: &HashSet<TemplateId>, id: &SessionId) -> Option<Session> {
         let row = match self.sessions.rows.get(id) {
             Some(row) => Some(row),
             None => t.sessions.get(id).filter(|_| !self.purged.contains(id)),
@@ -72,9 +72,11 @@ impl SessionStage {
 
     /// Writes the batch's effect into the store: removals first (purges and the cascade of the
     /// templates the batch deleted), then staged sessions and events in order.
-    pub(super) fn apply(self, t: &mut SessionTables, deleted: &HashSet<TemplateId>) {
+    /// Applies the staged sessions; true when sessions were removed (their runtime tokens go too).
+    pub(super) fn apply(self, t: &mut SessionTables, deleted: &HashSet<TemplateId>) -> bool {
         let purged = self.purged;
-        if !purged.is_empty() || !deleted.is_empty() {
+        let removed = !purged.is_empty() || !deleted.is_empty();
+        if removed {
             t.remove_where(|row| purged.contains(&row.id) || deleted.contains(&row.template_id));
         }
         for row in self.sessions.into_rows().filter(|row| !deleted.contains(&row.template_id)) {
@@ -86,6 +88,7 @@ impl SessionStage {
                 t.put_event(event);
             }
         }
+        removed
     }
 }
 

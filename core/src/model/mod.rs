@@ -1,7 +1,7 @@
 //! Entities as stored and as returned by the API (camelCase on the wire). Records that carry a
 //! `version` are updated only through guarded writes (see [`crate::store`]).
 
-use crate::ids::{AuditId, DeviceId, FamilyId, InviteId, TokenId, UserId, WorkspaceId};
+use crate::ids::{AuditId, DeviceId, FamilyId, InviteId, SessionId, TokenId, UserId, WorkspaceId};
 use crate::secret::SecretHash;
 use crate::time::Timestamp;
 use crate::values::{ClientKind, DeviceStatus, DisplayName, Email, InviteStatus, Plan, PlanLimits, Role, TokenKind};
@@ -80,6 +80,8 @@ pub struct Token {
     /// For refresh tokens: when it was exchanged for a new pair (a second use is reuse).
     pub used_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// For runtime tokens: the one session they open.
+    pub session_id: Option<SessionId>,
     pub version: i64,
 }
 

@@ -7,6 +7,7 @@ mod builds;
 mod device;
 mod maintenance;
 mod report;
+mod runtime_access;
 mod session_reconcile;
 mod sessions;
 mod templates;
@@ -18,6 +19,7 @@ pub use builds::BuildRun;
 pub use device::DeviceStart;
 pub use maintenance::{JobOutcome, ReconcileReport};
 pub use report::AdminReport;
+pub use runtime_access::RuntimeAccess;
 pub use session_reconcile::SessionSweep;
 pub use sessions::{SessionView, RUNTIME_SECONDS};
 pub use templates::TemplateView;
@@ -50,6 +52,8 @@ pub struct Config {
     pub build_timeout_seconds: i64,
     /// Attempts before a build that keeps hitting transient faults is dead-lettered.
     pub max_build_attempts: u32,
+    /// How long a runtime token (one session's terminal or SSH connection) stays usable.
+    pub runtime_token_ttl_seconds: i64,
 }
 
 impl Default for Config {
@@ -65,6 +69,7 @@ impl Default for Config {
             upload_grant_ttl_seconds: 10 * 60,
             build_timeout_seconds: 10 * 60,
             max_build_attempts: 3,
+            runtime_token_ttl_seconds: 5 * 60,
         }
     }
 }
@@ -169,6 +174,7 @@ impl Service {
         let (secret_prefix, ttl) = match kind {
             TokenKind::Access => (prefix::ACCESS, self.config.access_ttl_seconds),
             TokenKind::Refresh => (prefix::REFRESH, self.config.refresh_ttl_seconds),
+            TokenKind::Runtime => (prefix::RUNTIME, self.config.runtime_token_ttl_seconds),
         };
         let secret = self.secret(secret_prefix);
         let token = Token {
@@ -183,6 +189,7 @@ impl Service {
             expires_at: now.plus_seconds(ttl),
             used_at: None,
             revoked_at: None,
+            session_id: None,
             version: 1,
         };
         (secret, token)

@@ -123,8 +123,8 @@ impl Service {
     /// the second half in the background.
     pub async fn begin_start(&self, actor: &Actor, id: &SessionId) -> Result<Session> {
         actor.require(Role::Member)?;
-        self.runtime()?;
         let session = self.session(actor, id).await?;
+        self.runtime()?;
         self.transition_to_starting(Some(actor), session, None).await
     }
 
@@ -159,8 +159,8 @@ impl Service {
     /// Stops a running session (if it runs) and starts it again; waits until it runs or failed.
     pub async fn restart_session(&self, actor: &Actor, id: &SessionId) -> Result<Session> {
         actor.require(Role::Member)?;
-        self.runtime()?;
         let mut session = self.session(actor, id).await?;
+        self.runtime()?;
         if matches!(session.state, SessionState::Running | SessionState::Starting) {
             session = self.stop(Some(actor), session, Some("restart")).await?;
         }

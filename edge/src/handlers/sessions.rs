@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use burstflare_api::{
-    CreateSessionRequest, SessionDetailResponse, SessionEventsResponse, SessionResponse, SessionsResponse, StartQuery,
-    UsageDto, UsageResponse,
+    CreateSessionRequest, RuntimeTokenResponse, SessionDetailResponse, SessionEventsResponse, SessionResponse,
+    SessionsResponse, StartQuery, UsageDto, UsageResponse,
 };
 use burstflare_core::ids::{SessionId, TemplateId};
 use burstflare_core::model::Session;
@@ -117,6 +117,19 @@ pub async fn delete(
 ) -> ApiResult<Json<SessionResponse>> {
     let session = state.service.delete_session(&actor, &SessionId::from_raw(id)).await?;
     answer(&state, session).await
+}
+
+pub async fn runtime_token(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<RuntimeTokenResponse>> {
+    let (secret, token) = state.service.issue_runtime_token(&actor, &SessionId::from_raw(id)).await?;
+    Ok(Json(RuntimeTokenResponse {
+        token: secret.expose().to_string(),
+        session_id: token.session_id.map(|s| s.to_string()).unwrap_or_default(),
+        expires_at: token.expires_at.to_iso(),
+    }))
 }
 
 pub async fn usage(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Json<UsageResponse>> {

@@ -61,6 +61,7 @@ pub fn token(
     let secret = secret(match kind {
         TokenKind::Access => prefix::ACCESS,
         TokenKind::Refresh => prefix::REFRESH,
+        TokenKind::Runtime => prefix::RUNTIME,
     });
     let token = Token {
         id: TokenId::from_uuid(uuid()),
@@ -75,6 +76,7 @@ pub fn token(
         used_at: None,
         revoked_at: None,
         version: 1,
+        session_id: None,
     };
     (secret, token)
 }

@@ -256,3 +256,36 @@ pub async fn reconcile_sleeps_only_idle_sessions_and_repairs_the_rest(h: &Harnes
 async fn state_of(h: &Harness, actor: &Actor, id: &SessionId) -> anyhow::Result<SessionState> {
     Ok(h.service.show_session(actor, id).await?.0.session.state)
 }
+
+pub async fn runtime_tokens_open_one_running_session_for_a_few_minutes(h: &Harness) -> anyhow::Result<()> {
+    let (actor, t) = promoted(h, "owner@example.com", "node-dev").await?;
+    let id = h.service.create_session(&actor, "dev", &t).await?.session.id;
+    let other = h.service.create_session(&actor, "other", &t).await?.session.id;
+    expect_code(h.service.issue_runtime_token(&actor, &id).await, "session_not_running");
+    h.service.start_session(&actor, &id).await?;
+    h.service.start_session(&actor, &other).await?;
+    let (secret, token) = h.service.issue_runtime_token(&actor, &id).await?;
+    assert!(secret.expose().starts_with("bfrt_"));
+    assert_eq!(token.session_id.as_ref(), Some(&id));
+    let access = h.service.runtime_access(secret.expose(), &id).await?;
+    assert_eq!((access.session.id, access.user_id), (id.clone(), actor.user.id.clone()));
+    // Bound to its session and its kind: refused for another session, as an access token, and
+    // an access token is no runtime token.
+    expect_code(h.service.runtime_access(secret.expose(), &other).await, "unauthorized");
+    expect_code(h.service.authenticate(secret.expose()).await, "unauthorized");
+    let owner_access = h.register("second@example.com").await?;
+    expect_code(h.service.runtime_access(owner_access.access.expose(), &id).await, "unauthorized");
+    let (_, viewer) = h.join(&actor, "viewer@example.com", "viewer").await?;
+    expect_code(h.service.issue_runtime_token(&viewer, &id).await, "insufficient_permissions");
+    // It expires after five minutes, and a stopped session opens to no token.
+    h.clock.advance_seconds(5 * 60);
+    expect_code(h.service.runtime_access(secret.expose(), &id).await, "unauthorized");
+    let (fresh, _) = h.service.issue_runtime_token(&actor, &id).await?;
+    h.service.stop_session(&actor, &id).await?;
+    expect_code(h.service.runtime_access(fresh.expose(), &id).await, "unauthorized");
+    // Purging the session purges its tokens.
+    h.service.delete_session(&actor, &id).await?;
+    h.service.reconcile().await?;
+    assert_eq!(h.ports.tokens.find_credential(&fresh.hash()).await?, None, "the token went with its session");
+    Ok(())
+}

@@ -50,7 +50,7 @@ fn need(method: &str, route: &str) -> Option<Need> {
         ("POST", BUILD_RETRY) | ("POST", BUILD_RETRY_DEAD) => Need::Admin,
         ("GET", SESSIONS) | ("GET", SESSION) | ("GET", SESSION_EVENTS) | ("GET", USAGE) => Need::AnyMember,
         ("POST", SESSIONS) | ("DELETE", SESSION) | ("POST", SESSION_START) | ("POST", SESSION_STOP) => Need::Writer,
-        ("POST", SESSION_RESTART) => Need::Writer,
+        ("POST", SESSION_RESTART) | ("POST", SESSION_RUNTIME_TOKEN) => Need::Writer,
         ("GET", ADMIN_REPORT) | ("POST", ADMIN_RECONCILE) => Need::Admin,
         // The grant in the path is the credential.
         ("PUT", UPLOAD) => Need::Nobody,
@@ -160,6 +160,7 @@ fn cross_workspace(caller: Caller, route: &str) -> Option<u16> {
         }
         (Caller::Outsider, VERSIONS | BUNDLE | BUNDLE_GRANT | BUILD | BUILD_LOG | BUILD_RETRY) => Some(404),
         (Caller::Outsider, SESSION | SESSION_EVENTS | SESSION_START | SESSION_STOP | SESSION_RESTART) => Some(404),
+        (Caller::Outsider, SESSION_RUNTIME_TOKEN) => Some(404),
         _ => None,
     }
 }

@@ -55,6 +55,11 @@ pub async fn sessions_run_their_lifecycle(api: &Api) {
     assert_eq!((r.status, r.body["session"]["state"].as_str()), (200, Some("running")), "{}", r.text);
     let r = api.post(&start, Some(&owner.token), json!({})).await;
     assert_eq!((r.status, r.code()), (409, "session_not_startable"), "{}", r.text);
+    let r = api.post(&path(routes::SESSION_RUNTIME_TOKEN, &[&id]), Some(&owner.token), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let runtime = r.body["token"].as_str().unwrap_or_default().to_string();
+    assert!(runtime.starts_with("bfrt_") && r.body["sessionId"] == id.as_str(), "{}", r.text);
+    assert_eq!(api.get(routes::SESSIONS, &runtime).await.status, 401, "a runtime token is no access token");
     let r = api.post(&path(routes::SESSION_STOP, &[&id]), Some(&owner.token), json!({})).await;
     assert_eq!((r.status, r.body["session"]["state"].as_str()), (200, Some("sleeping")), "{}", r.text);
     let r = api.post(&path(routes::SESSION_RESTART, &[&id]), Some(&owner.token), json!({})).await;
