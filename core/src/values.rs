@@ -132,6 +132,26 @@ impl DisplayName {
     }
 }
 
+/// The accessors every validated name shares: read back from storage (which only ever holds
+/// parsed names), as text, and its uniqueness key (lower-cased).
+macro_rules! stored_name {
+    ($name:ident) => {
+        impl $name {
+            /// A name read back from storage, which only ever holds parsed names.
+            pub fn from_stored(value: String) -> Self {
+                Self(value)
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            /// The uniqueness key: lower-cased.
+            pub fn normalised(&self) -> String {
+                self.0.to_lowercase()
+            }
+        }
+    };
+}
+
 /// A template's name: 1–64 characters of letters, digits, `-`, `_` and `.`, starting with a letter or
 /// digit. Unique per workspace regardless of case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,17 +171,9 @@ impl TemplateName {
         }
         Ok(Self(value.to_string()))
     }
-    /// A name read back from storage, which only ever holds parsed names.
-    pub fn from_stored(value: String) -> Self {
-        Self(value)
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    pub fn normalised(&self) -> String {
-        self.0.to_lowercase()
-    }
 }
+
+stored_name!(TemplateName);
 
 impl std::fmt::Display for TemplateName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -277,18 +289,9 @@ impl SessionName {
         }
         Ok(Self(value.to_string()))
     }
-    /// A name read back from storage, which only ever holds parsed names.
-    pub fn from_stored(value: String) -> Self {
-        Self(value)
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    /// The uniqueness key: lower-cased.
-    pub fn normalised(&self) -> String {
-        self.0.to_lowercase()
-    }
 }
+
+stored_name!(SessionName);
 
 wire_enum!(
     /// A workspace's billing plan; it sets the quotas.
