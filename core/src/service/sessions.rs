@@ -134,7 +134,14 @@ impl Service {
         let runtime = self.runtime()?;
         let spec = self.runtime_spec(&session).await?;
         match runtime.start(&spec).await {
-            Ok(()) => self.transition(None, &session, SessionCommand::Ready, "session.running").await,
+            Ok(()) => {
+                let ready = self.transition(None, &session, SessionCommand::Ready, "session.running").await;
+                if ready.is_err() {
+                    // Stopped or deleted while it booted: what booted must not keep running.
+                    let _ = runtime.stop(&session.id).await;
+                }
+                ready
+            }
             Err(e) => {
                 let _ = runtime.stop(&session.id).await;
                 let reason = format!("the runtime could not start the session: {e}");

@@ -289,3 +289,14 @@ pub async fn runtime_tokens_open_one_running_session_for_a_few_minutes(h: &Harne
     assert_eq!(h.ports.tokens.find_credential(&fresh.hash()).await?, None, "the token went with its session");
     Ok(())
 }
+
+pub async fn a_session_deleted_while_it_boots_leaves_nothing_running(h: &Harness) -> anyhow::Result<()> {
+    let (actor, t) = promoted(h, "owner@example.com", "node-dev").await?;
+    let id = h.service.create_session(&actor, "dev", &t).await?.session.id;
+    let starting = h.service.begin_start(&actor, &id).await?;
+    h.service.delete_session(&actor, &id).await?;
+    expect_code(h.service.finish_start(starting).await, "session_changed");
+    assert!(!h.runtime.is_running(&id), "the runtime that booted late was stopped");
+    assert_eq!(h.service.show_session(&actor, &id).await?.0.session.state, SessionState::Deleted);
+    Ok(())
+}
