@@ -1,7 +1,7 @@
 //! BurstFlare's edge: one axum [`Router`](axum::Router) serving the JSON API for both shapes
 //! (native server and Cloudflare Worker). Handlers are thin: parse the request into a `ports` DTO,
 //! call `core::Service`, map the result or the error. Adapters are chosen in one place per target
-//! (`native::compose` for the server binary, `worker_entry::compose` for the Worker).
+//! (`native::compose` for the server binary, `worker_entry::events::compose` for the Worker).
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -17,7 +17,6 @@ mod mapping;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 
-#[cfg(target_arch = "wasm32")]
 mod worker_entry;
 
 pub use app::{router, AppState, ClientIpSource, Deployment};

@@ -1,113 +1,12 @@
-//! The Cloudflare Worker entry (wasm32 only): the same Router as the native server behind
-//! `fetch`, the queue consumer that runs jobs (ack on success, retry otherwise, so a job that
-//! keeps failing ends in the dead-letter queue), and the cron trigger that enqueues reconcile.
-//! Adapters are picked in [`compose`], from the bindings of `wrangler.toml`.
+//! The Cloudflare Worker (wasm32): its event handlers (`events`), the `SessionRuntime`
+//! Durable Object that serialises each session's transitions (`session_runtime`), and the pure
+//! decision of which requests go to that object (`routing`, compiled and tested on every target).
 
+mod routing;
+
+#[cfg(target_arch = "wasm32")]
+mod events;
+#[cfg(target_arch = "wasm32")]
 mod logging;
-
-use crate::app::{router, AppState, ClientIpSource, Deployment};
-use crate::csrf::CsrfKey;
-use crate::jobs::{self, Disposition};
-use burstflare_adapters_cloudflare::{d1_storage, system_ports, QueueJobs, R2BlobStore};
-use burstflare_core::ports::{Job, JobQueue, Ports};
-use burstflare_core::{Config, Service};
-use std::sync::Arc;
-use tower_service::Service as _;
-use worker::{event, Context, Env, HttpRequest, MessageBatch, MessageExt, ScheduleContext, ScheduledEvent};
-
-/// The D1 binding holding all metadata.
-const DB: &str = "DB";
-/// The R2 bucket holding bundles and build logs.
-const BLOBS: &str = "BLOBS";
-/// The queue every job (builds, reconcile) travels through; the cron trigger enqueues reconcile.
-const JOBS: &str = "JOBS";
-/// The secret browsers' CSRF tokens are derived from (`wrangler secret put CSRF_KEY`).
-const CSRF_KEY: &str = "CSRF_KEY";
-/// Where the platform moves messages that failed all their attempts (see wrangler.toml).
-const DEAD_LETTER_QUEUE: &str = "burstflare-dead-letter";
-
-/// The use cases over the Worker's bindings (all the queue consumer and the cron trigger need):
-/// D1 for storage, R2 for objects, Queues for jobs (the platform runs the consumer, [`queue`]),
-/// and the runtime's clock, randomness and WebCrypto hashing.
-fn service(env: &Env) -> worker::Result<Service> {
-    let blobs = Arc::new(R2BlobStore::new(env.bucket(BLOBS)?));
-    let jobs = Arc::new(QueueJobs::new(env.queue(JOBS)?));
-    let ports = Ports::new(d1_storage(env.d1(DB)?), blobs, jobs, system_ports());
-    Ok(Service::new(ports, Config::default()))
-}
-
-/// Builds the HTTP application state from the Worker's bindings.
-fn compose(env: &Env) -> worker::Result<AppState> {
-    // Production trusts only Cloudflare's own header; local runs may name another (see
-    // scripts/test-worker), read like a single trusted proxy's.
-    let client_ip = match env.var("CLIENT_IP_HEADER").map(|v| v.to_string()).as_deref() {
-        Ok("x-forwarded-for") => ClientIpSource::ForwardedFor { trusted_hops: 1 },
-        _ => ClientIpSource::CfConnectingIp,
-    };
-    // Without its key the Worker cannot check a browser's CSRF token: it refuses to serve HTTP.
-    let csrf = env
-        .secret(CSRF_KEY)
-        .map_err(|_| worker::Error::RustError(format!("the {CSRF_KEY} secret is not set (wrangler secret put)")))
-        .and_then(|key| {
-            CsrfKey::new(key.to_string()).map_err(|e| worker::Error::RustError(format!("{CSRF_KEY}: {e}")))
-        })?;
-    Ok(AppState {
-        service: service(env)?,
-        deployment: Deployment { storage: "d1", runtime_available: false, containers_enabled: false },
-        client_ip,
-        force_secure_cookies: false,
-        csrf,
-    })
-}
-
-#[event(start)]
-fn start() {
-    console_error_panic_hook::set_once();
-    logging::init();
-}
-
-#[event(fetch)]
-async fn fetch(req: HttpRequest, env: Env, _ctx: Context) -> worker::Result<axum::http::Response<axum::body::Body>> {
-    let state = compose(&env)?;
-    Ok(router(state).call(req).await?)
-}
-
-#[event(queue)]
-async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> worker::Result<()> {
-    if batch.queue() == DEAD_LETTER_QUEUE {
-        // Kept visible in the logs with their ids; acked so they are not redelivered forever.
-        for message in batch.messages()? {
-            tracing::error!(id = %message.id(), body = %message.body(), "job dead-lettered after its retries");
-            message.ack();
-        }
-        return Ok(());
-    }
-    let service = service(&env)?;
-    for message in batch.messages()? {
-        match jobs::handle(&service, message.body()).await {
-            Disposition::Ack => message.ack(),
-            Disposition::Retry(_) => message.retry(),
-        }
-    }
-    Ok(())
-}
-
-#[event(scheduled)]
-async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    let job = Job::Reconcile { source: Some(format!("cron {}", event.cron())) };
-    let sent = match env.queue(JOBS) {
-        Ok(queue) => QueueJobs::new(queue).enqueue(job.clone(), 0).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(error) = sent {
-        // Without the queue, reconcile right away rather than skipping the tick.
-        tracing::warn!(%error, "could not enqueue reconcile; running it now");
-        match service(&env) {
-            Ok(service) => match service.run_job(&job).await {
-                Ok(outcome) => tracing::info!(?outcome, "reconcile done"),
-                Err(error) => tracing::error!(%error, "reconcile failed"),
-            },
-            Err(error) => tracing::error!(%error, "bindings missing"),
-        }
-    }
-}
+#[cfg(target_arch = "wasm32")]
+mod session_runtime;
