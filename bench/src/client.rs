@@ -48,6 +48,11 @@ impl Client {
         self.addr
     }
 
+    /// The access token this client sends, if it has one.
+    pub fn bearer(&self) -> Option<&str> {
+        self.bearer.as_deref()
+    }
+
     /// Registers an API user (`kind: "api"`) and returns a client that uses its access token.
     pub async fn register(&self, email: &str) -> anyhow::Result<Client> {
         let request = RegisterRequest {

@@ -3,7 +3,7 @@
 //! 10⁵ users by default, seeded straight through `SqliteStore`) starts `burstflare-server`,
 //! registers an owner and loads `GET /api/auth/me` and `POST /api/workspaces/current/invites`.
 //! It prints a markdown report and writes it to a file. Run it through `scripts/bench`; the
-//! subcommands `worker`, `upload` and `login-storm` are the other measurements (each has a script).
+//! subcommands `worker`, `upload`, `login-storm` and `sessions` are the other measurements (each has a script).
 #![forbid(unsafe_code)]
 
 mod bare;
@@ -15,6 +15,8 @@ mod login_storm;
 mod report;
 mod seed;
 mod server;
+mod sessions;
+mod sessions_report;
 mod upload;
 mod upload_report;
 mod worker;
@@ -54,6 +56,8 @@ enum Cmd {
     Upload(upload::Args),
     /// Memory under a storm of failed and successful logins; see `scripts/bench-login-storm`.
     LoginStorm(login_storm::Args),
+    /// `GET /api/sessions` with many sessions vs the bare handler; see `scripts/bench-sessions`.
+    Sessions(sessions::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Cmd::Worker(args)) => worker::run(args).await,
         Some(Cmd::Upload(args)) => upload::run(args).await,
         Some(Cmd::LoginStorm(args)) => login_storm::run(args).await,
+        Some(Cmd::Sessions(args)) => sessions::run(args).await,
         None => run(cli.run).await,
     }
 }

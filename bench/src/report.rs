@@ -214,7 +214,7 @@ impl Report {
     }
 }
 
-fn row(md: &mut String, server: &str, users: &str, endpoint: &str, o: &Outcome) {
+pub fn row(md: &mut String, server: &str, users: &str, endpoint: &str, o: &Outcome) {
     let _ = writeln!(
         md,
         "| {server} | {users} | `{endpoint}` | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",

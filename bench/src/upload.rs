@@ -128,7 +128,7 @@ async fn measure_large(owner: &Client, server: &Server, template: &str, args: &A
 }
 
 /// Whether a build will not change any more without a retry.
-fn is_done(build: &BuildDto) -> bool {
+pub fn is_done(build: &BuildDto) -> bool {
     matches!(build.status.as_str(), "succeeded" | "failed" | "dead_lettered")
 }
 
