@@ -97,13 +97,15 @@ impl Service {
         Ok(SessionView { session, template_name: template.name.as_str().to_string() })
     }
 
-    /// Live sessions of the workspace, oldest first.
+    /// Live sessions of the workspace, oldest first (the template names read once, not per session).
     pub async fn list_sessions(&self, actor: &Actor) -> Result<Vec<SessionView>> {
-        let mut views = Vec::new();
-        for session in self.ports.sessions.list(&actor.workspace_id).await? {
-            views.push(self.view_of(session).await?);
-        }
-        Ok(views)
+        let templates = self.ports.templates.list(&actor.workspace_id).await?;
+        let name_of = |session: &Session| {
+            let template = templates.iter().find(|t| t.id == session.template_id);
+            template.map_or_else(|| "unknown".to_string(), |t| t.name.as_str().to_string())
+        };
+        let sessions = self.ports.sessions.list(&actor.workspace_id).await?;
+        Ok(sessions.into_iter().map(|session| SessionView { template_name: name_of(&session), session }).collect())
     }
 
     /// A session with its history (deleted ones too, until reconcile purges them).
