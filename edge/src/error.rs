@@ -2,6 +2,10 @@
 //! one status, the body is `{ "error", "code" }`, and the cause (a port's own error, or the text of
 //! a 500) goes to the log, never to the client.
 
+#[cfg(not(target_arch = "wasm32"))]
+use axum::http::header::CONNECTION;
+#[cfg(not(target_arch = "wasm32"))]
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -69,7 +73,16 @@ impl From<Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody { error: self.message, code: self.code.as_str().to_string() };
-        (self.status, Json(body)).into_response()
+        #[cfg_attr(target_arch = "wasm32", allow(unused_mut))]
+        let mut response = (self.status, Json(body)).into_response();
+        // A body refused for its size was not read to its end, so the connection cannot carry another
+        // request: say so, or a keep-alive client may send its next request on a connection being
+        // closed. (Natively only: on the Worker the platform owns the connection.)
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 
