@@ -111,31 +111,36 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// What every measurement shares.
-struct Setup {
+pub(crate) struct Setup {
     load: Load,
     cpus: Option<String>,
     work_dir: PathBuf,
 }
 
+impl Setup {
+    /// Creates the work folder, decides the CPU pinning (`none`, or when `taskset` is missing: no
+    /// pinning), reads the machine and warns when it is already busy.
+    pub(crate) fn prepare(work_dir: &Path, cpus: &str, load: Load) -> anyhow::Result<(Machine, Setup)> {
+        std::fs::create_dir_all(work_dir)?;
+        let cpus = (cpus != "none" && server::taskset_available()).then(|| cpus.to_string());
+        let machine = Machine::detect(cpus.clone());
+        if machine.looks_busy() {
+            eprintln!("warning: load average {} — other work will skew the numbers", machine.load_before);
+        }
+        Ok((machine, Setup { load, cpus, work_dir: work_dir.to_path_buf() }))
+    }
+}
+
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let this = std::env::current_exe()?;
     let server_bin = server::server_binary(args.server.as_deref(), "scripts/bench")?;
-    std::fs::create_dir_all(&args.work_dir)?;
-    let cpus = (args.cpus != "none" && server::taskset_available()).then(|| args.cpus.clone());
-    let machine = Machine::detect(cpus.clone());
-    if machine.looks_busy() {
-        eprintln!("warning: load average {} — other work will skew the numbers", machine.load_before);
-    }
-    let setup = Setup {
-        load: Load {
-            connections: args.connections,
-            warmup: Duration::from_secs(args.warmup_secs),
-            duration: Duration::from_secs(args.duration_secs),
-            max_requests: args.max_requests,
-        },
-        cpus,
-        work_dir: args.work_dir.clone(),
+    let load = Load {
+        connections: args.connections,
+        warmup: Duration::from_secs(args.warmup_secs),
+        duration: Duration::from_secs(args.duration_secs),
+        max_requests: args.max_requests,
     };
+    let (machine, setup) = Setup::prepare(&args.work_dir, &args.cpus, load)?;
 
     eprintln!("bare axum handler…");
     let (bare, bare_memory) = measure_bare(&this, &setup).await?;

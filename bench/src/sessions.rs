@@ -8,7 +8,6 @@
 
 use crate::client::Client;
 use crate::load::{self, Body, Load, Target};
-use crate::report::Machine;
 use crate::server::{self, Server};
 use crate::sessions_report::Report;
 use crate::upload::is_done;
@@ -66,22 +65,13 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let this = std::env::current_exe()?;
     let server_bin = server::server_binary(args.server.as_deref(), "scripts/bench-sessions")?;
-    std::fs::create_dir_all(&args.work_dir)?;
-    let cpus = (args.cpus != "none" && server::taskset_available()).then(|| args.cpus.clone());
-    let machine = Machine::detect(cpus.clone());
-    if machine.looks_busy() {
-        eprintln!("warning: load average {} — other work will skew the numbers", machine.load_before);
-    }
-    let setup = Setup {
-        load: Load {
-            connections: args.connections,
-            warmup: Duration::from_secs(args.warmup_secs),
-            duration: Duration::from_secs(args.duration_secs),
-            max_requests: args.max_requests,
-        },
-        cpus,
-        work_dir: args.work_dir.clone(),
+    let load = Load {
+        connections: args.connections,
+        warmup: Duration::from_secs(args.warmup_secs),
+        duration: Duration::from_secs(args.duration_secs),
+        max_requests: args.max_requests,
     };
+    let (machine, setup) = Setup::prepare(&args.work_dir, &args.cpus, load)?;
 
     eprintln!("bare axum handler…");
     let (bare, bare_memory) = measure_bare(&this, &setup).await?;

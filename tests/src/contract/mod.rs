@@ -124,6 +124,7 @@ macro_rules! contract_scenarios {
             service::sessions::reconcile_sleeps_only_idle_sessions_and_repairs_the_rest,
             service::sessions::runtime_tokens_open_one_running_session_for_a_few_minutes,
             service::sessions::a_session_deleted_while_it_boots_leaves_nothing_running,
+            service::sessions::the_admin_report_counts_the_workspace,
             service::jobs::a_requeued_stuck_build_hands_its_version_back,
             service::errors::a_lost_guard_is_a_conflict_without_the_adapters_text,
         );

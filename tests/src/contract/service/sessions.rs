@@ -300,3 +300,28 @@ pub async fn a_session_deleted_while_it_boots_leaves_nothing_running(h: &Harness
     assert_eq!(h.service.show_session(&actor, &id).await?.0.session.state, SessionState::Deleted);
     Ok(())
 }
+
+pub async fn the_admin_report_counts_the_workspace(h: &Harness) -> anyhow::Result<()> {
+    let (actor, t) = promoted(h, "owner@example.com", "node-dev").await?;
+    h.service.create_template(&actor, "spare", None).await?;
+    let ids: Vec<SessionId> = {
+        let mut ids = Vec::new();
+        for name in ["a", "b", "c"] {
+            ids.push(h.service.create_session(&actor, name, &t).await?.session.id);
+        }
+        ids
+    };
+    h.service.start_session(&actor, &ids[0]).await?;
+    h.service.start_session(&actor, &ids[1]).await?;
+    h.service.stop_session(&actor, &ids[1]).await?;
+    h.service.delete_session(&actor, &ids[2]).await?;
+    let report = h.service.admin_report(&actor).await?;
+    assert_eq!((report.members, report.templates, report.templates_archived, report.releases), (1, 2, 0, 1));
+    assert_eq!((report.sessions_running, report.sessions_sleeping, report.sessions_total), (1, 1, 2));
+    assert_eq!(report.sessions_stale_eligible, 0);
+    h.clock.advance_seconds(3600);
+    assert_eq!(h.service.admin_report(&actor).await?.sessions_stale_eligible, 1, "past its one-hour sleep TTL");
+    let (_, member) = h.join(&actor, "member@example.com", "member").await?;
+    expect_code(h.service.admin_report(&member).await, "insufficient_permissions");
+    Ok(())
+}
