@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use burstflare_core::error::PortError;
 use burstflare_core::ids::SessionId;
-use burstflare_core::ports::{PortResult, RuntimeDriver, RuntimeSpec, RuntimeStatus};
+use burstflare_core::ports::{AgentEndpoint, PortResult, RuntimeDriver, RuntimeSpec, RuntimeStatus};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -76,6 +76,18 @@ impl RuntimeDriver for FakeRuntime {
     }
 
     async fn status(&self, session: &SessionId) -> PortResult<RuntimeStatus> {
-        Ok(if self.is_running(session) { RuntimeStatus::Running } else { RuntimeStatus::Stopped })
+        Ok(if self.is_running(session) {
+            RuntimeStatus::Running { last_activity: None }
+        } else {
+            RuntimeStatus::Stopped
+        })
+    }
+
+    async fn logs(&self, session: &SessionId, _max_bytes: usize) -> PortResult<String> {
+        Ok(if self.is_running(session) { format!("fake runtime: {session} is running\n") } else { String::new() })
+    }
+
+    fn endpoint(&self, _session: &SessionId) -> Option<AgentEndpoint> {
+        None
     }
 }

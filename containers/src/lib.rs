@@ -1,4 +1,8 @@
-//! The session side of BurstFlare: the container image and the session agent that runs inside it
-//! (HTTP preview, PTY terminal over WebSocket, SSH reachable only through the edge's tunnel,
-//! snapshot save and restore of persisted paths). Sessions are not part of this release; the
-//! control plane reports `runtime.available: false` in `GET /api/health` until they are.
+//! The session agent: the process every session runs (the entrypoint of the session image on
+//! Cloudflare, and the process the local driver starts natively). It unpacks the template's bundle
+//! into the workspace, runs the template's command, and serves the edge, on one listener guarded
+//! by a per-session secret: health, logs, the preview proxy, a PTY terminal over WebSocket and an
+//! SSH server over WebSocket.
+
+pub mod activity;
+pub mod config;

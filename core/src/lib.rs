@@ -14,6 +14,7 @@ pub mod ports;
 pub mod rate;
 pub mod secret;
 pub mod service;
+pub mod session_keys;
 pub mod store;
 pub mod time;
 pub mod values;

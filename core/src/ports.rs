@@ -217,9 +217,38 @@ pub struct RuntimeSpec {
 /// What a runtime says of a session it was asked about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuntimeStatus {
-    Running,
+    /// The session's agent answers; `last_activity` is the last real use it saw (terminal or SSH
+    /// input, a preview request), if any.
+    Running {
+        last_activity: Option<Timestamp>,
+    },
     Stopped,
 }
+
+/// Where the edge reaches a running session's agent, and the secret the agent wants on every
+/// request (header [`AGENT_SECRET_HEADER`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AgentEndpoint {
+    pub address: AgentAddress,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for AgentEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentEndpoint").field("address", &self.address).field("secret", &"<redacted>").finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentAddress {
+    /// A unix socket path on this host.
+    Unix(String),
+    /// `host:port`.
+    Tcp(String),
+}
+
+/// The request header that carries an agent's secret.
+pub const AGENT_SECRET_HEADER: &str = "x-burstflare-agent-secret";
 
 /// Starts, stops and reports on the runtime of a session (a container, a local process, a fake).
 /// Called around the guarded transitions, never instead of them.
@@ -231,6 +260,11 @@ pub trait RuntimeDriver: Send + Sync {
     /// Shuts the session's runtime down; stopping one that is not running is not an error.
     async fn stop(&self, session: &SessionId) -> PortResult<()>;
     async fn status(&self, session: &SessionId) -> PortResult<RuntimeStatus>;
+    /// The last `max_bytes` of the output of the session's command (empty when it never ran).
+    async fn logs(&self, session: &SessionId, max_bytes: usize) -> PortResult<String>;
+    /// Where the edge reaches the session's agent; `None` when this driver is not reached over
+    /// a socket of this host (the Worker reaches containers through the session's Durable Object).
+    fn endpoint(&self, session: &SessionId) -> Option<AgentEndpoint>;
 }
 
 /// The state of one fixed-window counter after a hit.

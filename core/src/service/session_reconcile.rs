@@ -83,7 +83,7 @@ impl Service {
                 self.system_transition(&session, SessionCommand::Fail(reason)).await?;
                 sweep.failed += 1;
             }
-            (SessionState::Running, RuntimeStatus::Running) if is_idle(&session, now) => {
+            (SessionState::Running, RuntimeStatus::Running { .. }) if is_idle(&session, now) => {
                 let stopping =
                     self.system_transition(&session, SessionCommand::Stop { reason: Some("idle".into()) }).await?;
                 if let Some(runtime) = &self.ports.runtime {
@@ -92,7 +92,7 @@ impl Service {
                 self.system_transition(&stopping, SessionCommand::Stopped).await?;
                 sweep.slept += 1;
             }
-            (SessionState::Starting, RuntimeStatus::Running) if stuck => {
+            (SessionState::Starting, RuntimeStatus::Running { .. }) if stuck => {
                 self.system_transition(&session, SessionCommand::Ready).await?;
                 sweep.recovered += 1;
             }
