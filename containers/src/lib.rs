@@ -6,3 +6,4 @@
 
 pub mod activity;
 pub mod config;
+pub mod shell;
