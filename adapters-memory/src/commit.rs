@@ -251,6 +251,7 @@ impl Staged {
             write @ (Write::CreateSession(_)
             | Write::UpdateSession { .. }
             | Write::AppendSessionEvent(_)
+            | Write::TouchSession { .. }
             | Write::PurgeSession { .. }
             | Write::AtMost { counted: Counted::ActiveSessions(_), .. }) => self.check_session(state, write)?,
             write @ (Write::CreateTemplate(_)

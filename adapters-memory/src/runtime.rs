@@ -5,8 +5,10 @@
 use async_trait::async_trait;
 use burstflare_core::error::PortError;
 use burstflare_core::ids::SessionId;
+use burstflare_core::ports::AgentAddress;
 use burstflare_core::ports::{AgentEndpoint, PortResult, RuntimeDriver, RuntimeSpec, RuntimeStatus};
-use std::collections::HashSet;
+use burstflare_core::time::Timestamp;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -26,6 +28,7 @@ pub enum FakeStart {
 pub struct FakeRuntime {
     running: Mutex<HashSet<SessionId>>,
     behaviour: Mutex<FakeStart>,
+    activity: Mutex<HashMap<SessionId, Timestamp>>,
     starts: AtomicUsize,
     stops: AtomicUsize,
 }
@@ -44,6 +47,10 @@ impl FakeRuntime {
     }
     pub fn is_running(&self, session: &SessionId) -> bool {
         self.running.lock().expect("fake runtime lock").contains(session)
+    }
+    /// The session's agent saw use at `at` (reported by `status` while it runs).
+    pub fn saw_activity(&self, session: &SessionId, at: Timestamp) {
+        self.activity.lock().expect("fake runtime lock").insert(session.clone(), at);
     }
     /// How many starts it was asked for.
     pub fn starts(&self) -> usize {
@@ -76,18 +83,23 @@ impl RuntimeDriver for FakeRuntime {
     }
 
     async fn status(&self, session: &SessionId) -> PortResult<RuntimeStatus> {
-        Ok(if self.is_running(session) {
-            RuntimeStatus::Running { last_activity: None }
-        } else {
-            RuntimeStatus::Stopped
-        })
+        if !self.is_running(session) {
+            return Ok(RuntimeStatus::Stopped);
+        }
+        let last_activity = self.activity.lock().expect("fake runtime lock").get(session).copied();
+        Ok(RuntimeStatus::Running { last_activity })
     }
 
     async fn logs(&self, session: &SessionId, _max_bytes: usize) -> PortResult<String> {
         Ok(if self.is_running(session) { format!("fake runtime: {session} is running\n") } else { String::new() })
     }
 
-    fn endpoint(&self, _session: &SessionId) -> Option<AgentEndpoint> {
-        None
+    /// An address nothing listens on: the fake runs no agent, so a connection through it fails
+    /// like one to an agent that just died.
+    fn endpoint(&self, session: &SessionId) -> Option<AgentEndpoint> {
+        self.is_running(session).then(|| AgentEndpoint {
+            address: AgentAddress::Unix(format!("/nonexistent/burstflare-fake-runtime/{session}.sock")),
+            secret: "fake".to_string(),
+        })
     }
 }

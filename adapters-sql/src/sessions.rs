@@ -60,6 +60,9 @@ const INSERT: &str = concat!(
 const UPDATE: &str = "UPDATE sessions SET state = ?1, state_detail = ?2, updated_at = ?3, last_started_at = ?4, \
      last_stopped_at = ?5, last_active_at = ?6, version = ?9 WHERE id = ?7 AND version = ?8";
 
+/// Unguarded: activity only ever moves forward and does not change the version.
+const TOUCH: &str = "UPDATE sessions SET last_active_at = MAX(COALESCE(last_active_at, 0), ?2) WHERE id = ?1";
+
 /// Guarded; the events follow through ON DELETE CASCADE.
 const PURGE: &str = "DELETE FROM sessions WHERE id = ?1 AND version = ?2";
 
@@ -145,6 +148,10 @@ pub(crate) fn update(session: &Session, expected_version: i64) -> Stmt {
     params.extend(times(session));
     params.extend([session.id.as_str().into(), expected_version.into(), session.version.into()]);
     Stmt::new(UPDATE, params)
+}
+
+pub(crate) fn touch(id: &SessionId, at: Timestamp) -> Stmt {
+    Stmt::new(TOUCH, vec![id.as_str().into(), at.millis().into()])
 }
 
 pub(crate) fn purge(id: &SessionId, expected_version: i64) -> Stmt {

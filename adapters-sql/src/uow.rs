@@ -65,6 +65,7 @@ fn translate(write: &Write) -> PortResult<(Stmt, bool)> {
         Write::CreateSession(session) => (sessions::insert(session), false),
         Write::UpdateSession { session, expected_version } => (sessions::update(session, *expected_version), true),
         Write::AppendSessionEvent(event) => (sessions::insert_event(event)?, false),
+        Write::TouchSession { session_id, at } => (sessions::touch(session_id, *at), false),
         Write::PurgeSession { session_id, expected_version } => (sessions::purge(session_id, *expected_version), true),
         Write::Enqueue(job) => (jobs::insert(job)?, false),
         Write::AtMost { counted, max } => (at_most(counted, *max), false),

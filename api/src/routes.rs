@@ -11,6 +11,9 @@ pub enum Auth {
     Access,
     /// The one-time upload grant secret in the path.
     Grant,
+    /// A session's runtime: an access token (bearer, or the access cookie from the server's own
+    /// origin), or a runtime token in the `token` query parameter (browsers' WebSockets).
+    Runtime,
 }
 
 /// One route of the API.
@@ -68,6 +71,14 @@ pub const SESSION_START: &str = "/api/sessions/{session_id}/start";
 pub const SESSION_STOP: &str = "/api/sessions/{session_id}/stop";
 pub const SESSION_RESTART: &str = "/api/sessions/{session_id}/restart";
 pub const SESSION_RUNTIME_TOKEN: &str = "/api/sessions/{session_id}/runtime-token";
+pub const SESSION_LOGS: &str = "/api/sessions/{session_id}/logs";
+pub const SESSION_SSH: &str = "/api/sessions/{session_id}/ssh";
+pub const SESSION_PREVIEW: &str = "/api/sessions/{session_id}/preview";
+pub const RUNTIME_TERMINAL: &str = "/runtime/sessions/{session_id}/terminal";
+pub const RUNTIME_SSH: &str = "/runtime/sessions/{session_id}/ssh";
+/// The preview on the API's own origin, for API clients (sent with a sandboxing CSP; browsers
+/// get the preview's own origin instead).
+pub const RUNTIME_PREVIEW: &str = "/runtime/sessions/{session_id}/preview/{*path}";
 pub const USAGE: &str = "/api/usage";
 pub const ADMIN_REPORT: &str = "/api/admin/report";
 pub const ADMIN_RECONCILE: &str = "/api/admin/reconcile";
@@ -140,6 +151,12 @@ pub const ALL: &[Route] = &[
     route("POST", SESSION_STOP, Auth::Access),
     route("POST", SESSION_RESTART, Auth::Access),
     route("POST", SESSION_RUNTIME_TOKEN, Auth::Access),
+    route("GET", SESSION_LOGS, Auth::Access),
+    route("GET", SESSION_SSH, Auth::Access),
+    route("POST", SESSION_PREVIEW, Auth::Access),
+    route("GET", RUNTIME_TERMINAL, Auth::Runtime),
+    route("GET", RUNTIME_SSH, Auth::Runtime),
+    route("ANY", RUNTIME_PREVIEW, Auth::Runtime),
     route("GET", USAGE, Auth::Access),
     route("GET", ADMIN_REPORT, Auth::Access),
     route("POST", ADMIN_RECONCILE, Auth::Access),

@@ -101,6 +101,34 @@ pub struct RuntimeTokenResponse {
     pub expires_at: String,
 }
 
+/// `GET /api/sessions/{id}/ssh`: how to reach the session with `ssh`, its host key pinned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SshInfoResponse {
+    pub session_id: String,
+    /// `ssh-ed25519 AAAA…`: the same for the session's whole life.
+    pub host_key: String,
+    /// The name the key is pinned under in `known_hosts` (`HostKeyAlias`).
+    pub host_key_alias: String,
+    /// The WebSocket path that carries the SSH stream.
+    pub path: String,
+}
+
+/// `POST /api/sessions/{id}/preview`: a link that opens the preview in a browser (valid for a
+/// short while; the preview's origin then keeps its own cookie).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewResponse {
+    pub url: String,
+    pub expires_at: String,
+}
+
+/// `GET /api/sessions/{id}/logs?tail=N`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogsQuery {
+    pub tail: Option<usize>,
+}
+
 /// `POST /api/admin/reconcile`: what the workspace's reconcile pass did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

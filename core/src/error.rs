@@ -76,6 +76,8 @@ codes! {
     InvalidPath => "invalid_path", BadRequest;
     /// The query string is malformed (wrong type, unknown or repeated parameter).
     InvalidQuery => "invalid_query", BadRequest;
+    /// A runtime route that takes a WebSocket was called without the upgrade.
+    UpgradeRequired => "upgrade_required", BadRequest;
     /// No email was given.
     EmailRequired => "email_required", BadRequest;
     /// The email does not look like an address.
@@ -255,6 +257,8 @@ codes! {
     StorageUnavailable => "storage_unavailable", Unavailable;
     /// This server has no session runtime, so sessions cannot start here.
     RuntimeUnavailable => "runtime_unavailable", Unavailable;
+    /// The session's agent did not answer (it may have just died; reconcile marks it).
+    AgentUnreachable => "agent_unreachable", Unavailable;
 }
 
 impl fmt::Display for Code {

@@ -380,18 +380,20 @@ pub struct Ports {
     /// The session runtime, if this deployment has one (a server without a driver refuses to
     /// start sessions with a 503 that says so).
     pub runtime: Option<Arc<dyn RuntimeDriver>>,
+    /// Where each session's SSH host key and agent secret come from (with the runtime).
+    pub session_keys: Option<crate::session_keys::SessionKeys>,
 }
 
 impl Ports {
     /// Joins a storage adapter's ports with the blob store, the job queue and the system ports.
     pub fn new(storage: Storage, blobs: Arc<dyn BlobStore>, jobs: Arc<dyn JobQueue>, system: SystemPorts) -> Self {
         let SystemPorts { hasher, clock, random } = system;
-        Self { storage, blobs, jobs, hasher, clock, random, runtime: None }
+        Self { storage, blobs, jobs, hasher, clock, random, runtime: None, session_keys: None }
     }
 
-    /// The same ports with a session runtime.
-    pub fn with_runtime(self, runtime: Arc<dyn RuntimeDriver>) -> Self {
-        Self { runtime: Some(runtime), ..self }
+    /// The same ports with a session runtime and the keys its sessions are given.
+    pub fn with_runtime(self, runtime: Arc<dyn RuntimeDriver>, keys: crate::session_keys::SessionKeys) -> Self {
+        Self { runtime: Some(runtime), session_keys: Some(keys), ..self }
     }
 
     /// The system ports of this bundle.

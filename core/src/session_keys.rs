@@ -53,6 +53,53 @@ impl SessionKeys {
     pub fn agent_secret(&self, session: &SessionId, generation: &str) -> String {
         hex::encode(hmac(self.0.as_slice(), &[b"agent secret", session.to_string().as_bytes(), generation.as_bytes()]))
     }
+
+    /// A preview pass: lets one user into one session's preview until `expires` (a signed value
+    /// for a cookie of the preview's own origin; nothing is stored).
+    pub fn preview_pass(&self, pass: &PreviewPass) -> String {
+        let body = pass.body();
+        format!("{body}.{}", hex::encode(hmac(self.0.as_slice(), &[b"preview pass", body.as_bytes()])))
+    }
+
+    /// The pass a value carries, if this server signed it and it has not expired at `now_ms`.
+    pub fn verify_preview_pass(&self, value: &str, now_ms: i64) -> Option<PreviewPass> {
+        let (body, mac) = value.rsplit_once('.')?;
+        let mac = hex::decode(mac).ok()?;
+        let mut check = HmacSha256::new_from_slice(self.0.as_slice()).expect("HMAC takes any key length");
+        for part in [b"preview pass".as_slice(), body.as_bytes()] {
+            check.update(&(part.len() as u64).to_be_bytes());
+            check.update(part);
+        }
+        check.verify_slice(&mac).ok()?;
+        let pass = PreviewPass::parse(body)?;
+        (pass.expires_ms > now_ms).then_some(pass)
+    }
+}
+
+/// Who may see which session's preview, until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewPass {
+    pub workspace: String,
+    pub session: String,
+    pub user: String,
+    pub expires_ms: i64,
+}
+
+impl PreviewPass {
+    fn body(&self) -> String {
+        format!("v1.{}.{}.{}.{}", self.workspace, self.session, self.user, self.expires_ms)
+    }
+
+    fn parse(body: &str) -> Option<Self> {
+        let mut parts = body.split('.');
+        let (Some("v1"), Some(workspace), Some(session), Some(user), Some(expires), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let expires_ms = expires.parse().ok()?;
+        Some(Self { workspace: workspace.into(), session: session.into(), user: user.into(), expires_ms })
+    }
 }
 
 /// `ssh-ed25519 <base64 of the wire encoding>` for the public half of an Ed25519 seed.
@@ -83,6 +130,21 @@ mod tests {
         assert_ne!(keys.agent_secret(&session(1), "a"), keys.agent_secret(&session(1), "b"));
         assert_ne!(hex::encode(keys.host_key_seed(&session(1))), keys.agent_secret(&session(1), ""));
         assert_eq!(format!("{keys:?}"), "SessionKeys(<redacted>)");
+    }
+
+    #[test]
+    fn a_preview_pass_is_signed_and_expires() {
+        let keys = SessionKeys::new(&[7; 32]);
+        let pass = PreviewPass { workspace: "w".into(), session: "s".into(), user: "u".into(), expires_ms: 100 };
+        let value = keys.preview_pass(&pass);
+        assert_eq!(keys.verify_preview_pass(&value, 99), Some(pass.clone()));
+        assert_eq!(keys.verify_preview_pass(&value, 100), None, "expired");
+        assert_eq!(SessionKeys::new(&[8; 32]).verify_preview_pass(&value, 0), None, "another server");
+        let forged = value.replacen(".s.", ".t.", 1);
+        assert_eq!(keys.verify_preview_pass(&forged, 0), None, "another session");
+        for junk in ["", ".", "v1.w.s.u.1", "v1.w.s.u.x.00", "a.b"] {
+            assert_eq!(keys.verify_preview_pass(junk, 0), None, "{junk}");
+        }
     }
 
     #[test]

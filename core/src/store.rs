@@ -110,6 +110,13 @@ pub enum Write {
     },
     /// Appends to a session's history.
     AppendSessionEvent(SessionEvent),
+    /// Records use of the session: moves `last_active_at` forward to `at` (never back). Not
+    /// guarded and not a version change, so activity never makes a lifecycle request lose its race;
+    /// a session that is gone is left alone.
+    TouchSession {
+        session_id: SessionId,
+        at: crate::time::Timestamp,
+    },
     /// Removes the session with its events; guarded.
     PurgeSession {
         session_id: SessionId,

@@ -4,7 +4,11 @@
 
 use crate::csrf::CsrfKey;
 use crate::error::ApiError;
-use crate::handlers::{admin, auth, builds, device, health, sessions, templates, workspaces};
+use crate::handlers::{admin, auth, builds, device, health, runtime, sessions, templates, workspaces};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::native::runtime as runtime_routes;
+#[cfg(target_arch = "wasm32")]
+use crate::worker_entry::runtime_routes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
@@ -46,6 +50,9 @@ pub struct AppState {
     pub force_secure_cookies: bool,
     /// The secret the browsers' CSRF tokens are derived from.
     pub csrf: CsrfKey,
+    /// Previews are served at `<session uuid>.<this domain>` (natively `preview.localhost`);
+    /// `None` serves them only on the API's origin, sandboxed.
+    pub preview_domain: Option<String>,
 }
 
 /// The API router over a state: every route of `routes::ALL`, each with its handler, and nothing
@@ -71,6 +78,12 @@ pub fn router(state: AppState) -> Router {
 /// disagree); `None` for a route this list does not know.
 fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
     use routes::*;
+    if route.method == "ANY" {
+        return match route.path {
+            RUNTIME_PREVIEW => Some(axum::routing::any(runtime_routes::preview)),
+            _ => None,
+        };
+    }
     let filter = MethodFilter::try_from(Method::from_bytes(route.method.as_bytes()).ok()?).ok()?;
     Some(match (route.method, route.path) {
         ("GET", HEALTH) => on(filter, health::health),
@@ -118,6 +131,11 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("POST", SESSION_STOP) => on(filter, sessions::stop),
         ("POST", SESSION_RESTART) => on(filter, sessions::restart),
         ("POST", SESSION_RUNTIME_TOKEN) => on(filter, sessions::runtime_token),
+        ("GET", SESSION_LOGS) => on(filter, runtime::logs),
+        ("GET", SESSION_SSH) => on(filter, runtime::ssh_info),
+        ("POST", SESSION_PREVIEW) => on(filter, runtime::preview_link),
+        ("GET", RUNTIME_TERMINAL) => on(filter, runtime_routes::terminal),
+        ("GET", RUNTIME_SSH) => on(filter, runtime_routes::ssh),
         ("GET", USAGE) => on(filter, sessions::usage),
         ("GET", ADMIN_REPORT) => on(filter, admin::report),
         ("POST", ADMIN_RECONCILE) => on(filter, admin::reconcile),

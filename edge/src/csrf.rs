@@ -47,6 +47,12 @@ impl CsrfKey {
         }
     }
 
+    /// The per-session keys (SSH host keys, agent secrets, preview cookies), derived from the
+    /// same server secret under their own label.
+    pub fn session_keys(&self) -> burstflare_core::session_keys::SessionKeys {
+        burstflare_core::session_keys::SessionKeys::new(&self.0)
+    }
+
     fn mac(&self, family: &FamilyId) -> Hmac<Sha256> {
         // HMAC takes keys of any length; the constructor cannot fail.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());

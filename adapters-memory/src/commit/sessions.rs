@@ -122,6 +122,12 @@ impl Staged {
                     self.sessions.sessions.put(session.id, row);
                 }
             }
+            Write::TouchSession { session_id, at } => {
+                if let Some(mut row) = self.sessions.session(t, &deleted, &session_id) {
+                    row.last_active_at = row.last_active_at.max(Some(at));
+                    self.sessions.sessions.put(session_id, row);
+                }
+            }
             Write::AppendSessionEvent(event) => {
                 self.refer(state, None, Some(&event.workspace_id))?;
                 if self.sessions.session(t, &deleted, &event.session_id).is_none() {

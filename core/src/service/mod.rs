@@ -8,6 +8,7 @@ mod device;
 mod maintenance;
 mod report;
 mod runtime_access;
+mod runtime_connect;
 mod session_reconcile;
 mod sessions;
 mod templates;
@@ -20,6 +21,10 @@ pub use device::DeviceStart;
 pub use maintenance::{JobOutcome, ReconcileReport};
 pub use report::AdminReport;
 pub use runtime_access::RuntimeAccess;
+pub use runtime_connect::{
+    RuntimeCaller, RuntimeConnection, RuntimeUse, SshInfo, ACTIVITY_WRITE_SECONDS, PREVIEW_LINK_SECONDS,
+    PREVIEW_PASS_SECONDS,
+};
 pub use session_reconcile::SessionSweep;
 pub use sessions::{SessionView, RUNTIME_SECONDS};
 pub use templates::TemplateView;

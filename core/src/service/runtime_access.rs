@@ -17,6 +17,18 @@ use serde_json::json;
 pub struct RuntimeAccess {
     pub session: Session,
     pub user_id: crate::ids::UserId,
+    pub role: Role,
+}
+
+impl RuntimeAccess {
+    /// The token's holder as a runtime caller.
+    pub fn caller(&self) -> super::RuntimeCaller {
+        super::RuntimeCaller {
+            user_id: self.user_id.clone(),
+            workspace_id: self.session.workspace_id.clone(),
+            role: self.role,
+        }
+    }
 }
 
 impl Service {
@@ -56,11 +68,11 @@ impl Service {
         if token.kind != TokenKind::Runtime || !token.is_live(self.now()) || !bound {
             return Err(refused());
         }
-        let member = credential.membership.as_ref().is_some_and(|m| m.role.at_least(Role::Member));
+        let role = credential.membership.as_ref().map(|m| m.role).filter(|r| r.at_least(Role::Member));
         let found = self.ports.sessions.get(&token.workspace_id, session).await?;
-        match found {
-            Some(session) if member && session.state == SessionState::Running => {
-                Ok(RuntimeAccess { session, user_id: token.user_id.clone() })
+        match (found, role) {
+            (Some(session), Some(role)) if session.state == SessionState::Running => {
+                Ok(RuntimeAccess { session, user_id: token.user_id.clone(), role })
             }
             _ => Err(refused()),
         }

@@ -71,12 +71,20 @@ impl Service {
         Ok(sweep)
     }
 
-    async fn sweep_active(&self, session: Session, now: Timestamp, sweep: &mut SessionSweep) -> Result<()> {
+    async fn sweep_active(&self, mut session: Session, now: Timestamp, sweep: &mut SessionSweep) -> Result<()> {
         let stuck = session.updated_at.plus_seconds(TRANSITION_TIMEOUT_SECONDS) <= now;
         let status = match &self.ports.runtime {
             Some(runtime) => runtime.status(&session.id).await?,
             None => RuntimeStatus::Stopped,
         };
+        // The agent saw use the edge could not (typing in an open terminal or SSH session):
+        // record it before deciding whether the session is idle.
+        if let RuntimeStatus::Running { last_activity: Some(at) } = status {
+            if session.last_active_at.is_none_or(|last| at > last) {
+                self.record_activity_at(&session, at).await?;
+                session.last_active_at = Some(at);
+            }
+        }
         match (session.state, status) {
             (SessionState::Running, RuntimeStatus::Stopped) => {
                 let reason = "the runtime stopped unexpectedly".to_string();

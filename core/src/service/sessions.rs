@@ -7,7 +7,7 @@
 
 use super::{Actor, Service};
 use crate::error::{Code, Error, ErrorKind, Result};
-use crate::ids::{SessionEventId, SessionId, TemplateId, UsageId};
+use crate::ids::{SessionEventId, SessionId, TemplateId, UsageId, UserId};
 use crate::machines::sessions::{self, SessionCommand};
 use crate::model::{Session, SessionEvent, UsageEvent};
 use crate::ports::{RuntimeDriver, RuntimeSpec};
@@ -17,11 +17,11 @@ use crate::values::{Plan, Role, SessionName, SessionState};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-fn session_not_found() -> Error {
+pub(crate) fn session_not_found() -> Error {
     Error::new(Code::SessionNotFound, "Session not found")
 }
 
-fn runtime_unavailable() -> Error {
+pub(crate) fn runtime_unavailable() -> Error {
     Error::new(Code::RuntimeUnavailable, "This server has no session runtime configured, so sessions cannot start here")
 }
 
@@ -84,7 +84,7 @@ impl Service {
         let mut batch = Batch::new();
         batch.push(Write::CreateSession(session.clone())).push(self.session_event(&session, json!({}))).push(
             self.audit_session(
-                actor,
+                &actor.user.id,
                 "session.created",
                 &session,
                 json!({ "name": session.name.as_str(), "templateId": template.id.as_str() }),
@@ -127,7 +127,7 @@ impl Service {
         actor.require(Role::Member)?;
         let session = self.session(actor, id).await?;
         self.runtime()?;
-        self.transition_to_starting(Some(actor), session, None).await
+        self.transition_to_starting(Some(&actor.user.id), session, None).await
     }
 
     /// Boots a `starting` session and commits the outcome: `running` once the runtime reports
@@ -162,7 +162,7 @@ impl Service {
     pub async fn stop_session(&self, actor: &Actor, id: &SessionId) -> Result<Session> {
         actor.require(Role::Member)?;
         let session = self.session(actor, id).await?;
-        self.stop(Some(actor), session, None).await
+        self.stop(Some(&actor.user.id), session, None).await
     }
 
     /// Stops a running session (if it runs) and starts it again; waits until it runs or failed.
@@ -171,9 +171,9 @@ impl Service {
         let mut session = self.session(actor, id).await?;
         self.runtime()?;
         if matches!(session.state, SessionState::Running | SessionState::Starting) {
-            session = self.stop(Some(actor), session, Some("restart")).await?;
+            session = self.stop(Some(&actor.user.id), session, Some("restart")).await?;
         }
-        let starting = self.transition_to_starting(Some(actor), session, Some("restart")).await?;
+        let starting = self.transition_to_starting(Some(&actor.user.id), session, Some("restart")).await?;
         self.finish_start(starting).await
     }
 
@@ -186,7 +186,7 @@ impl Service {
                 runtime.stop(&session.id).await?;
             }
         }
-        self.transition(Some(actor), &session, SessionCommand::Delete, "session.deleted").await
+        self.transition(Some(&actor.user.id), &session, SessionCommand::Delete, "session.deleted").await
     }
 
     /// What the workspace used this calendar month (UTC), by kind, with its plan.
@@ -213,9 +213,9 @@ impl Service {
         })
     }
 
-    async fn transition_to_starting(
+    pub(crate) async fn transition_to_starting(
         &self,
-        actor: Option<&Actor>,
+        actor: Option<&UserId>,
         session: Session,
         reason: Option<&str>,
     ) -> Result<Session> {
@@ -249,7 +249,7 @@ impl Service {
         Error::new(Code::SessionChanged, "Another request changed this session first; nothing was done")
     }
 
-    async fn stop(&self, actor: Option<&Actor>, session: Session, reason: Option<&str>) -> Result<Session> {
+    pub(crate) async fn stop(&self, actor: Option<&UserId>, session: Session, reason: Option<&str>) -> Result<Session> {
         let command = SessionCommand::Stop { reason: reason.map(str::to_string) };
         let stopping = self.transition(actor, &session, command, "session.stopped").await?;
         if let Some(runtime) = &self.ports.runtime {
@@ -262,7 +262,7 @@ impl Service {
     /// session leaves `running`, the runtime seconds it used.
     async fn transition(
         &self,
-        actor: Option<&Actor>,
+        actor: Option<&UserId>,
         session: &Session,
         command: SessionCommand,
         action: &str,
@@ -310,8 +310,8 @@ impl Service {
         })
     }
 
-    fn audit_session(&self, actor: &Actor, action: &str, session: &Session, details: Value) -> Write {
-        self.audit(action, Some(&actor.user.id), Some(&session.workspace_id), ("session", session.id.as_str()), details)
+    fn audit_session(&self, user: &UserId, action: &str, session: &Session, details: Value) -> Write {
+        self.audit(action, Some(user), Some(&session.workspace_id), ("session", session.id.as_str()), details)
     }
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod builds;
 pub mod device;
 pub mod health;
+pub mod runtime;
 pub mod sessions;
 pub mod templates;
 pub mod workspaces;

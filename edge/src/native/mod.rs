@@ -5,6 +5,7 @@
 mod csrf_key;
 mod idle_body;
 mod runner;
+pub mod runtime;
 mod serve;
 
 pub use serve::Timeouts;
@@ -46,6 +47,8 @@ pub struct ServerConfig {
     /// The session runtime. `None` (the server binary today, until the local driver exists):
     /// starting a session answers 503 `runtime_unavailable`; the test suites plug a fake in.
     pub runtime: Option<Arc<dyn RuntimeDriver>>,
+    /// Previews are served at `<session uuid>.<preview_domain>` on this server's port.
+    pub preview_domain: String,
 }
 
 impl Default for ServerConfig {
@@ -62,6 +65,7 @@ impl Default for ServerConfig {
             system: None,
             reconcile_every: Duration::from_secs(15 * 60),
             runtime: None,
+            preview_domain: "preview.localhost".to_string(),
         }
     }
 }
@@ -115,7 +119,7 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
     };
     let runtime_available = config.runtime.is_some();
     let ports = match config.runtime.clone() {
-        Some(runtime) => ports.with_runtime(runtime),
+        Some(runtime) => ports.with_runtime(runtime, csrf.session_keys()),
         None => ports,
     };
     let state = AppState {
@@ -124,6 +128,7 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
         client_ip,
         force_secure_cookies: config.force_secure_cookies,
         csrf,
+        preview_domain: Some(config.preview_domain.clone()),
     };
     Ok(Composed { state, jobs, clock })
 }
@@ -193,7 +198,8 @@ pub async fn start_with_signal(
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     let reconciler = tokio::spawn(reconcile_loop(state.service.clone(), config.reconcile_every));
-    let app = router(state).layer(tower_http::trace::TraceLayer::new_for_http());
+    let previews = axum::middleware::from_fn_with_state(state.clone(), runtime::preview_host::route);
+    let app = router(state).layer(previews).layer(tower_http::trace::TraceLayer::new_for_http());
     let task = tokio::spawn(serve::serve(listener, app, config.timeouts, signal));
     tracing::info!(%addr, storage = ?config.data_dir, "burstflare listening");
     Ok(RunningServer { addr, stop: None, task, reconciler, runner })

@@ -61,6 +61,7 @@ pub(super) fn compose(env: &Env) -> worker::Result<AppState> {
         client_ip,
         force_secure_cookies: false,
         csrf,
+        preview_domain: None,
     })
 }
 

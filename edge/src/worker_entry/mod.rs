@@ -9,4 +9,6 @@ mod events;
 #[cfg(target_arch = "wasm32")]
 mod logging;
 #[cfg(target_arch = "wasm32")]
+pub mod runtime_routes;
+#[cfg(target_arch = "wasm32")]
 mod session_runtime;

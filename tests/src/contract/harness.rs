@@ -13,6 +13,7 @@ use burstflare_core::model::{AuditEntry, Invite, Member, Workspace};
 use burstflare_core::ports::{Clock as _, JobSource, Ports, SystemPorts};
 use burstflare_core::service::auth::Registration;
 use burstflare_core::service::SignIn;
+use burstflare_core::session_keys::SessionKeys;
 use burstflare_core::store::{Batch, Write};
 use burstflare_core::time::Timestamp;
 use burstflare_core::values::ClientKind;
@@ -75,7 +76,7 @@ impl Harness {
             }
         };
         let runtime = Arc::new(FakeRuntime::new());
-        let ports = ports.with_runtime(runtime.clone());
+        let ports = ports.with_runtime(runtime.clone(), SessionKeys::new(b"contract suite server secret...."));
         let blobs = ports.blobs.clone();
         let service = Service::new(ports.clone(), Config::default());
         Ok(Self { backend, ports, blobs, jobs, clock, runtime, service, _dir: dir })
@@ -91,7 +92,8 @@ impl Harness {
         let system = self.ports.system();
         let queue = Arc::new(store.job_queue(system.clock.clone(), system.random.clone()));
         let ports = Ports::new(store.storage(), self.ports.blobs.clone(), queue, system);
-        Ok((ports.with_runtime(self.runtime.clone()), store.job_source()))
+        let keys = self.ports.session_keys.clone().expect("the harness has session keys");
+        Ok((ports.with_runtime(self.runtime.clone(), keys), store.job_source()))
     }
 
     pub fn now(&self) -> Timestamp {

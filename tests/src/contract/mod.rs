@@ -125,6 +125,11 @@ macro_rules! contract_scenarios {
             service::sessions::runtime_tokens_open_one_running_session_for_a_few_minutes,
             service::sessions::a_session_deleted_while_it_boots_leaves_nothing_running,
             service::sessions::the_admin_report_counts_the_workspace,
+            service::runtime_connect::members_connect_and_wake_sessions_viewers_only_preview,
+            service::runtime_connect::activity_is_written_at_most_every_30_seconds,
+            service::runtime_connect::reconcile_counts_use_the_agent_saw,
+            service::runtime_connect::ssh_host_keys_are_pinned_per_session,
+            service::runtime_connect::preview_passes_open_one_session_for_members_and_viewers,
             service::jobs::a_requeued_stuck_build_hands_its_version_back,
             service::errors::a_lost_guard_is_a_conflict_without_the_adapters_text,
         );

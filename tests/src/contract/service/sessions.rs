@@ -14,7 +14,7 @@ use burstflare_core::{Actor, Config, Service};
 use serde_json::json;
 
 /// An owner with a template whose version 1.0.0 is built and promoted.
-async fn promoted(h: &Harness, email: &str, name: &str) -> anyhow::Result<(Actor, TemplateId)> {
+pub(crate) async fn promoted(h: &Harness, email: &str, name: &str) -> anyhow::Result<(Actor, TemplateId)> {
     let owner = h.register(email).await?;
     let actor = h.actor(&owner).await?;
     let manifest = json!({ "image": "node:22", "sleepTtlSeconds": 3600, "idleTimeoutSeconds": 600 });

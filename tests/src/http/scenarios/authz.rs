@@ -52,6 +52,8 @@ fn need(method: &str, route: &str) -> Option<Need> {
         ("POST", SESSIONS) | ("DELETE", SESSION) | ("POST", SESSION_START) | ("POST", SESSION_STOP) => Need::Writer,
         ("POST", SESSION_RESTART) | ("POST", SESSION_RUNTIME_TOKEN) => Need::Writer,
         ("GET", ADMIN_REPORT) | ("POST", ADMIN_RECONCILE) => Need::Admin,
+        ("GET", SESSION_LOGS) | ("POST", SESSION_PREVIEW) | ("ANY", RUNTIME_PREVIEW) => Need::AnyMember,
+        ("GET", SESSION_SSH) | ("GET", RUNTIME_TERMINAL) | ("GET", RUNTIME_SSH) => Need::Writer,
         // The grant in the path is the credential.
         ("PUT", UPLOAD) => Need::Nobody,
         _ => return None,
@@ -144,7 +146,8 @@ async fn request(
         .replace("{build_id}", &world.build)
         .replace("{grant}", "bfu_unknown")
         // A session id no one has: callers allowed past authorisation get 404.
-        .replace("{session_id}", "ses_unknown");
+        .replace("{session_id}", "ses_unknown")
+        .replace("{*path}", "index.html");
     (concrete, body, token)
 }
 
@@ -160,7 +163,8 @@ fn cross_workspace(caller: Caller, route: &str) -> Option<u16> {
         }
         (Caller::Outsider, VERSIONS | BUNDLE | BUNDLE_GRANT | BUILD | BUILD_LOG | BUILD_RETRY) => Some(404),
         (Caller::Outsider, SESSION | SESSION_EVENTS | SESSION_START | SESSION_STOP | SESSION_RESTART) => Some(404),
-        (Caller::Outsider, SESSION_RUNTIME_TOKEN) => Some(404),
+        (Caller::Outsider, SESSION_RUNTIME_TOKEN | SESSION_LOGS | SESSION_SSH | SESSION_PREVIEW) => Some(404),
+        (Caller::Outsider, RUNTIME_TERMINAL | RUNTIME_SSH | RUNTIME_PREVIEW) => Some(404),
         _ => None,
     }
 }
@@ -202,7 +206,7 @@ pub async fn every_route_has_an_authorisation_entry(api: &Api) {
         };
         assert_eq!(
             need == Need::Nobody,
-            route.auth != Auth::Access,
+            matches!(route.auth, Auth::None | Auth::Grant),
             "{} {}: table and contract disagree",
             route.method,
             route.path

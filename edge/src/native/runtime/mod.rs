@@ -1,0 +1,93 @@
+//! The runtime routes of the native server: the terminal and SSH WebSockets and the previews,
+//! each checked (who is calling, may they use this session this way) on every request and every
+//! WebSocket before anything reaches the session's agent, then forwarded to it
+//! ([`forward`]). Previews are served from their own origin ([`preview_host`]) so a previewed
+//! app, which is arbitrary code, cannot act as the user against the API.
+
+mod auth;
+mod forward;
+pub mod preview_host;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, Request};
+use axum::response::{IntoResponse, Response};
+use burstflare_core::ids::SessionId;
+use burstflare_core::ports::AgentEndpoint;
+use burstflare_core::service::RuntimeUse;
+use burstflare_core::Code;
+use forward::ForwardError;
+
+/// `GET /runtime/sessions/{id}/terminal` (WebSocket).
+pub async fn terminal(State(state): State<AppState>, Path(id): Path<String>, request: Request<Body>) -> Response {
+    websocket(state, id, request, RuntimeUse::Terminal, "/terminal").await
+}
+
+/// `GET /runtime/sessions/{id}/ssh` (WebSocket carrying the SSH stream).
+pub async fn ssh(State(state): State<AppState>, Path(id): Path<String>, request: Request<Body>) -> Response {
+    websocket(state, id, request, RuntimeUse::Ssh, "/ssh").await
+}
+
+async fn websocket(state: AppState, id: String, request: Request<Body>, use_: RuntimeUse, path: &str) -> Response {
+    let id = SessionId::from_raw(id);
+    let query = auth::query_without_token(request.uri());
+    let agent_path = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
+    let connecting = connect_with(&state, &id, request.headers().clone(), request.uri().clone(), use_);
+    let endpoint = match connecting.await {
+        Ok(endpoint) => endpoint,
+        Err(e) => return e.into_response(),
+    };
+    if !forward::is_upgrade(request.headers()) {
+        return ApiError::new(Code::UpgradeRequired, "This route takes a WebSocket upgrade").into_response();
+    }
+    relay(&endpoint, request, &agent_path).await
+}
+
+/// `ANY /runtime/sessions/{id}/preview/{*path}`: the preview on the API's origin for API clients,
+/// sandboxed (its own opaque origin in a browser) and never allowed to set cookies here.
+pub async fn preview(
+    State(state): State<AppState>,
+    Path((id, path)): Path<(String, String)>,
+    request: Request<Body>,
+) -> Response {
+    let id = SessionId::from_raw(id);
+    let connecting = connect_with(&state, &id, request.headers().clone(), request.uri().clone(), RuntimeUse::Preview);
+    let endpoint = match connecting.await {
+        Ok(endpoint) => endpoint,
+        Err(e) => return e.into_response(),
+    };
+    let query = auth::query_without_token(request.uri());
+    let agent_path = if query.is_empty() { format!("/preview/{path}") } else { format!("/preview/{path}?{query}") };
+    let mut response = relay(&endpoint, request, &agent_path).await;
+    let headers = response.headers_mut();
+    headers.remove(axum::http::header::SET_COOKIE);
+    headers.insert("content-security-policy", HeaderValue::from_static("sandbox"));
+    response
+}
+
+async fn connect_with(
+    state: &AppState,
+    id: &SessionId,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+    use_: RuntimeUse,
+) -> Result<AgentEndpoint, ApiError> {
+    let caller = auth::caller(state, &headers, &uri, id).await?;
+    Ok(state.service.connect_runtime(&caller, id, use_).await?.endpoint)
+}
+
+/// Forwards to the agent; an agent that does not answer is a 503 that says so.
+pub(crate) async fn relay(endpoint: &AgentEndpoint, request: Request<Body>, agent_path: &str) -> Response {
+    match forward::forward(endpoint, request, agent_path).await {
+        Ok(response) => response,
+        Err(ForwardError::Timeout) => {
+            ApiError::new(Code::AgentUnreachable, "The session's agent did not answer in time").into_response()
+        }
+        Err(ForwardError::Unreachable(reason)) => {
+            tracing::debug!(%reason, "agent unreachable");
+            ApiError::new(Code::AgentUnreachable, "The session's agent did not answer").into_response()
+        }
+    }
+}
