@@ -52,6 +52,39 @@ pub enum Command {
     /// Sessions: create, list, show, start, stop, restart, delete, events
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Open an SSH connection to a session (runs `ssh`; ARGS after `--` go to it: a command, -L, -N…)
+    Ssh {
+        /// The session (name or id)
+        session: String,
+        /// Passed to `ssh` after the host: a command to run, or options such as -L 8080:localhost:3000
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// The session's SSH stream on stdin/stdout (the ProxyCommand `burstflare ssh` gives ssh)
+    SshProxy {
+        /// The session (name or id)
+        session: String,
+    },
+    /// Write `Host burstflare-<name>` entries for the workspace's sessions into ~/.ssh/config
+    /// (a managed block; the rest of the file is left alone), so scp, rsync and sftp work by name
+    SshConfig {
+        /// The ssh config file to update
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+    },
+    /// A shell in a session, in this terminal
+    Terminal {
+        /// The session (name or id)
+        session: String,
+    },
+    /// Print a link that opens a session's preview in a browser
+    Preview {
+        /// The session (name or id)
+        session: String,
+        /// Also open it with xdg-open
+        #[arg(long)]
+        open: bool,
+    },
     /// Print a shell completion script
     Completions {
         /// The shell to complete for

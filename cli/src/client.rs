@@ -59,6 +59,11 @@ impl Api {
         &self.base_url
     }
 
+    /// The config file this client reads and saves its sign-in to.
+    pub fn config_file(&self) -> &ConfigFile {
+        &self.store
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -86,13 +91,24 @@ impl Api {
 
     /// An authenticated call as the signed-in user, refreshing the sign_in once if it expired.
     pub async fn authed(&mut self, method: Method, path: &str, body: Option<Value>) -> Result<Value> {
+        let bytes = self.authed_bytes(method, path, body).await?;
+        self.json(&bytes)
+    }
+
+    /// An authenticated `GET` of a text resource (a log).
+    pub async fn get_text(&mut self, path: &str) -> Result<String> {
+        let bytes = self.authed_bytes(Method::GET, path, None).await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    async fn authed_bytes(&mut self, method: Method, path: &str, body: Option<Value>) -> Result<bytes::Bytes> {
         let token = self.config.access_token().ok_or_else(CliError::not_signed_in)?.to_string();
-        match self.send(method.clone(), path, body.clone(), Some(&token)).await {
+        match self.send_bytes(method.clone(), path, body.clone(), Some(&token)).await {
             Err(e) if e.has_status(401) => {}
             done => return done,
         }
         let token = self.renew(&token).await?;
-        match self.send(method, path, body, Some(&token)).await {
+        match self.send_bytes(method, path, body, Some(&token)).await {
             Err(e) if e.has_status(401) => Err(CliError::sign_in_expired()),
             done => done,
         }
@@ -155,6 +171,30 @@ impl Api {
     }
 
     async fn send(&self, method: Method, path: &str, body: Option<Value>, token: Option<&str>) -> Result<Value> {
+        let bytes = self.send_bytes(method, path, body, token).await?;
+        self.json(&bytes)
+    }
+
+    /// A 2xx body as JSON (an empty one is `null`).
+    fn json(&self, bytes: &[u8]) -> Result<Value> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(bytes).map_err(|_| {
+            CliError::new(
+                "bad_response",
+                format!("the server at {} answered with something other than JSON", self.base_url),
+            )
+        })
+    }
+
+    async fn send_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> Result<bytes::Bytes> {
         let url = self.absolute_url(path);
         let mut request = self
             .http
@@ -174,15 +214,7 @@ impl Api {
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(|e| self.transport_error(e))?;
         if (200..300).contains(&status) {
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_slice(&bytes).map_err(|_| {
-                CliError::new(
-                    "bad_response",
-                    format!("the server at {} answered with something other than JSON", self.base_url),
-                )
-            });
+            return Ok(bytes);
         }
         Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(envelope) => CliError::api(status, envelope),

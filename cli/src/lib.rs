@@ -15,5 +15,6 @@ pub mod config;
 pub mod error;
 pub mod output;
 pub mod password;
+pub mod runtime;
 
 pub use commands::run;

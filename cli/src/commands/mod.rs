@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod build;
 pub mod device;
+pub mod runtime;
 pub mod session;
 pub mod template;
 pub mod workspace;
@@ -39,6 +40,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Build(command) => build::run(&mut api, out, command).await,
         Command::Release(command) => template::run_release(&mut api, out, command).await,
         Command::Session(command) => session::run(&mut api, out, command).await,
+        Command::Ssh { session, args } => runtime::ssh(&mut api, &session, &args).await,
+        Command::SshProxy { session } => runtime::ssh_proxy(&mut api, &session).await,
+        Command::SshConfig { file } => runtime::ssh_config(&mut api, out, file).await,
+        Command::Terminal { session } => runtime::terminal(&mut api, &session).await,
+        Command::Preview { session, open } => runtime::preview(&mut api, out, &session, open).await,
         Command::Completions { .. } => unreachable!("completions ran above"),
     }
 }

@@ -55,9 +55,23 @@ pub enum SessionCommand {
         /// The session (name or id)
         session: String,
     },
+    /// Print the output of the session's command (the end of its log)
+    Logs {
+        /// The session (name or id)
+        session: String,
+        /// How many bytes from the end
+        #[arg(long, default_value_t = 64 * 1024)]
+        tail: usize,
+    },
 }
 
 pub async fn run(api: &mut Api, out: Output, command: SessionCommand) -> Result<()> {
+    if let SessionCommand::Logs { session, tail } = &command {
+        let id = session_id(api, session).await?;
+        let text = api.get_text(&format!("{}?tail={tail}", routes::path(routes::SESSION_LOGS, &[&id]))).await?;
+        output::print(&text);
+        return Ok(());
+    }
     let (raw, text) = match command {
         SessionCommand::Create { name, template } => {
             let template_id = template_id(api, &template).await?;
@@ -99,6 +113,7 @@ pub async fn run(api: &mut Api, out: Output, command: SessionCommand) -> Result<
         SessionCommand::Restart { session } => {
             lifecycle(api, out, &session, routes::SESSION_RESTART, "restarting").await?
         }
+        SessionCommand::Logs { .. } => unreachable!("logs are printed above"),
         SessionCommand::Delete { session } => {
             let id = session_id(api, &session).await?;
             let raw = api.authed(reqwest::Method::DELETE, &routes::path(routes::SESSION, &[&id]), None).await?;
@@ -136,7 +151,7 @@ async fn lifecycle(
 }
 
 /// The id of the session named by `arg`: an id is used as it is, a name is looked up.
-async fn session_id(api: &mut Api, arg: &str) -> Result<String> {
+pub(crate) async fn session_id(api: &mut Api, arg: &str) -> Result<String> {
     if arg.starts_with("ses_") {
         return Ok(arg.to_string());
     }
