@@ -36,7 +36,7 @@ async fn a_command_runs_in_the_workspace_and_its_exit_status_comes_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdin_flows_to_the_command_and_eof_ends_it() {
     let server = Server::start().await;
-    let input = noise(3 * 1024 * 1024);
+    let input = noise(8 * 1024 * 1024);
     let out = run(server.ssh(&[], Some("cat")), Some(input.clone())).await;
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     assert!(out.stdout == input, "cat returned {} of {} bytes, or other bytes", out.stdout.len(), input.len());

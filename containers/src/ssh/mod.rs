@@ -22,6 +22,7 @@ mod process;
 mod session;
 mod sftp;
 mod sftp_fs;
+mod sftp_stream;
 
 use crate::activity::Activity;
 use russh::keys::ssh_key::private::Ed25519Keypair;
@@ -147,5 +148,33 @@ impl Slots {
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_gets_at_most_max_channels_and_freed_slots_come_back() {
+        let slots = Slots::default();
+        let mut taken: Vec<Slot> = (0..MAX_CHANNELS).map(|_| slots.take().expect("within the cap")).collect();
+        assert!(slots.take().is_none(), "one more is refused");
+        taken.pop();
+        assert!(slots.take().is_some(), "a closed channel frees its slot");
+    }
+
+    #[test]
+    fn debug_hides_the_host_key_seed() {
+        let ctx = SshContext {
+            host_key_seed: [0xab; 32],
+            workspace: "/workspace".into(),
+            shell: "/bin/sh".into(),
+            env: BTreeMap::from([("API_TOKEN".into(), "s3cret".into())]),
+            activity: Activity::new(),
+        };
+        let shown = format!("{ctx:?}");
+        assert!(shown.contains("<redacted>") && shown.contains("API_TOKEN"));
+        assert!(!shown.contains("171") && !shown.contains("ab, ab") && !shown.contains("s3cret"));
     }
 }

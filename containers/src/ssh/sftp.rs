@@ -3,7 +3,7 @@
 //! handles and [`MAX_READ`] bytes per read, so a client cannot make it allocate without bound.
 
 use super::sftp_fs::{apply, attributes, canonical, open_for_setstat, resolve, status};
-use super::{Slot, SshContext};
+use super::{sftp_stream, Slot, SshContext};
 use russh::server::Msg;
 use russh::Channel;
 use russh_sftp::protocol::{Attrs, Data, File, FileAttributes, Handle, Name, OpenFlags, Status, StatusCode, Version};
@@ -33,10 +33,13 @@ struct Sftp {
     _slot: Slot,
 }
 
-/// Runs the SFTP server on the channel (in a task of its own, until the client closes it).
+/// Runs the SFTP server on the channel until the client is done with it (the server itself runs
+/// in a task of its own and ends when its input does).
 pub(super) async fn serve(channel: Channel<Msg>, ctx: Arc<SshContext>, slot: Slot) {
     let sftp = Sftp { workspace: ctx.workspace.clone(), handles: HashMap::new(), next_handle: 0, _slot: slot };
-    russh_sftp::server::run(channel.into_stream(), sftp).await;
+    let (stream, pump) = sftp_stream::split(channel);
+    russh_sftp::server::run(stream, sftp).await;
+    pump.await;
 }
 
 fn ok(id: u32) -> Status {
