@@ -3,8 +3,12 @@
 
 mod ssh_harness;
 
+use burstflare_containers::activity::Activity;
+use burstflare_containers::ssh::{serve, SshContext};
 use ssh_harness::{noise, run, text, Server, SEED};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_runs_in_the_workspace_and_its_exit_status_comes_back() {
@@ -19,6 +23,9 @@ async fn a_command_runs_in_the_workspace_and_its_exit_status_comes_back() {
     let out = run(server.ssh(&[], Some("exit 3")), None).await;
     assert_eq!(out.status.code(), Some(3));
 
+    let out = run(server.ssh(&["-o", "SetEnv=CLIENT_VAR=given"], Some("echo $CLIENT_VAR")), None).await;
+    assert_eq!(text(&out.stdout), "given\n", "env requests reach the command");
+
     let out =
         run(server.ssh(&[], Some("echo out; echo err >&2; pwd; echo $GREETING; env | grep -c CARGO")), None).await;
     let workspace = std::fs::canonicalize(server.workspace()).unwrap();
@@ -27,7 +34,7 @@ async fn a_command_runs_in_the_workspace_and_its_exit_status_comes_back() {
     assert_eq!(text(&out.stderr), "err\n");
 
     // `serve` returns, cleanly, once a client is done.
-    for _ in 0..3 {
+    for _ in 0..4 {
         let ended = tokio::time::timeout(Duration::from_secs(10), server.ended.recv()).await.unwrap().unwrap();
         ended.expect("a client that disconnects ends the connection cleanly");
     }
@@ -106,4 +113,25 @@ fn running(pid: i32) -> bool {
         Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with(['Z', 'X'])),
         Err(_) => false,
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_is_not_ssh_ends_with_an_error_and_nothing_runs() {
+    let activity = Activity::new();
+    let ctx = Arc::new(SshContext {
+        host_key_seed: SEED,
+        workspace: std::env::temp_dir(),
+        shell: "/bin/sh".into(),
+        env: Default::default(),
+        activity: activity.clone(),
+    });
+    for garbage in [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), vec![b'x'; 1 << 20]] {
+        let (mut client, server_end) = tokio::io::duplex(64 * 1024);
+        let served = tokio::spawn(serve(server_end, ctx.clone()));
+        let _ = client.write_all(&garbage).await;
+        drop(client);
+        let result = tokio::time::timeout(Duration::from_secs(10), served).await.expect("serve returns").unwrap();
+        assert!(result.is_err(), "garbage is an error");
+    }
+    assert_eq!(activity.last(), None);
 }

@@ -39,6 +39,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub const MAX_CHANNELS: usize = 64;
 /// `tcpip-forward` listeners one connection may hold.
 pub const MAX_FORWARDS: usize = 8;
+/// How long a client may take to send its SSH identification line.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every connection of one session shares.
 pub struct SshContext {
@@ -65,16 +67,21 @@ impl fmt::Debug for SshContext {
     }
 }
 
-/// Serves one SSH connection over `stream` until it ends: returns when the client disconnects,
-/// the stream reaches EOF or fails, or the client stops answering keepalives (about 90 s).
-/// Every process the connection started is killed by then (or, for a process ending its own
-/// output, right after). Dropping the returned future early disconnects the client.
+/// Serves one SSH connection over `stream` until it ends. Returns `Ok` when the client
+/// disconnects or the stream reaches EOF (or resets); `Err` when the peer is not an SSH client or
+/// breaks the protocol, sends no identification within [`HANDSHAKE_TIMEOUT`], or stops answering
+/// keepalives (30 s apart, three missed). When it returns, the connection's tasks are being
+/// aborted and every process group it started is killed. Dropping the future early disconnects
+/// the client (the session lives in a task of its own).
 pub async fn serve<S>(stream: S, ctx: Arc<SshContext>) -> anyhow::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let config = Arc::new(server_config(&ctx.host_key_seed));
-    let running = russh::server::run_stream(config, stream, handler::Connection::new(ctx)).await?;
+    let start = russh::server::run_stream(config, stream, handler::Connection::new(ctx));
+    let running = tokio::time::timeout(HANDSHAKE_TIMEOUT, start)
+        .await
+        .map_err(|_| anyhow::anyhow!("no SSH identification within {HANDSHAKE_TIMEOUT:?}"))??;
     let mut guard = DisconnectOnDrop(Some(running.handle()));
     let result = running.await;
     guard.0 = None;
