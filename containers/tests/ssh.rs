@@ -83,7 +83,7 @@ async fn the_client_refuses_a_server_whose_key_is_not_the_pinned_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_connection_kills_what_it_started() {
-    let server = Server::start().await;
+    let mut server = Server::start().await;
     let mut ssh = server.ssh(&[], Some("sleep 300 & echo $!; wait"));
     let mut child = ssh.spawn().unwrap();
     let mut stdout = child.stdout.take().unwrap();
@@ -105,6 +105,8 @@ async fn a_dropped_connection_kills_what_it_started() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(!running(pid), "the process group died with the connection");
+    let ended = tokio::time::timeout(Duration::from_secs(10), server.ended.recv()).await.unwrap().unwrap();
+    ended.expect("a client that vanishes ends the connection without an error");
 }
 
 /// Whether a process exists and is not a zombie waiting for its parent.

@@ -10,11 +10,16 @@
 //! **What a connection may do.** `session` channels (`pty-req`, `env`, `shell`, `exec`,
 //! `subsystem sftp`, `window-change`, `signal`), `direct-tcpip` (`ssh -L`) and `tcpip-forward`
 //! (`ssh -R`). Processes run in the workspace with exactly [`SshContext::env`] (plus `TERM` from a
-//! pty request and the client's `env` requests), in a process group of their own that is killed
-//! when their channel or the connection closes.
+//! pty request and the client's `env` requests, which may override it: the user runs what they
+//! like in the session anyway), in a process group of their own that is killed when the process
+//! exits (background jobs included; `setsid` escapes it) or its channel or the connection closes.
 //!
 //! **Bounds.** At most [`MAX_CHANNELS`] channels and [`MAX_FORWARDS`] remote-forward listeners per
-//! connection; russh's channel window (2 MiB) and bounded queues hold the rest in check.
+//! connection; every queue between the connection and a channel is bounded (32 packets per
+//! channel, 2 MiB of a process's pending input, 4 MiB of pending SFTP requests), so a client that
+//! sends faster than a process reads is slowed down, not buffered without end. russh serves a
+//! connection from one loop, so such backpressure pauses the whole connection until the process
+//! reads again.
 
 mod forward;
 mod handler;
