@@ -7,3 +7,4 @@
 pub mod activity;
 pub mod config;
 pub mod shell;
+pub mod ssh;
