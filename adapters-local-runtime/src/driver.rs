@@ -1,0 +1,239 @@
+//! [`RuntimeDriver`] for [`LocalRuntime`]: start (folders, bundle, agent, wait for health), stop,
+//! status, logs and the agent's endpoint.
+
+use crate::client::{self, Health};
+use crate::files;
+use crate::layout::{SessionPaths, BUNDLE_NAME, SOCKET_NAME};
+use crate::runtime::{Live, LocalRuntime, REQUEST_TIMEOUT};
+use crate::sandbox;
+use crate::spawn::{self, agent_output_tail, Launch};
+use async_trait::async_trait;
+use burstflare_containers::config::{AgentConfig, Listen};
+use burstflare_core::error::PortError;
+use burstflare_core::ids::SessionId;
+use burstflare_core::ports::{AgentAddress, AgentEndpoint, PortResult, RuntimeDriver, RuntimeSpec, RuntimeStatus};
+use burstflare_core::time::Timestamp;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The most of a command's log returned at once.
+const MAX_LOGS: usize = 4 * 1024 * 1024;
+/// The command states in which an agent is not healthy and will not become so by waiting.
+const FAILED_STATES: &[&str] = &["failed"];
+
+fn other(what: &str, e: impl std::fmt::Display) -> PortError {
+    PortError::Other(format!("{what}: {e}"))
+}
+
+impl LocalRuntime {
+    /// Writes the template's bundle into `run/` unless the workspace already holds it unpacked;
+    /// returns whether the agent has a bundle to unpack.
+    async fn place_bundle(&self, spec: &RuntimeSpec, paths: &SessionPaths) -> PortResult<bool> {
+        let Some(key) = &spec.bundle_key else { return Ok(false) };
+        if files::exists_no_follow(&paths.marker()) {
+            return Ok(false);
+        }
+        let mut blob = self
+            .blobs
+            .get(key)
+            .await?
+            .ok_or_else(|| PortError::Other("the template's bundle is missing from storage".into()))?;
+        files::stream_into(&paths.bundle_tmp(), &paths.bundle(), blob.body.as_mut()).await?;
+        Ok(true)
+    }
+
+    /// The agent's configuration, with paths as the agent sees them.
+    fn agent_config(&self, spec: &RuntimeSpec, paths: &SessionPaths, secret: String, bundle: bool) -> AgentConfig {
+        let (workspace, run) = if self.sandboxed {
+            (PathBuf::from(sandbox::WORKSPACE), PathBuf::from(sandbox::RUN_DIR))
+        } else {
+            (paths.workspace.clone(), paths.run.clone())
+        };
+        AgentConfig {
+            session_id: spec.session_id.to_string(),
+            listen: Listen::Unix(run.join(SOCKET_NAME)),
+            secret,
+            workspace,
+            bundle: bundle.then(|| run.join(BUNDLE_NAME)),
+            state_dir: run,
+            command: spec.manifest.command.clone(),
+            env: spec.manifest.env.clone(),
+            preview_port: spec.manifest.preview_port,
+            ssh_host_key_seed: hex::encode(self.keys.host_key_seed(&spec.session_id)),
+            shell: None,
+        }
+    }
+
+    /// Starts a fresh agent for `spec`; the caller holds the session's lock and no agent runs.
+    async fn boot(&self, spec: &RuntimeSpec, paths: &SessionPaths) -> PortResult<()> {
+        let id = spec.session_id.as_str();
+        paths.check_socket_len()?;
+        paths.create().map_err(|e| other("preparing the session's folders", e))?;
+        files::remove_if_present(&paths.socket()).map_err(|e| other("clearing the old socket", e))?;
+        let bundle = self.place_bundle(spec, paths).await?;
+        let generation = fresh_generation()?;
+        let secret = self.secret(id, &generation);
+        let config = self.agent_config(spec, paths, secret.clone(), bundle);
+        let json = serde_json::to_vec(&config).map_err(|e| other("encoding the agent's configuration", e))?;
+        let deadline = Instant::now() + self.start_timeout;
+        let launch = Launch {
+            program: &self.program,
+            args: &self.args,
+            sandboxed: self.sandboxed,
+            paths,
+            config_json: &json,
+            generation,
+            info_timeout: self.start_timeout,
+        };
+        let (child, record) = spawn::spawn(launch)
+            .await
+            .map_err(|reason| PortError::Other(with_output(format!("the agent could not start: {reason}"), paths)))?;
+        let encoded = serde_json::to_vec(&record).map_err(|e| other("encoding the agent's record", e));
+        self.live().insert(id.to_string(), Live { record, child: Some(child) });
+        let recorded = encoded.and_then(|bytes| {
+            files::replace_with(&paths.root.join("agent.json.tmp"), &paths.record, &bytes)
+                .map_err(|e| other("recording the agent", e))
+        });
+        let healthy = match recorded {
+            Ok(()) => self.await_healthy(id, paths, &secret, deadline).await,
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(reason) = healthy {
+            self.terminate(id, paths, false).await;
+            tracing::warn!(session = id, reason, "the session's agent did not start");
+            return Err(PortError::Other(reason));
+        }
+        tracing::info!(session = id, sandboxed = self.sandboxed, "the session's agent is healthy");
+        Ok(())
+    }
+
+    /// Polls `/health` until the agent answers healthy, exits, reports a failed command or
+    /// `deadline` passes; the reason says which.
+    async fn await_healthy(
+        &self,
+        id: &str,
+        paths: &SessionPaths,
+        secret: &str,
+        deadline: Instant,
+    ) -> Result<(), String> {
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let Some(record) = self.record(id) else { return Err("the agent was stopped during its start".into()) };
+            if !record.is_alive() {
+                return Err(with_output("the agent exited during its start".into(), paths));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let last = match client::health(&paths.socket(), secret, left.min(REQUEST_TIMEOUT)).await {
+                Ok(health) => match command_problem(&health) {
+                    None => return Ok(()),
+                    Some((reason, true)) => return Err(format!("the session's command failed: {reason}")),
+                    Some((reason, false)) => format!("the session's command is not running: {reason}"),
+                },
+                Err(reason) => reason,
+            };
+            if Instant::now() >= deadline {
+                let secs = self.start_timeout.as_secs_f32();
+                return Err(with_output(format!("the agent was not healthy within {secs:.1}s ({last})"), paths));
+            }
+            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+    }
+}
+
+/// What keeps a healthy-answering agent from counting as started: its command's error, and
+/// whether waiting cannot help (a failed state).
+fn command_problem(health: &Health) -> Option<(String, bool)> {
+    let command = health.command.as_ref()?;
+    let error = command.error.clone()?;
+    if command.state == "running" {
+        return None;
+    }
+    Some((error, FAILED_STATES.contains(&command.state.as_str())))
+}
+
+/// `reason` with the agent's last output lines, when it wrote any.
+fn with_output(reason: String, paths: &SessionPaths) -> String {
+    match agent_output_tail(paths) {
+        tail if tail.is_empty() => reason,
+        tail => format!("{reason}; the agent said:\n{tail}"),
+    }
+}
+
+/// A fresh random generation (128 bits, hex).
+fn fresh_generation() -> PortResult<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|e| other("drawing the agent's generation", e))?;
+    Ok(hex::encode(bytes))
+}
+
+#[async_trait]
+impl RuntimeDriver for LocalRuntime {
+    #[tracing::instrument(skip_all, fields(session = %spec.session_id), err)]
+    async fn start(&self, spec: &RuntimeSpec) -> PortResult<()> {
+        let id = spec.session_id.as_str();
+        let paths = SessionPaths::new(&self.sessions_dir, id)?;
+        let lock = self.lock_for(id);
+        let _guard = lock.lock().await;
+        if let Some(record) = self.record(id) {
+            let secret = self.secret(id, &record.generation);
+            if record.is_alive() && client::health(&paths.socket(), &secret, REQUEST_TIMEOUT).await.is_ok() {
+                return Ok(());
+            }
+            self.terminate(id, &paths, false).await;
+        }
+        self.boot(spec, &paths).await
+    }
+
+    #[tracing::instrument(skip_all, fields(session = %session), err)]
+    async fn stop(&self, session: &SessionId) -> PortResult<()> {
+        let Ok(paths) = SessionPaths::new(&self.sessions_dir, session.as_str()) else { return Ok(()) };
+        let lock = self.lock_for(session.as_str());
+        let _guard = lock.lock().await;
+        self.terminate(session.as_str(), &paths, true).await;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(session = %session), err)]
+    async fn status(&self, session: &SessionId) -> PortResult<RuntimeStatus> {
+        let id = session.as_str();
+        let Ok(paths) = SessionPaths::new(&self.sessions_dir, id) else { return Ok(RuntimeStatus::Stopped) };
+        let lock = self.lock_for(id);
+        let _guard = lock.lock().await;
+        let Some(record) = self.record(id) else { return Ok(RuntimeStatus::Stopped) };
+        if !record.is_alive() {
+            // It died on its own: reap what is left and forget it.
+            self.terminate(id, &paths, false).await;
+            return Ok(RuntimeStatus::Stopped);
+        }
+        let secret = self.secret(id, &record.generation);
+        Ok(match client::health(&paths.socket(), &secret, REQUEST_TIMEOUT).await {
+            Ok(health) => RuntimeStatus::Running { last_activity: health.last_activity_at.map(Timestamp) },
+            Err(_) => RuntimeStatus::Stopped,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(session = %session), err)]
+    async fn logs(&self, session: &SessionId, max_bytes: usize) -> PortResult<String> {
+        let Ok(paths) = SessionPaths::new(&self.sessions_dir, session.as_str()) else { return Ok(String::new()) };
+        let max = max_bytes.min(MAX_LOGS);
+        let (current, rotated) = (paths.command_log(), paths.command_log_rotated());
+        let bytes = tokio::task::spawn_blocking(move || files::log_tail(&current, &rotated, max))
+            .await
+            .map_err(|e| other("reading the command's log", e))?
+            .map_err(|e| other("reading the command's log", e))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn endpoint(&self, session: &SessionId) -> Option<AgentEndpoint> {
+        let id = session.as_str();
+        let paths = SessionPaths::new(&self.sessions_dir, id).ok()?;
+        let record = self.record(id).filter(|r| r.is_alive())?;
+        let address = AgentAddress::Unix(path_string(&paths.socket())?);
+        Some(AgentEndpoint { address, secret: self.secret(id, &record.generation) })
+    }
+}
+
+fn path_string(path: &Path) -> Option<String> {
+    path.to_str().map(str::to_string)
+}
