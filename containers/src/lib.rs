@@ -5,5 +5,7 @@
 //! SSH server over WebSocket.
 
 pub mod activity;
+pub mod agent;
 pub mod config;
 pub mod shell;
+pub mod ws_stream;
