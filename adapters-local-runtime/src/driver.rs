@@ -18,8 +18,6 @@ use std::time::{Duration, Instant};
 
 /// The most of a command's log returned at once.
 const MAX_LOGS: usize = 4 * 1024 * 1024;
-/// The command states in which an agent is not healthy and will not become so by waiting.
-const FAILED_STATES: &[&str] = &["failed"];
 
 fn other(what: &str, e: impl std::fmt::Display) -> PortError {
     PortError::Other(format!("{what}: {e}"))
@@ -95,7 +93,7 @@ impl LocalRuntime {
                 .map_err(|e| other("recording the agent", e))
         });
         let healthy = match recorded {
-            Ok(()) => self.await_healthy(id, paths, &secret, deadline).await,
+            Ok(()) => self.await_healthy(id, paths, &secret, spec.manifest.command.is_some(), deadline).await,
             Err(e) => Err(e.to_string()),
         };
         if let Err(reason) = healthy {
@@ -114,6 +112,7 @@ impl LocalRuntime {
         id: &str,
         paths: &SessionPaths,
         secret: &str,
+        expects_command: bool,
         deadline: Instant,
     ) -> Result<(), String> {
         let mut pause = Duration::from_millis(5);
@@ -124,10 +123,10 @@ impl LocalRuntime {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             let last = match client::health(&paths.socket(), secret, left.min(REQUEST_TIMEOUT)).await {
-                Ok(health) => match command_problem(&health) {
-                    None => return Ok(()),
-                    Some((reason, true)) => return Err(format!("the session's command failed: {reason}")),
-                    Some((reason, false)) => format!("the session's command is not running: {reason}"),
+                Ok(health) => match judge(&health, expects_command) {
+                    Verdict::Healthy => return Ok(()),
+                    Verdict::Fail(reason) => return Err(format!("the session's command could not start: {reason}")),
+                    Verdict::Wait(reason) => reason,
                 },
                 Err(reason) => reason,
             };
@@ -141,15 +140,29 @@ impl LocalRuntime {
     }
 }
 
-/// What keeps a healthy-answering agent from counting as started: its command's error, and
-/// whether waiting cannot help (a failed state).
-fn command_problem(health: &Health) -> Option<(String, bool)> {
-    let command = health.command.as_ref()?;
-    let error = command.error.clone()?;
-    if command.state == "running" {
-        return None;
+/// What a health answer means for a start.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Healthy,
+    /// Not yet (the command was not tried yet).
+    Wait(String),
+    /// Waiting will not help.
+    Fail(String),
+}
+
+/// Judges a health answer. The agent reports an error only when the command could not be
+/// spawned at all (missing, not executable), which waiting does not mend, so the start fails at
+/// once with that error. A command that ran and exited is restarted by the agent with backoff
+/// and shows in its log; the session still starts. With a command configured, state `none`
+/// means the agent has not tried it yet.
+fn judge(health: &Health, expects_command: bool) -> Verdict {
+    let Some(command) = &health.command else { return Verdict::Healthy };
+    match (&command.error, command.state.as_str()) {
+        (_, "running") => Verdict::Healthy,
+        (Some(error), _) => Verdict::Fail(error.clone()),
+        (None, "none") if expects_command => Verdict::Wait("the command has not started yet".into()),
+        (None, _) => Verdict::Healthy,
     }
-    Some((error, FAILED_STATES.contains(&command.state.as_str())))
 }
 
 /// `reason` with the agent's last output lines, when it wrote any.
@@ -236,4 +249,31 @@ impl RuntimeDriver for LocalRuntime {
 
 fn path_string(path: &Path) -> Option<String> {
     path.to_str().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::CommandHealth;
+
+    fn health(state: &str, error: Option<&str>) -> Health {
+        Health {
+            status: "ok".into(),
+            last_activity_at: None,
+            command: Some(CommandHealth { state: state.into(), restarts: 0, error: error.map(str::to_string) }),
+        }
+    }
+
+    #[test]
+    fn a_start_waits_for_the_first_try_and_fails_on_a_spawn_error() {
+        assert_eq!(judge(&health("running", None), true), Verdict::Healthy);
+        assert_eq!(judge(&health("backoff", None), true), Verdict::Healthy, "it ran, then exited");
+        assert!(matches!(judge(&health("none", None), true), Verdict::Wait(_)));
+        assert_eq!(judge(&health("none", None), false), Verdict::Healthy);
+        assert_eq!(
+            judge(&health("backoff", Some("command `x` not found")), true),
+            Verdict::Fail("command `x` not found".into())
+        );
+        assert_eq!(judge(&Health { command: None, ..health("none", None) }, true), Verdict::Healthy);
+    }
 }

@@ -19,7 +19,7 @@ pub(crate) const SOCKET_NAME: &str = "agent.sock";
 pub(crate) const COMMAND_LOG: &str = "command.log";
 pub(crate) const COMMAND_LOG_ROTATED: &str = "command.log.1";
 /// The agent's marker that the bundle was unpacked into the workspace, in `run/`.
-pub(crate) const UNPACKED_MARKER: &str = "bundle.unpacked";
+pub(crate) const UNPACKED_MARKER: &str = burstflare_containers::agent::bundle::MARKER;
 /// The bundle as the agent reads it, in `run/`.
 pub(crate) const BUNDLE_NAME: &str = "bundle.tar.gz";
 

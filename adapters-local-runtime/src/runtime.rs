@@ -18,8 +18,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::process::Child;
 
-/// How long a stopping agent gets to end its command and exit after `/shutdown`.
-const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long a stopping agent gets to end its command and exit after `/shutdown` (a little more
+/// than the agent gives a command that ignores SIGTERM).
+const STOP_GRACE: Duration = Duration::from_secs(6);
 /// How long one request to an agent may take during a stop or a status.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long killed processes get to disappear.
