@@ -23,6 +23,7 @@ mod runtime;
 pub mod sandbox;
 mod spawn;
 
+pub use client::connect_agent_socket;
 pub use config::{LocalRuntimeConfig, SandboxMode};
 pub use layout::{validate_session_id, MAX_SOCKET_PATH};
 pub use runtime::LocalRuntime;

@@ -8,20 +8,49 @@ use serde::{Deserialize, Serialize};
 use std::fs;
 use std::time::{Duration, Instant};
 
+/// One process as recorded: its pid, its start time in clock ticks since boot (`/proc/<pid>/stat`
+/// field 22) and its executable (`/proc/<pid>/exe`). A pid is only signalled while all three
+/// still match, so neither a pid the kernel reused nor one written into the record by hand is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProcId {
+    pub pid: i32,
+    pub start: u64,
+    pub exe: String,
+}
+
+impl ProcId {
+    /// The identity of the live process `pid`, to record it.
+    pub fn of(pid: i32) -> Option<Self> {
+        let start = proc_stat(pid).filter(|s| !matches!(s.state, 'Z' | 'X'))?.start;
+        Some(Self { pid, start, exe: exe_of(pid)? })
+    }
+
+    /// True while this very process runs (a zombie does not).
+    pub fn alive(&self) -> bool {
+        proc_stat(self.pid).is_some_and(|s| s.start == self.start && !matches!(s.state, 'Z' | 'X'))
+            && exe_of(self.pid).is_some_and(|exe| exe == self.exe)
+    }
+}
+
+/// The executable of `pid`, without the ` (deleted)` the kernel appends once the file was
+/// replaced (as an upgrade of the server or of bubblewrap does).
+fn exe_of(pid: i32) -> Option<String> {
+    let exe = fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let exe = exe.to_str()?;
+    Some(exe.strip_suffix(" (deleted)").unwrap_or(exe).to_string())
+}
+
 /// What `agent.json` holds about a running agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct AgentRecord {
     /// The process the driver spawned (`bwrap`, or the agent itself in plain mode); it leads its
     /// own process group.
-    pub pid: i32,
-    /// Its start time in clock ticks since boot (`/proc/<pid>/stat` field 22).
-    pub pid_start: u64,
+    pub process: ProcId,
     /// The sandbox's init process (PID 1 of its PID namespace, as this host numbers it).
     #[serde(default)]
-    pub init_pid: Option<i32>,
-    #[serde(default)]
-    pub init_start: Option<u64>,
+    pub init: Option<ProcId>,
     /// The boot whose secret the agent holds.
     pub generation: String,
     pub sandboxed: bool,
@@ -56,45 +85,29 @@ fn parse_stat(text: &str) -> Option<ProcStat> {
     })
 }
 
-/// True when `pid` runs (not a zombie) and is the process that started at `start`.
-pub(crate) fn alive(pid: i32, start: u64) -> bool {
-    proc_stat(pid).is_some_and(|s| s.start == start && !matches!(s.state, 'Z' | 'X'))
-}
-
-/// The start time of a live `pid`, to record it.
-pub(crate) fn start_time(pid: i32) -> Option<u64> {
-    proc_stat(pid).filter(|s| !matches!(s.state, 'Z' | 'X')).map(|s| s.start)
-}
-
 impl AgentRecord {
     /// True while the spawned process (and, sandboxed, the sandbox's init) is alive.
     pub fn is_alive(&self) -> bool {
-        alive(self.pid, self.pid_start) && self.init_alive().unwrap_or(true)
-    }
-
-    fn init_alive(&self) -> Option<bool> {
-        Some(alive(self.init_pid?, self.init_start?))
+        self.process.alive() && self.init.as_ref().is_none_or(ProcId::alive)
     }
 
     /// True while any process of the agent is alive.
     pub fn any_alive(&self) -> bool {
-        alive(self.pid, self.pid_start) || self.init_alive().unwrap_or(false)
+        self.process.alive() || self.init.as_ref().is_some_and(ProcId::alive)
     }
 
     /// SIGKILLs what is still verifiably ours: the sandbox's init (which takes its whole PID
     /// namespace with it) and the spawned process's group; in plain mode also every descendant
-    /// of the agent, since the user's shells may have left its process group.
+    /// of the agent, since the user's shells and command lead process groups of their own.
     pub fn kill_all(&self) {
-        if let (Some(init), Some(start)) = (self.init_pid, self.init_start) {
-            if alive(init, start) {
-                let _ = kill(Pid::from_raw(init), Signal::SIGKILL);
-            }
+        if let Some(init) = self.init.as_ref().filter(|init| init.alive()) {
+            let _ = kill(Pid::from_raw(init.pid), Signal::SIGKILL);
         }
-        if alive(self.pid, self.pid_start) {
-            let descendants = if self.sandboxed { Vec::new() } else { descendants(self.pid) };
-            let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
+        if self.process.alive() {
+            let descendants = if self.sandboxed { Vec::new() } else { descendants(self.process.pid) };
+            let _ = killpg(Pid::from_raw(self.process.pid), Signal::SIGKILL);
             for (pid, start) in descendants {
-                if alive(pid, start) {
+                if proc_stat(pid).is_some_and(|s| s.start == start) {
                     let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
                 }
             }
@@ -151,11 +164,11 @@ mod tests {
     }
 
     #[test]
-    fn this_process_is_alive_only_with_its_own_start_time() {
-        let me = std::process::id() as i32;
-        let start = start_time(me).unwrap();
-        assert!(alive(me, start));
-        assert!(!alive(me, start + 1));
-        assert!(!alive(0, 0) && !alive(-1, 0));
+    fn a_process_is_alive_only_with_its_own_start_time_and_executable() {
+        let me = ProcId::of(std::process::id() as i32).unwrap();
+        assert!(me.alive());
+        assert!(!ProcId { start: me.start + 1, ..me.clone() }.alive());
+        assert!(!ProcId { exe: "/usr/bin/sleep".into(), ..me.clone() }.alive());
+        assert!(ProcId::of(0).is_none() && ProcId::of(-1).is_none());
     }
 }

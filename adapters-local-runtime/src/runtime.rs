@@ -177,7 +177,7 @@ impl LocalRuntime {
             let _ = tokio::time::timeout(KILL_WAIT, child.wait()).await;
         }
         if !record.wait_gone(KILL_WAIT).await {
-            tracing::error!(session = id, pid = record.pid, "the agent's processes survived SIGKILL");
+            tracing::error!(session = id, pid = record.process.pid, "the agent's processes survived SIGKILL");
         }
         clear_files(paths);
     }

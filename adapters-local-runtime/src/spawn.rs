@@ -5,7 +5,7 @@
 
 use crate::files;
 use crate::layout::SessionPaths;
-use crate::process::{start_time, AgentRecord};
+use crate::process::{AgentRecord, ProcId};
 use crate::sandbox::{self, SandboxMounts};
 use command_fds::{CommandFdExt, FdMapping};
 use nix::fcntl::OFlag;
@@ -96,21 +96,20 @@ async fn finish(
     info: Option<std::os::fd::OwnedFd>,
 ) -> Result<AgentRecord, String> {
     let pid = child.id().ok_or("the agent exited at once")? as i32;
-    let pid_start = start_time(pid).ok_or("the agent exited at once")?;
+    let process = ProcId::of(pid).ok_or("the agent exited at once")?;
     if let Some(mut stdin) = child.stdin.take() {
         // A failed write means the process already exited: the health wait reports why.
         let _ = stdin.write_all(launch.config_json).await;
         let _ = stdin.shutdown().await;
     }
-    let (mut init_pid, mut init_start) = (None, None);
+    let mut init = None;
     if let Some(read) = info {
-        let init = tokio::time::timeout(launch.info_timeout, read_init_pid(read))
+        let pid = tokio::time::timeout(launch.info_timeout, read_init_pid(read))
             .await
             .map_err(|_| "the sandbox did not report its init process in time".to_string())??;
-        init_start = Some(start_time(init).ok_or("the sandbox's init process exited at once")?);
-        init_pid = Some(init);
+        init = Some(ProcId::of(pid).ok_or("the sandbox's init process exited at once")?);
     }
-    Ok(AgentRecord { pid, pid_start, init_pid, init_start, generation: launch.generation, sandboxed: launch.sandboxed })
+    Ok(AgentRecord { process, init, generation: launch.generation, sandboxed: launch.sandboxed })
 }
 
 /// Reads `bwrap`'s info JSON (`{"child-pid": N, …}`) from the pipe, stopping at the end of the

@@ -47,7 +47,7 @@ fn strs(v: &[String]) -> Vec<&str> {
 
 fn recorded_pids(world: &World, id: &str) -> Vec<i64> {
     let record = world.record(id).expect("agent.json");
-    ["pid", "initPid"].iter().filter_map(|k| record[*k].as_i64()).collect()
+    ["process", "init"].iter().filter_map(|k| record[*k]["pid"].as_i64()).collect()
 }
 
 async fn wait_for_log(runtime: &LocalRuntime, session: &SessionId, needle: &str) -> String {
@@ -187,6 +187,11 @@ async fn adoption(world: Arc<World>) {
     }
     let _ = killpg(Pid::from_raw(pids[0] as i32), Signal::SIGKILL);
     assert_eq!(world.wait_no_processes().await, Vec::<i32>::new());
+    // A killed process is still listed until it is fully torn down.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pids.iter().any(|p| running(*p)) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let third = world.runtime();
     assert!(world.record(id).is_none());
     assert_eq!(third.status(&session).await.unwrap(), RuntimeStatus::Stopped);
@@ -222,20 +227,32 @@ async fn tampered_record(world: Arc<World>) {
     let decoy = std::process::Command::new("sleep").arg("600").spawn().unwrap();
     let decoy_pid = decoy.id() as i32;
     let mut guard = KillOnDrop(pids.iter().map(|p| *p as i32).collect(), Some(decoy));
-    let mut record = world.record(id).unwrap();
-    record["pid"] = decoy_pid.into();
-    if record["initPid"].is_number() {
-        record["initPid"] = decoy_pid.into();
+    let original = world.record(id).unwrap();
+    let decoy_start: i64 = {
+        let stat = fs::read_to_string(format!("/proc/{decoy_pid}/stat")).unwrap();
+        stat[stat.rfind(')').unwrap() + 1..].split_whitespace().nth(19).unwrap().parse().unwrap()
+    };
+    // The decoy's pid with the agent's start time (a reused pid looks like this), then with its
+    // own true start time too (only the executable still differs).
+    for start in [None, Some(decoy_start)] {
+        let mut record = original.clone();
+        for key in ["process", "init"] {
+            if record[key].is_object() {
+                record[key]["pid"] = decoy_pid.into();
+                if let Some(start) = start {
+                    record[key]["start"] = start.into();
+                }
+            }
+        }
+        fs::write(world.session_dir(id).join("agent.json"), record.to_string()).unwrap();
+        let second = world.runtime();
+        assert_eq!(second.status(&session).await.unwrap(), RuntimeStatus::Stopped);
+        assert!(second.endpoint(&session).is_none());
+        second.stop(&session).await.unwrap();
+        second.shutdown_all().await;
+        assert!(guard.1.as_mut().unwrap().try_wait().unwrap().is_none(), "the decoy must not be signalled");
+        assert!(running(decoy_pid as i64));
     }
-    fs::write(world.session_dir(id).join("agent.json"), record.to_string()).unwrap();
-
-    let second = world.runtime();
-    assert_eq!(second.status(&session).await.unwrap(), RuntimeStatus::Stopped);
-    assert!(second.endpoint(&session).is_none());
-    second.stop(&session).await.unwrap();
-    second.shutdown_all().await;
-    assert!(guard.1.as_mut().unwrap().try_wait().unwrap().is_none(), "the decoy must not be signalled");
-    assert!(running(decoy_pid as i64));
     drop(guard);
     assert_eq!(world.wait_no_processes().await, Vec::<i32>::new());
 }
