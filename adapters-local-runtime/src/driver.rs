@@ -180,8 +180,14 @@ fn fresh_generation() -> PortResult<String> {
     Ok(hex::encode(bytes))
 }
 
+/// Start, stop and status of one session are serialised by a lock of its own.
 #[async_trait]
 impl RuntimeDriver for LocalRuntime {
+    /// Boots the session's agent and waits for its health. A session whose agent already runs
+    /// and answers is left as it is (`Ok`); one whose agent is alive but does not answer is
+    /// killed and booted afresh. `Other(reason)` for a start that failed: the command cannot be
+    /// spawned, the agent exited (its last output lines are in the reason) or was not healthy
+    /// within `start_timeout`; nothing it started is left running then.
     #[tracing::instrument(skip_all, fields(session = %spec.session_id), err)]
     async fn start(&self, spec: &RuntimeSpec) -> PortResult<()> {
         let id = spec.session_id.as_str();
@@ -198,6 +204,9 @@ impl RuntimeDriver for LocalRuntime {
         self.boot(spec, &paths).await
     }
 
+    /// `POST /shutdown`, a few seconds for the agent to stop its command and exit, then SIGKILL
+    /// for whatever is left (the sandbox's whole PID namespace, or the agent's process group and
+    /// descendants), reaped. Stopping a session that does not run is `Ok`.
     #[tracing::instrument(skip_all, fields(session = %session), err)]
     async fn stop(&self, session: &SessionId) -> PortResult<()> {
         let Ok(paths) = SessionPaths::new(&self.sessions_dir, session.as_str()) else { return Ok(()) };
@@ -207,6 +216,9 @@ impl RuntimeDriver for LocalRuntime {
         Ok(())
     }
 
+    /// `Running` only while the agent's recorded processes live and its `/health` answers to the
+    /// current secret. An agent that is alive but does not answer reads `Stopped` (a `stop`
+    /// then kills it); one that died is forgotten and its leftovers are reaped.
     #[tracing::instrument(skip_all, fields(session = %session), err)]
     async fn status(&self, session: &SessionId) -> PortResult<RuntimeStatus> {
         let id = session.as_str();
@@ -226,6 +238,8 @@ impl RuntimeDriver for LocalRuntime {
         })
     }
 
+    /// The tail of `run/command.log` (after `command.log.1` when needed), read from the host side
+    /// without following links; it works while the session is stopped.
     #[tracing::instrument(skip_all, fields(session = %session), err)]
     async fn logs(&self, session: &SessionId, max_bytes: usize) -> PortResult<String> {
         let Ok(paths) = SessionPaths::new(&self.sessions_dir, session.as_str()) else { return Ok(String::new()) };
@@ -238,6 +252,9 @@ impl RuntimeDriver for LocalRuntime {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    /// The host path of the agent's socket and the current secret, while its processes live.
+    /// Connect with [`connect_agent_socket`](crate::connect_agent_socket): the session can
+    /// replace the socket file with a symlink.
     fn endpoint(&self, session: &SessionId) -> Option<AgentEndpoint> {
         let id = session.as_str();
         let paths = SessionPaths::new(&self.sessions_dir, id).ok()?;

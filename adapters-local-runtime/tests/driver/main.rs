@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let filters = name_filters(&args);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let (mut passed, mut failed) = (0, Vec::new());
     for (name, mode, test) in scenarios::ALL {
@@ -62,4 +62,23 @@ fn main() -> ExitCode {
         println!("failures: {failed:?}");
         ExitCode::FAILURE
     }
+}
+
+/// The name filters among libtest-style arguments (flags, and the values of the flags that
+/// take one, are not filters).
+fn name_filters(args: &[String]) -> Vec<&String> {
+    const TAKES_VALUE: &[&str] = &["--test-threads", "--skip", "--format", "--color", "--logfile", "-Z"];
+    let mut filters = Vec::new();
+    let mut skip_next = false;
+    for arg in args {
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
+        if arg.starts_with('-') {
+            skip_next = TAKES_VALUE.contains(&arg.as_str());
+        } else {
+            filters.push(arg);
+        }
+    }
+    filters
 }
