@@ -5,6 +5,8 @@
 //! SSH server over WebSocket.
 
 pub mod activity;
+pub mod agent;
 pub mod config;
 pub mod shell;
 pub mod ssh;
+pub mod ws_stream;

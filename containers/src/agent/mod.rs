@@ -1,0 +1,113 @@
+//! The agent itself: reads its configuration, prepares the workspace (the bundle), starts the
+//! template's command under a supervisor and serves the edge on one listener until it is told to
+//! stop (`POST /shutdown`, SIGTERM or SIGINT), then stops everything it started.
+
+pub mod bundle;
+mod http;
+pub mod log;
+mod preview;
+mod process;
+mod routes;
+mod server;
+mod ssh_route;
+pub mod supervisor;
+mod terminal;
+mod websocket;
+
+pub use self::http::Body;
+pub use self::websocket::MAX_MESSAGE_BYTES;
+
+use crate::activity::Activity;
+use crate::config::{AgentConfig, CONFIG_ENV};
+use crate::ws_stream::WsStream;
+use anyhow::Context as _;
+use futures_util::future::BoxFuture;
+use std::io::Read;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Serves one SSH connection carried by a WebSocket (`GET /ssh`) until it ends.
+pub type SshHandler = Arc<dyn Fn(WsStream) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+
+/// What every route shares.
+pub(crate) struct Agent {
+    pub config: Arc<AgentConfig>,
+    pub activity: Activity,
+    pub command: supervisor::SharedStatus,
+    pub ssh_handler: SshHandler,
+    /// Cancelled when the agent stops.
+    pub stop: CancellationToken,
+    /// Every connection, WebSocket and process the agent waits for when it stops.
+    pub tasks: TaskTracker,
+}
+
+/// The configuration from the `BURSTFLARE_AGENT_CONFIG` environment variable when it is set,
+/// else from standard input (read to its end). Nothing the agent starts inherits the agent's
+/// environment, so the variable does not leak to the user's processes.
+pub fn read_config() -> anyhow::Result<AgentConfig> {
+    let text = match std::env::var(CONFIG_ENV) {
+        Ok(text) => text,
+        Err(_) => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("could not read the configuration from standard input")?;
+            text
+        }
+    };
+    parse_config(&text)
+}
+
+/// Parses the configuration JSON (see [`AgentConfig`]).
+pub fn parse_config(text: &str) -> anyhow::Result<AgentConfig> {
+    let config: AgentConfig = serde_json::from_str(text).context("the agent configuration is not valid")?;
+    config.host_key_seed().map_err(anyhow::Error::msg).context("the agent configuration is not valid")?;
+    anyhow::ensure!(!config.secret.is_empty(), "the agent configuration is not valid: the secret is empty");
+    Ok(config)
+}
+
+/// Runs the agent until it is told to stop; see [`run_with`].
+pub async fn run(config: AgentConfig, ssh_handler: SshHandler) -> anyhow::Result<()> {
+    run_with(config, Activity::new(), ssh_handler).await
+}
+
+/// Runs the agent with `activity` as its record of use (shared with whoever else records use,
+/// such as the SSH server). Returns `Ok` after a clean stop, or the reason it could not start
+/// (a bad bundle, a listener that cannot be bound, an invalid configuration).
+pub async fn run_with(config: AgentConfig, activity: Activity, ssh_handler: SshHandler) -> anyhow::Result<()> {
+    config.host_key_seed().map_err(anyhow::Error::msg).context("invalid configuration")?;
+    anyhow::ensure!(!config.secret.is_empty(), "invalid configuration: the secret is empty");
+    for dir in [&config.workspace, &config.state_dir] {
+        std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    }
+    let unpacked = {
+        let (bundle, workspace, state) = (config.bundle.clone(), config.workspace.clone(), config.state_dir.clone());
+        tokio::task::spawn_blocking(move || bundle::unpack_once(bundle.as_deref(), &workspace, &state)).await??
+    };
+    if let bundle::Unpacked::Now(sha256) = &unpacked {
+        tracing::info!(%sha256, workspace = %config.workspace.display(), "bundle unpacked");
+    }
+    let listener = server::Listener::bind(&config.listen).await?;
+    let agent = Arc::new(Agent {
+        config: Arc::new(config),
+        activity,
+        command: supervisor::new_status(),
+        ssh_handler,
+        stop: CancellationToken::new(),
+        tasks: TaskTracker::new(),
+    });
+    if let Some(program) = agent.config.command.clone() {
+        let log = Arc::new(log::CommandLog::new(&agent.config.state_dir));
+        let task = supervisor::supervise(program, agent.config.clone(), agent.command.clone(), log, agent.stop.clone());
+        agent.tasks.spawn(task);
+    }
+    tracing::info!(session = %agent.config.session_id, listen = ?agent.config.listen, "agent ready");
+    server::serve(agent.clone(), listener).await?;
+    agent.tasks.close();
+    if tokio::time::timeout(process::SHUTDOWN_GRACE * 2, agent.tasks.wait()).await.is_err() {
+        tracing::warn!("some connections did not finish in time; leaving them");
+    }
+    tracing::info!("agent stopped");
+    Ok(())
+}
