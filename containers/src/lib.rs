@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod agent;
 pub mod config;
+pub mod entry;
 pub mod shell;
 pub mod ssh;
 pub mod ws_stream;

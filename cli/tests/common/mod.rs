@@ -4,7 +4,7 @@
 //! trip.
 #![allow(dead_code)]
 
-use burstflare_edge::native::{start, ServerConfig};
+use burstflare_edge::native::{start, LocalRuntimeSettings, SandboxMode, ServerConfig};
 use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,27 +22,61 @@ pub struct TestServer {
     external: bool,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    _data: TempDir,
+    /// The real local runtime's settings (`None`: the fake driver).
+    local: Option<LocalRuntimeSettings>,
+    data: TempDir,
+}
+
+/// The server binary, built beside the CLI binary (the local runtime runs it as each session's
+/// agent: `burstflare-server agent`). `cargo test --workspace` and `./scripts/test` build it.
+pub fn server_binary() -> PathBuf {
+    let cli = PathBuf::from(env!("CARGO_BIN_EXE_burstflare"));
+    let server = cli.with_file_name("burstflare-server");
+    assert!(server.exists(), "{} is missing: run `cargo build -p burstflare-edge` first", server.display());
+    server
 }
 
 impl TestServer {
+    /// A server whose sessions run on the fake driver.
     pub fn start() -> Self {
+        Self::launch(None)
+    }
+
+    /// A server whose sessions run for real: agents started by the local runtime, sandboxed or not.
+    pub fn with_local_runtime(sandbox: SandboxMode) -> Self {
+        Self::launch(Some(LocalRuntimeSettings {
+            sandbox,
+            agent_command: vec![server_binary().into_os_string(), "agent".into()],
+            start_timeout: std::time::Duration::from_secs(20),
+        }))
+    }
+
+    fn launch(local: Option<LocalRuntimeSettings>) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         if let Some(url) = std::env::var("BURSTFLARE_TEST_URL").ok().filter(|u| !u.is_empty()) {
-            return Self { url, external: true, stop: None, thread: None, _data: data };
+            return Self { url, external: true, stop: None, thread: None, local: None, data };
         }
-        let data_dir = data.path().to_path_buf();
+        let mut server = Self { url: String::new(), external: false, stop: None, thread: None, local, data };
+        server.serve("127.0.0.1:0".parse().unwrap());
+        server
+    }
+
+    /// Runs the server on `listen` over the same data folder.
+    fn serve(&mut self, listen: std::net::SocketAddr) {
+        let data_dir = self.data.path().to_path_buf();
+        let local = self.local.clone();
         let (url_tx, url_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             runtime.block_on(async move {
+                let fake = std::sync::Arc::new(burstflare_adapters_memory::FakeRuntime::new());
                 let config = ServerConfig {
-                    listen: "127.0.0.1:0".parse().unwrap(),
+                    listen,
                     data_dir: Some(data_dir),
                     trust_forwarded_for: true,
-                    // The test shape's session runtime: the fake driver (the binary has none yet).
-                    runtime: Some(std::sync::Arc::new(burstflare_adapters_memory::FakeRuntime::new())),
+                    runtime: if local.is_some() { None } else { Some(fake) },
+                    local_runtime: local,
                     ..Default::default()
                 };
                 let server = start(config).await.expect("the server starts");
@@ -51,8 +85,31 @@ impl TestServer {
                 server.shutdown().await;
             });
         });
-        let url = url_rx.recv().expect("the server failed to start");
-        Self { url, external: false, stop: Some(stop_tx), thread: Some(thread), _data: data }
+        self.url = url_rx.recv().expect("the server failed to start");
+        self.stop = Some(stop_tx);
+        self.thread = Some(thread);
+    }
+
+    /// Stops the server and starts a new one on the same address and data (sessions' agents
+    /// keep running in between, as they do when the real server restarts).
+    pub fn restart(&mut self) {
+        self.halt();
+        let addr = self.url.trim_start_matches("http://").parse().expect("the server's address");
+        self.serve(addr);
+    }
+
+    /// The data folder (sessions live in `sessions/` below it).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data.path()
+    }
+
+    fn halt(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -68,13 +125,35 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        self.halt();
+        if let Some(local) = &self.local {
+            stop_agents(self.data.path(), local);
         }
     }
+}
+
+/// Stops every agent the server's runtime left running (agents outlive the server on purpose),
+/// through a driver adopting them, which signals only processes it verifies as its own.
+fn stop_agents(data: &std::path::Path, local: &LocalRuntimeSettings) {
+    use burstflare_adapters_local_runtime::{LocalRuntime, LocalRuntimeConfig};
+    let sessions = data.join("sessions");
+    if !sessions.exists() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let config = LocalRuntimeConfig {
+            sessions_dir: sessions,
+            agent_command: local.agent_command.clone(),
+            sandbox: local.sandbox,
+            keys: burstflare_core::session_keys::SessionKeys::new(b"only stopping, never starting...."),
+            blobs: std::sync::Arc::new(burstflare_adapters_memory::MemoryBlobStore::new()),
+            start_timeout: local.start_timeout,
+        };
+        if let Ok(driver) = LocalRuntime::new(config) {
+            driver.shutdown_all().await;
+        }
+    });
 }
 
 /// A distinct private address per CLI process.

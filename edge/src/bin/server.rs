@@ -2,11 +2,29 @@
 //! keeps its data (SQLite) under `./.burstflare` unless told otherwise by flags or environment.
 
 use anyhow::Context;
-use burstflare_edge::native::{start_with_signal, ServerConfig, Timeouts};
+use burstflare_edge::native::{start_with_signal, LocalRuntimeSettings, SandboxMode, ServerConfig, Timeouts};
 use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Sandbox {
+    /// bubblewrap when it works on this host, else plain processes with a warning
+    Auto,
+    /// always bubblewrap (refuse to start without it)
+    Bwrap,
+    /// plain processes: no isolation from the host
+    Plain,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ServerCommand {
+    /// Run a session agent (what the local runtime starts for each session; reads its
+    /// configuration from standard input)
+    #[command(hide = true)]
+    Agent,
+}
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
@@ -54,12 +72,45 @@ struct Args {
     /// Log format.
     #[arg(long, env = "BURSTFLARE_LOG_FORMAT", value_enum, default_value = "pretty")]
     log_format: LogFormat,
+    /// How sessions' agents are isolated from this host.
+    #[arg(long, env = "BURSTFLARE_SANDBOX", value_enum, default_value = "auto")]
+    sandbox: Sandbox,
+    /// Sessions' previews are served at `<session uuid>.<this domain>` on the server's port
+    /// (`*.localhost` resolves to this machine in browsers).
+    #[arg(long, env = "BURSTFLARE_PREVIEW_DOMAIN", default_value = "preview.localhost")]
+    preview_domain: String,
+    /// Seconds a session's agent has to become healthy before its start fails.
+    #[arg(long, env = "BURSTFLARE_START_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    start_timeout: u64,
+    #[command(subcommand)]
+    command: Option<ServerCommand>,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(ServerCommand::Agent) = args.command {
+        std::process::exit(match burstflare_containers::entry::main() {
+            code if code == std::process::ExitCode::SUCCESS => 0,
+            _ => 1,
+        });
+    }
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
     init_tracing(args.log_format);
+    let sandbox = match args.sandbox {
+        Sandbox::Auto => SandboxMode::Auto,
+        Sandbox::Bwrap => SandboxMode::Bwrap,
+        Sandbox::Plain => SandboxMode::Plain,
+    };
+    let exe = std::env::current_exe().context("finding this program (the local runtime runs it as each agent)")?;
+    let local_runtime = LocalRuntimeSettings {
+        sandbox,
+        agent_command: vec![exe.into_os_string(), "agent".into()],
+        start_timeout: Duration::from_secs(args.start_timeout),
+    };
     let config = ServerConfig {
         listen: args.listen,
         data_dir: (!args.ephemeral).then_some(args.data_dir),
@@ -71,6 +122,8 @@ async fn main() -> anyhow::Result<()> {
             header_read: Duration::from_secs(args.header_timeout),
             body_idle: Duration::from_secs(args.body_idle_timeout),
         },
+        preview_domain: args.preview_domain,
+        local_runtime: Some(local_runtime),
         ..ServerConfig::default()
     };
     let server = start_with_signal(config, shutdown_signal()).await.context("starting the server")?;

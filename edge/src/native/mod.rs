@@ -12,6 +12,8 @@ pub use serve::Timeouts;
 
 use crate::app::{router, AppState, ClientIpSource, Deployment};
 use anyhow::Context;
+pub use burstflare_adapters_local_runtime::SandboxMode;
+use burstflare_adapters_local_runtime::{LocalRuntime, LocalRuntimeConfig};
 use burstflare_adapters_memory::{MemoryBlobStore, MemoryStore};
 use burstflare_adapters_sqlite::{FsBlobStore, SqliteStore};
 use burstflare_adapters_system::{pooled_system_ports, HashPool, PooledHasher};
@@ -49,6 +51,18 @@ pub struct ServerConfig {
     pub runtime: Option<Arc<dyn RuntimeDriver>>,
     /// Previews are served at `<session uuid>.<preview_domain>` on this server's port.
     pub preview_domain: String,
+    /// Runs sessions as local processes (when `runtime` is `None` and there is a data folder).
+    pub local_runtime: Option<LocalRuntimeSettings>,
+}
+
+/// How the local runtime runs sessions' agents.
+#[derive(Debug, Clone)]
+pub struct LocalRuntimeSettings {
+    pub sandbox: SandboxMode,
+    /// Program and arguments that start an agent reading its configuration from standard input.
+    pub agent_command: Vec<std::ffi::OsString>,
+    /// An agent not healthy within this fails its session's start.
+    pub start_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +80,7 @@ impl Default for ServerConfig {
             reconcile_every: Duration::from_secs(15 * 60),
             runtime: None,
             preview_domain: "preview.localhost".to_string(),
+            local_runtime: None,
         }
     }
 }
@@ -117,8 +132,13 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
     } else {
         ClientIpSource::Peer
     };
-    let runtime_available = config.runtime.is_some();
-    let ports = match config.runtime.clone() {
+    let runtime = match (&config.runtime, &config.local_runtime, &config.data_dir) {
+        (Some(runtime), _, _) => Some(runtime.clone()),
+        (None, Some(local), Some(dir)) => Some(local_runtime(local, dir, &csrf, ports.blobs.clone())?),
+        _ => None,
+    };
+    let runtime_available = runtime.is_some();
+    let ports = match runtime {
         Some(runtime) => ports.with_runtime(runtime, csrf.session_keys()),
         None => ports,
     };
@@ -131,6 +151,28 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
         preview_domain: Some(config.preview_domain.clone()),
     };
     Ok(Composed { state, jobs, clock })
+}
+
+/// The local driver over `<data dir>/sessions` (adopting the agents a previous run left running).
+fn local_runtime(
+    settings: &LocalRuntimeSettings,
+    data_dir: &std::path::Path,
+    csrf: &crate::csrf::CsrfKey,
+    blobs: Arc<dyn burstflare_core::blob::BlobStore>,
+) -> anyhow::Result<Arc<dyn RuntimeDriver>> {
+    let runtime = LocalRuntime::new(LocalRuntimeConfig {
+        sessions_dir: data_dir.join("sessions"),
+        agent_command: settings.agent_command.clone(),
+        sandbox: settings.sandbox,
+        keys: csrf.session_keys(),
+        blobs,
+        start_timeout: settings.start_timeout,
+    })
+    .context("starting the local session runtime")?;
+    if runtime.sandboxed() {
+        tracing::info!("sessions run in a bubblewrap sandbox (own mount, PID and network namespaces)");
+    }
+    Ok(Arc::new(runtime))
 }
 
 /// A server running in the background of this process.

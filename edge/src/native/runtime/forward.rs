@@ -130,6 +130,8 @@ pub async fn forward(
     for name in HOP_BY_HOP {
         parts.headers.remove(name);
     }
+    // The app may speak HTTP/1.0; the client is answered in our own version.
+    parts.version = axum::http::Version::HTTP_11;
     Ok(Response::from_parts(parts, Body::new(body)))
 }
 
@@ -141,7 +143,9 @@ async fn connect(endpoint: &AgentEndpoint) -> Result<Sender, ForwardError> {
     let connecting = async {
         match &endpoint.address {
             AgentAddress::Unix(path) => {
-                handshake(tokio::net::UnixStream::connect(path).await.map_err(unreachable)?).await
+                // Never through a link the session planted in its writable run folder.
+                let stream = burstflare_adapters_local_runtime::connect_agent_socket(std::path::Path::new(path));
+                handshake(stream.await.map_err(unreachable)?).await
             }
             AgentAddress::Tcp(addr) => {
                 handshake(tokio::net::TcpStream::connect(addr).await.map_err(unreachable)?).await
