@@ -13,6 +13,7 @@ mod extract;
 mod handlers;
 pub mod jobs;
 mod mapping;
+mod runtime_auth;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;

@@ -94,9 +94,9 @@ impl Service {
         if !caller.role.at_least(use_.role()) {
             return Err(Error::insufficient_role());
         }
-        let runtime = self.ports.runtime.clone().ok_or_else(super::sessions::runtime_unavailable)?;
         let found = self.ports.sessions.get(&caller.workspace_id, id).await?;
         let mut session = found.ok_or_else(super::sessions::session_not_found)?;
+        let runtime = self.ports.runtime.clone().ok_or_else(super::sessions::runtime_unavailable)?;
         let may_wake = caller.role.at_least(Role::Member);
         if may_wake && matches!(session.state, SessionState::Sleeping | SessionState::Created) {
             session = self.wake(caller, session).await?;
@@ -141,8 +141,8 @@ impl Service {
     /// The session's SSH host key, for `known_hosts` (members and up: viewers cannot use SSH).
     pub async fn ssh_info(&self, actor: &Actor, id: &SessionId) -> Result<SshInfo> {
         actor.require(Role::Member)?;
-        let keys = self.session_keys()?;
         let session = self.session(actor, id).await?;
+        let keys = self.session_keys()?;
         let host_key = keys.host_public_key(&session.id);
         Ok(SshInfo { session, host_key })
     }

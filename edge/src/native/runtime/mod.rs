@@ -4,12 +4,12 @@
 //! ([`forward`]). Previews are served from their own origin ([`preview_host`]) so a previewed
 //! app, which is arbitrary code, cannot act as the user against the API.
 
-mod auth;
 mod forward;
 pub mod preview_host;
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::runtime_auth as auth;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, Request};

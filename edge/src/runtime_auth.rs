@@ -1,7 +1,8 @@
 //! Who is calling a runtime route: a bearer access token, a runtime token in the `token` query
 //! parameter (browsers cannot set headers on a WebSocket), or the access cookie, which counts
 //! only on a request whose `Origin` is the server's own (so a page of another site cannot open a
-//! terminal with the visitor's cookie).
+//! terminal with the visitor's cookie). Shared by both shapes: natively the edge then forwards to
+//! the session's agent; in the Worker, the session's Durable Object.
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -48,10 +49,12 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 
 fn query_token(uri: &Uri) -> Option<String> {
     let query = uri.query()?;
-    query.split('&').find_map(|pair| pair.strip_prefix("token=")).map(str::to_string)
+    let prefix = format!("{TOKEN_PARAM}=");
+    query.split('&').find_map(|pair| pair.strip_prefix(prefix.as_str())).map(str::to_string)
 }
 
 /// The query the agent gets: the caller's, minus the runtime token.
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 pub fn query_without_token(uri: &Uri) -> String {
     let Some(query) = uri.query() else { return String::new() };
     let prefix = format!("{TOKEN_PARAM}=");
