@@ -5,7 +5,7 @@
 
 use super::http::{error, query_param, Body};
 use super::process::{signal_group, stop_group, SHUTDOWN_GRACE};
-use super::websocket::{accept, open as open_socket, Socket};
+use super::websocket::{accept, not_a_websocket, open as open_socket, Socket};
 use super::Agent;
 use crate::shell::{resolve_shell, session_env};
 use futures_util::{SinkExt, StreamExt};
@@ -42,9 +42,8 @@ pub(crate) fn open(agent: Arc<Agent>, mut req: Request<Incoming>) -> Response<Bo
     let Some(size) = side("cols", 80).zip(side("rows", 24)).and_then(|(c, r)| size(c, r)) else {
         return error(StatusCode::BAD_REQUEST, "bad_request", "cols and rows must be between 1 and 1000");
     };
-    let (response, upgrade) = match accept(&mut req) {
-        Ok(accepted) => accepted,
-        Err(response) => return response,
+    let Some((response, upgrade)) = accept(&mut req) else {
+        return not_a_websocket();
     };
     let (pty, mut child) = match spawn_shell(&agent, size) {
         Ok(spawned) => spawned,
