@@ -4,7 +4,7 @@
 //! and killed; when the shell exits, the socket is closed with 1000.
 
 use super::http::{error, query_param, Body};
-use super::process::{signal_group, stop_group, SHUTDOWN_GRACE};
+use super::process::{group_of, signal_group, stop_group, SHUTDOWN_GRACE};
 use super::websocket::{accept, not_a_websocket, open as open_socket, Socket};
 use super::Agent;
 use crate::shell::{resolve_shell, session_env};
@@ -89,6 +89,7 @@ enum End {
 }
 
 async fn session(agent: &Agent, socket: Socket, mut pty: Pty, mut child: Child) {
+    let group = group_of(&child);
     let (mut sink, mut stream) = socket.split();
     let (mut reader, mut writer) = pty.split();
     let end = {
@@ -151,7 +152,11 @@ async fn session(agent: &Agent, socket: Socket, mut pty: Pty, mut child: Child) 
                 let _ = sink.send(Message::binary(buf[..n].to_vec())).await;
             }
             let _ = sink.send(Message::Close(Some(close(CloseCode::Normal, "the shell exited")))).await;
-            stop_group(&mut child, &[Signal::HUP], Duration::from_secs(1)).await;
+            // The shell is gone; its jobs lose their terminal as they would on a hangup.
+            if let Some(group) = group {
+                signal_group(group, Signal::HUP);
+            }
+            let _ = child.wait().await;
         }
         End::Client(frame) => {
             if let Some(frame) = frame {
@@ -160,7 +165,7 @@ async fn session(agent: &Agent, socket: Socket, mut pty: Pty, mut child: Child) 
             stop_group(&mut child, &[Signal::HUP, Signal::TERM], SHUTDOWN_GRACE).await;
         }
         End::Shutdown => {
-            if let Some(group) = super::process::group_of(&child) {
+            if let Some(group) = group {
                 signal_group(group, Signal::HUP);
             }
             stop_group(&mut child, &[Signal::TERM], SHUTDOWN_GRACE).await;
