@@ -50,7 +50,10 @@ pub(crate) async fn serve(agent: Arc<Agent>, listener: Listener, stop_signal: im
     loop {
         tokio::select! {
             _ = agent.stop.cancelled() => break,
-            _ = &mut stop_signal => agent.stop.cancel(),
+            _ = &mut stop_signal => {
+                agent.stop.cancel();
+                break;
+            }
             accepted = accept(&listener, &agent) => {
                 if let Err(error) = accepted {
                     tracing::warn!(%error, "accept failed");
