@@ -42,7 +42,7 @@ pub fn main() -> ExitCode {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         let activity = Activity::new();
         let handler = ssh_handler(&config, &activity)?;
-        runtime.block_on(agent::run_with(config, activity, handler))
+        runtime.block_on(agent::run_with(config, activity, handler, agent::termination_signal()))
     });
     match started {
         Ok(()) => ExitCode::SUCCESS,

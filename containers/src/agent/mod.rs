@@ -67,15 +67,36 @@ pub fn parse_config(text: &str) -> anyhow::Result<AgentConfig> {
     Ok(config)
 }
 
-/// Runs the agent until it is told to stop; see [`run_with`].
+/// Runs the agent until `POST /shutdown`, SIGTERM or SIGINT; see [`run_with`].
 pub async fn run(config: AgentConfig, ssh_handler: SshHandler) -> anyhow::Result<()> {
-    run_with(config, Activity::new(), ssh_handler).await
+    run_with(config, Activity::new(), ssh_handler, termination_signal()).await
+}
+
+/// Completes at the first SIGTERM or SIGINT to the process (never, if they cannot be watched).
+pub async fn termination_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut terminate), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        tracing::warn!("cannot watch SIGTERM and SIGINT");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = interrupt.recv() => tracing::info!("SIGINT: stopping"),
+    }
 }
 
 /// Runs the agent with `activity` as its record of use (shared with whoever else records use,
-/// such as the SSH server). Returns `Ok` after a clean stop, or the reason it could not start
-/// (a bad bundle, a listener that cannot be bound, an invalid configuration).
-pub async fn run_with(config: AgentConfig, activity: Activity, ssh_handler: SshHandler) -> anyhow::Result<()> {
+/// such as the SSH server) until `POST /shutdown` or until `stop_signal` completes, then stops
+/// what it started (the command, terminals, connections). Returns `Ok` after a clean stop, or
+/// the reason it could not start (a bad bundle, a listener that cannot be bound, an invalid
+/// configuration).
+pub async fn run_with(
+    config: AgentConfig,
+    activity: Activity,
+    ssh_handler: SshHandler,
+    stop_signal: impl std::future::Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
     config.host_key_seed().map_err(anyhow::Error::msg).context("invalid configuration")?;
     anyhow::ensure!(!config.secret.is_empty(), "invalid configuration: the secret is empty");
     for dir in [&config.workspace, &config.state_dir] {
@@ -103,7 +124,7 @@ pub async fn run_with(config: AgentConfig, activity: Activity, ssh_handler: SshH
         agent.tasks.spawn(task);
     }
     tracing::info!(session = %agent.config.session_id, listen = ?agent.config.listen, "agent ready");
-    server::serve(agent.clone(), listener).await?;
+    server::serve(agent.clone(), listener, stop_signal).await;
     agent.tasks.close();
     if tokio::time::timeout(process::SHUTDOWN_GRACE * 2, agent.tasks.wait()).await.is_err() {
         tracing::warn!("some connections did not finish in time; leaving them");

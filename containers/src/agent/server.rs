@@ -8,13 +8,13 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
+use std::future::Future;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
-use tokio::signal::unix::{signal, SignalKind};
 
 pub(crate) enum Listener {
     Unix(UnixListener, PathBuf),
@@ -44,15 +44,16 @@ impl Listener {
     }
 }
 
-/// Accepts connections until the agent stops (or gets SIGTERM/SIGINT, which stop it).
-pub(crate) async fn serve(agent: Arc<Agent>, listener: Listener) -> anyhow::Result<()> {
-    let mut terminate = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("could not watch SIGINT")?;
+/// Accepts connections until the agent stops (or `stop_signal` completes, which stops it).
+pub(crate) async fn serve(agent: Arc<Agent>, listener: Listener, stop_signal: impl Future<Output = ()>) {
+    tokio::pin!(stop_signal);
     loop {
         tokio::select! {
             _ = agent.stop.cancelled() => break,
-            _ = terminate.recv() => { tracing::info!("SIGTERM: stopping"); agent.stop.cancel(); }
-            _ = interrupt.recv() => { tracing::info!("SIGINT: stopping"); agent.stop.cancel(); }
+            _ = &mut stop_signal => {
+                agent.stop.cancel();
+                break;
+            }
             accepted = accept(&listener, &agent) => {
                 if let Err(error) = accepted {
                     tracing::warn!(%error, "accept failed");
@@ -64,7 +65,6 @@ pub(crate) async fn serve(agent: Arc<Agent>, listener: Listener) -> anyhow::Resu
     if let Listener::Unix(_, path) = &listener {
         let _ = std::fs::remove_file(path);
     }
-    Ok(())
 }
 
 async fn accept(listener: &Listener, agent: &Arc<Agent>) -> std::io::Result<()> {

@@ -2,7 +2,7 @@
 //! handler the agent was started with.
 
 use super::http::Body;
-use super::websocket::{accept, open as open_socket};
+use super::websocket::{accept, not_a_websocket, open as open_socket};
 use super::Agent;
 use crate::ws_stream::WsStream;
 use http::{Request, Response};
@@ -10,9 +10,8 @@ use hyper::body::Incoming;
 use std::sync::Arc;
 
 pub(crate) fn open(agent: Arc<Agent>, mut req: Request<Incoming>) -> Response<Body> {
-    let (response, upgrade) = match accept(&mut req) {
-        Ok(accepted) => accepted,
-        Err(response) => return response,
+    let Some((response, upgrade)) = accept(&mut req) else {
+        return not_a_websocket();
     };
     let (handler, activity, stop) = (agent.ssh_handler.clone(), agent.activity.clone(), agent.stop.clone());
     agent.tasks.spawn(async move {

@@ -4,8 +4,8 @@
 //! and killed; when the shell exits, the socket is closed with 1000.
 
 use super::http::{error, query_param, Body};
-use super::process::{signal_group, stop_group, SHUTDOWN_GRACE};
-use super::websocket::{accept, open as open_socket, Socket};
+use super::process::{group_of, signal_group, stop_group, SHUTDOWN_GRACE};
+use super::websocket::{accept, not_a_websocket, open as open_socket, Socket};
 use super::Agent;
 use crate::shell::{resolve_shell, session_env};
 use futures_util::{SinkExt, StreamExt};
@@ -42,9 +42,8 @@ pub(crate) fn open(agent: Arc<Agent>, mut req: Request<Incoming>) -> Response<Bo
     let Some(size) = side("cols", 80).zip(side("rows", 24)).and_then(|(c, r)| size(c, r)) else {
         return error(StatusCode::BAD_REQUEST, "bad_request", "cols and rows must be between 1 and 1000");
     };
-    let (response, upgrade) = match accept(&mut req) {
-        Ok(accepted) => accepted,
-        Err(response) => return response,
+    let Some((response, upgrade)) = accept(&mut req) else {
+        return not_a_websocket();
     };
     let (pty, mut child) = match spawn_shell(&agent, size) {
         Ok(spawned) => spawned,
@@ -90,6 +89,7 @@ enum End {
 }
 
 async fn session(agent: &Agent, socket: Socket, mut pty: Pty, mut child: Child) {
+    let group = group_of(&child);
     let (mut sink, mut stream) = socket.split();
     let (mut reader, mut writer) = pty.split();
     let end = {
@@ -152,7 +152,11 @@ async fn session(agent: &Agent, socket: Socket, mut pty: Pty, mut child: Child) 
                 let _ = sink.send(Message::binary(buf[..n].to_vec())).await;
             }
             let _ = sink.send(Message::Close(Some(close(CloseCode::Normal, "the shell exited")))).await;
-            stop_group(&mut child, &[Signal::HUP], Duration::from_secs(1)).await;
+            // The shell is gone; its jobs lose their terminal as they would on a hangup.
+            if let Some(group) = group {
+                signal_group(group, Signal::HUP);
+            }
+            let _ = child.wait().await;
         }
         End::Client(frame) => {
             if let Some(frame) = frame {
@@ -161,7 +165,7 @@ async fn session(agent: &Agent, socket: Socket, mut pty: Pty, mut child: Child) 
             stop_group(&mut child, &[Signal::HUP, Signal::TERM], SHUTDOWN_GRACE).await;
         }
         End::Shutdown => {
-            if let Some(group) = super::process::group_of(&child) {
+            if let Some(group) = group {
                 signal_group(group, Signal::HUP);
             }
             stop_group(&mut child, &[Signal::TERM], SHUTDOWN_GRACE).await;

@@ -23,17 +23,19 @@ fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool
         .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
-/// Checks that `req` opens a WebSocket; returns the `101` answer to send and the upgrade to await,
-/// or a `400` answer.
-pub(crate) fn accept<B>(req: &mut Request<B>) -> Result<(Response<Body>, OnUpgrade), Response<Body>> {
+/// The answer to a request on a WebSocket route that does not open one.
+pub(crate) fn not_a_websocket() -> Response<Body> {
+    error(StatusCode::BAD_REQUEST, "websocket_required", "this route takes a WebSocket")
+}
+
+/// Checks that `req` opens a WebSocket; returns the `101` answer to send and the upgrade to await.
+pub(crate) fn accept<B>(req: &mut Request<B>) -> Option<(Response<Body>, OnUpgrade)> {
     let headers = req.headers();
     let valid = has_token(headers, header::CONNECTION, "upgrade")
         && has_token(headers, header::UPGRADE, "websocket")
         && headers.get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
     let key = headers.get(header::SEC_WEBSOCKET_KEY).filter(|_| valid);
-    let Some(key) = key else {
-        return Err(error(StatusCode::BAD_REQUEST, "websocket_required", "this route takes a WebSocket"));
-    };
+    let key = key?;
     let response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "upgrade")
@@ -41,7 +43,7 @@ pub(crate) fn accept<B>(req: &mut Request<B>) -> Result<(Response<Body>, OnUpgra
         .header(header::SEC_WEBSOCKET_ACCEPT, derive_accept_key(key.as_bytes()))
         .body(empty())
         .expect("a valid response");
-    Ok((response, hyper::upgrade::on(req)))
+    Some((response, hyper::upgrade::on(req)))
 }
 
 /// The upgraded connection as a WebSocket (server role, 1 MiB messages and frames at most).
