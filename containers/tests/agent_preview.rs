@@ -98,3 +98,22 @@ async fn no_app_listening_is_a_502() {
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("preview_unreachable")));
     agent.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_first_preview_waits_for_an_app_that_is_still_starting() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.preview_port = Some(port);
+    std::fs::create_dir_all(&config.workspace).unwrap();
+    std::fs::write(config.workspace.join("index.html"), "late but here").unwrap();
+    let serve = format!("sleep 1; exec python3 -m http.server {port} --bind 127.0.0.1");
+    config.command = Some(vec!["/bin/sh".into(), "-c".into(), serve]);
+    let agent = TestAgent::start(dir, config).await;
+    let (status, body) = agent.get("/preview/index.html").await;
+    assert_eq!((status, String::from_utf8_lossy(&body).as_ref()), (StatusCode::OK, "late but here"));
+    agent.shutdown().await.unwrap();
+}

@@ -15,6 +15,10 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request waits for an app that is still coming up (its port refuses connections
+/// while the template's command runs), so the first preview after a start does not fail.
+const WARM_UP: Duration = Duration::from_secs(15);
+const WARM_UP_STEP: Duration = Duration::from_millis(50);
 /// How long the app may take to send its response headers.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -59,9 +63,8 @@ pub(crate) async fn proxy(agent: Arc<Agent>, mut req: Request<Incoming>) -> Resp
     outgoing.headers_mut().insert(header::HOST, host);
 
     let unreachable = || error(StatusCode::BAD_GATEWAY, "preview_unreachable", "the preview app does not answer");
-    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(("127.0.0.1", port))).await {
-        Ok(Ok(stream)) => stream,
-        _ => return unreachable(),
+    let Some(stream) = connect_app(&agent, port).await else {
+        return unreachable();
     };
     let _ = stream.set_nodelay(true);
     let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake::<_, Incoming>(TokioIo::new(stream)).await
@@ -127,6 +130,26 @@ fn forward_headers(headers: &HeaderMap, upgrade: Option<&HeaderValue>) -> Header
         out.insert(header::UPGRADE, protocol.clone());
     }
     out
+}
+
+/// A connection to the app. While the template's command is running (or being restarted) and
+/// the port still refuses, it is retried for up to [`WARM_UP`]: the app is starting.
+async fn connect_app(agent: &Agent, port: u16) -> Option<TcpStream> {
+    let began = tokio::time::Instant::now();
+    loop {
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(("127.0.0.1", port))).await {
+            Ok(Ok(stream)) => return Some(stream),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+            _ => return None,
+        }
+        let state = agent.command.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).state;
+        let starting =
+            matches!(state, super::supervisor::CommandState::Running | super::supervisor::CommandState::Backoff);
+        if !starting || began.elapsed() >= WARM_UP || agent.stop.is_cancelled() {
+            return None;
+        }
+        tokio::time::sleep(WARM_UP_STEP).await;
+    }
 }
 
 /// Joins the client's and the app's upgraded connections once both are ready.
