@@ -47,9 +47,14 @@ impl LocalRuntime {
         } else {
             (paths.workspace.clone(), paths.run.clone())
         };
+        // In the sandbox the socket's path is short (`/run/burstflare/agent.sock`); in plain mode
+        // the agent runs in its run folder and binds the name alone, so however long the data
+        // directory's path is, it never meets the kernel's 108-byte limit on socket paths (the
+        // server connects through a file descriptor, never by the long path).
+        let socket = if self.sandboxed { run.join(SOCKET_NAME) } else { PathBuf::from(SOCKET_NAME) };
         AgentConfig {
             session_id: spec.session_id.to_string(),
-            listen: Listen::Unix(run.join(SOCKET_NAME)),
+            listen: Listen::Unix(socket),
             secret,
             workspace,
             bundle: bundle.then(|| run.join(BUNDLE_NAME)),
@@ -65,7 +70,6 @@ impl LocalRuntime {
     /// Starts a fresh agent for `spec`; the caller holds the session's lock and no agent runs.
     async fn boot(&self, spec: &RuntimeSpec, paths: &SessionPaths) -> PortResult<()> {
         let id = spec.session_id.as_str();
-        paths.check_socket_len()?;
         paths.create().map_err(|e| other("preparing the session's folders", e))?;
         files::remove_if_present(&paths.socket()).map_err(|e| other("clearing the old socket", e))?;
         let bundle = self.place_bundle(spec, paths).await?;

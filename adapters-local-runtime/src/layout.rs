@@ -8,8 +8,6 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// The longest unix socket path (`sun_path` is 108 bytes with its terminating NUL).
-pub const MAX_SOCKET_PATH: usize = 107;
 /// The longest session id accepted as a folder name.
 const MAX_ID_LEN: usize = 128;
 
@@ -82,18 +80,6 @@ impl SessionPaths {
         self.root.join("bundle.tmp")
     }
 
-    /// Refuses a socket path the kernel would not take.
-    pub fn check_socket_len(&self) -> Result<(), PortError> {
-        let len = self.socket().as_os_str().len();
-        if len > MAX_SOCKET_PATH {
-            return Err(PortError::Other(format!(
-                "the session's socket path is {len} bytes, more than the {MAX_SOCKET_PATH} a unix socket allows: \
-                 use a shorter data directory"
-            )));
-        }
-        Ok(())
-    }
-
     /// Makes the session's folders (0700), refusing any that exists as something other than a
     /// real folder (a symlink planted by an earlier boot of the session, for one).
     pub fn create(&self) -> io::Result<()> {
@@ -141,15 +127,5 @@ mod tests {
         fs::remove_dir(&paths.run).unwrap();
         std::os::unix::fs::symlink("/etc", &paths.run).unwrap();
         assert!(paths.create().is_err());
-    }
-
-    #[test]
-    fn a_socket_path_too_long_for_the_kernel_is_refused() {
-        let short = SessionPaths::new(Path::new("/tmp/s"), "ses_1").unwrap();
-        assert!(short.check_socket_len().is_ok());
-        let deep = "d".repeat(100);
-        let long = SessionPaths::new(Path::new(&format!("/tmp/{deep}")), "ses_1").unwrap();
-        let err = long.check_socket_len().unwrap_err().to_string();
-        assert!(err.contains("unix socket"), "{err}");
     }
 }

@@ -25,5 +25,5 @@ mod spawn;
 
 pub use client::connect_agent_socket;
 pub use config::{LocalRuntimeConfig, SandboxMode};
-pub use layout::{validate_session_id, MAX_SOCKET_PATH};
+pub use layout::validate_session_id;
 pub use runtime::LocalRuntime;

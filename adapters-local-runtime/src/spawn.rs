@@ -64,7 +64,8 @@ pub(crate) async fn spawn(launch: Launch<'_>) -> Result<(Child, AgentRecord), St
         info = Some(read);
     } else {
         command = Command::new(launch.program);
-        command.current_dir(&launch.paths.workspace);
+        // The agent binds its socket by name in its run folder (see `agent_config`).
+        command.current_dir(&launch.paths.run);
     }
     command
         .args(launch.args)

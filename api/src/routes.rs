@@ -79,6 +79,8 @@ pub const RUNTIME_SSH: &str = "/runtime/sessions/{session_id}/ssh";
 /// The preview on the API's own origin, for API clients (sent with a sandboxing CSP; browsers
 /// get the preview's own origin instead).
 pub const RUNTIME_PREVIEW: &str = "/runtime/sessions/{session_id}/preview/{*path}";
+/// The preview's root (`/` of the app), which the wildcard above does not match.
+pub const RUNTIME_PREVIEW_ROOT: &str = "/runtime/sessions/{session_id}/preview/";
 pub const USAGE: &str = "/api/usage";
 pub const ADMIN_REPORT: &str = "/api/admin/report";
 pub const ADMIN_RECONCILE: &str = "/api/admin/reconcile";
@@ -157,6 +159,7 @@ pub const ALL: &[Route] = &[
     route("GET", RUNTIME_TERMINAL, Auth::Runtime),
     route("GET", RUNTIME_SSH, Auth::Runtime),
     route("ANY", RUNTIME_PREVIEW, Auth::Runtime),
+    route("ANY", RUNTIME_PREVIEW_ROOT, Auth::Runtime),
     route("GET", USAGE, Auth::Access),
     route("GET", ADMIN_REPORT, Auth::Access),
     route("POST", ADMIN_RECONCILE, Auth::Access),

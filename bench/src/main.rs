@@ -13,6 +13,8 @@ mod load;
 mod login_report;
 mod login_storm;
 mod report;
+mod runtime;
+mod runtime_report;
 mod seed;
 mod server;
 mod sessions;
@@ -58,6 +60,8 @@ enum Cmd {
     LoginStorm(login_storm::Args),
     /// `GET /api/sessions` with many sessions vs the bare handler; see `scripts/bench-sessions`.
     Sessions(sessions::Args),
+    /// Real sessions on the local runtime: starts, preview throughput, SSH; see `scripts/bench-runtime`.
+    Runtime(runtime::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -106,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Cmd::Upload(args)) => upload::run(args).await,
         Some(Cmd::LoginStorm(args)) => login_storm::run(args).await,
         Some(Cmd::Sessions(args)) => sessions::run(args).await,
+        Some(Cmd::Runtime(args)) => runtime::run(args).await,
         None => run(cli.run).await,
     }
 }

@@ -138,6 +138,17 @@ pub async fn start_fresh(
     name: &str,
     cpus: Option<&str>,
 ) -> anyhow::Result<(Server, SocketAddr, tempfile::TempDir)> {
+    start_fresh_with(bin, work_dir, name, cpus, &[]).await
+}
+
+/// [`start_fresh`] with more arguments for the server.
+pub async fn start_fresh_with(
+    bin: &Path,
+    work_dir: &Path,
+    name: &str,
+    cpus: Option<&str>,
+    extra: &[String],
+) -> anyhow::Result<(Server, SocketAddr, tempfile::TempDir)> {
     let data = tempfile::Builder::new().prefix(&format!("data-{name}-")).tempdir_in(work_dir)?;
     let addr = free_loopback_addr()?;
     let args = [
@@ -149,6 +160,7 @@ pub async fn start_fresh(
         "json".to_string(),
         "--trust-forwarded-for".to_string(),
     ];
+    let args: Vec<String> = args.into_iter().chain(extra.iter().cloned()).collect();
     let log = work_dir.join(format!("server-{name}.log"));
     let server = Server::start(command(bin, &args, cpus), &log).await?;
     Ok((server, addr, data))

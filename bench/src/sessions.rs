@@ -120,22 +120,31 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
 /// A template whose version 1.0.0 is built from a tiny bundle and promoted; returns its id.
 async fn promoted_template(owner: &Client, args: &Args) -> anyhow::Result<String> {
-    let create = CreateTemplateRequest { name: "bench-sessions".to_string(), description: None };
+    let bundle = Bytes::from(bundles::tiny(0)?);
+    let manifest = serde_json::json!({ "image": "node:22" });
+    promote(owner, "bench-sessions", manifest, bundle, Duration::from_secs(args.build_timeout_secs)).await
+}
+
+/// Creates template `name`, adds version 1.0.0 with `manifest` and `bundle`, waits for its build
+/// and promotes it; returns the template's id.
+pub(crate) async fn promote(
+    owner: &Client,
+    name: &str,
+    manifest: serde_json::Value,
+    bundle: Bytes,
+    build_timeout: Duration,
+) -> anyhow::Result<String> {
+    let create = CreateTemplateRequest { name: name.to_string(), description: None };
     let template: TemplateResponse = owner.json(Method::POST, routes::TEMPLATES, Some(&create)).await?;
     let template = template.template.id;
-    let add = AddVersionRequest {
-        version: "1.0.0".to_string(),
-        manifest: serde_json::json!({ "image": "node:22" }),
-        notes: None,
-    };
+    let add = AddVersionRequest { version: "1.0.0".to_string(), manifest, notes: None };
     let version: VersionResponse =
         owner.json(Method::POST, &routes::path(routes::VERSIONS, &[&template]), Some(&add)).await?;
-    let bundle = Bytes::from(bundles::tiny(0)?);
     let upload = routes::path(routes::BUNDLE, &[&template, &version.template_version.id]);
     owner.send(Method::PUT, &upload, Some("application/gzip"), bundle).await.context("uploading the bundle")?;
 
     let build_path = routes::path(routes::BUILD, &[&version.build.id]);
-    let deadline = Instant::now() + Duration::from_secs(args.build_timeout_secs);
+    let deadline = Instant::now() + build_timeout;
     loop {
         let answer: BuildResponse = owner.json(Method::GET, &build_path, None::<&()>).await?;
         match answer.build.status.as_str() {
@@ -143,9 +152,7 @@ async fn promoted_template(owner: &Client, args: &Args) -> anyhow::Result<String
             _ if is_done(&answer.build) => {
                 bail!("the build {}: {}", answer.build.status, answer.build.last_error.unwrap_or_default())
             }
-            status if Instant::now() > deadline => {
-                bail!("the build is still {status} after {}s", args.build_timeout_secs)
-            }
+            status if Instant::now() > deadline => bail!("the build is still {status} after {build_timeout:?}"),
             _ => tokio::time::sleep(POLL).await,
         }
     }

@@ -91,6 +91,9 @@ fn preview_checks(server: &TestServer, ada: &User, id: &str) {
     let (status, head, body) = http(server, "GET", "127.0.0.1", &path, &[("Authorization", &bearer)]);
     assert_eq!((status, body.as_str()), (200, PAGE), "{head}");
     assert!(head.contains("content-security-policy: sandbox"), "{head}");
+    let root = format!("/runtime/sessions/{id}/preview/");
+    let (status, _, body) = http(server, "GET", "127.0.0.1", &root, &[("Authorization", &bearer)]);
+    assert_eq!((status, body.as_str()), (200, PAGE), "the app's root");
 }
 
 fn scp_both_ways(ada: &User, work: &std::path::Path) {
@@ -223,4 +226,17 @@ fn viewers_outsiders_forged_tokens_and_other_sites_are_refused() {
     let host = server.url().trim_start_matches("http://").to_string();
     let same = [upgrade[0], upgrade[1], upgrade[2], key, ("Cookie", &cookie), ("Origin", &own)];
     assert_eq!(http(&server, "GET", &host, &terminal, &same).0, 101, "the server's own page");
+
+    // The agent dies (killed by its recorded pid): the next connection says so and the session
+    // is failed at once, its quota slot freed.
+    let record = std::fs::read(server.data_dir().join("sessions").join(&id).join("agent.json")).unwrap();
+    let record: serde_json::Value = serde_json::from_slice(&record).unwrap();
+    let pid = record["process"]["pid"].as_i64().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-9", &pid]).status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(200));
+    let refused = ada.run(&["ssh", "dev", "--", "true"]);
+    assert_ne!(refused.code, Some(0), "{refused:?}");
+    let session = ada.json(&["session", "show", "dev"]);
+    assert_eq!(session["session"]["state"], "failed", "{session}");
+    assert!(session["session"]["stateDetail"].as_str().unwrap().contains("stopped unexpectedly"), "{session}");
 }

@@ -81,6 +81,7 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
     if route.method == "ANY" {
         return match route.path {
             RUNTIME_PREVIEW => Some(axum::routing::any(runtime_routes::preview)),
+            RUNTIME_PREVIEW_ROOT => Some(axum::routing::any(runtime_routes::preview_root)),
             _ => None,
         };
     }

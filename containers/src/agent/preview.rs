@@ -4,6 +4,7 @@
 
 use super::http::{error, Body};
 use super::Agent;
+use crate::HOP_BY_HOP;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Version};
 use http_body_util::BodyExt;
@@ -21,18 +22,6 @@ const WARM_UP: Duration = Duration::from_secs(15);
 const WARM_UP_STEP: Duration = Duration::from_millis(50);
 /// How long the app may take to send its response headers.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
-
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
 
 pub(crate) async fn proxy(agent: Arc<Agent>, mut req: Request<Incoming>) -> Response<Body> {
     let Some(port) = agent.config.preview_port else {

@@ -104,8 +104,15 @@ impl Service {
         if session.state != SessionState::Running {
             return Err(not_running(&session));
         }
+        let Some(endpoint) = runtime.endpoint(&session.id) else {
+            // The driver knows no live agent for a session the store says runs.
+            if self.check_runtime(&session).await? {
+                let message = "The session's runtime stopped unexpectedly; it is now failed: restart it";
+                return Err(Error::new(Code::SessionNotRunning, message));
+            }
+            return Err(Error::new(Code::AgentUnreachable, "The session's agent cannot be reached"));
+        };
         self.record_activity(&session).await?;
-        let endpoint = runtime.endpoint(&session.id).ok_or_else(super::sessions::runtime_unavailable)?;
         Ok(RuntimeConnection { session, endpoint })
     }
 
@@ -120,6 +127,22 @@ impl Service {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Asks the driver about a running session whose agent did not answer: one whose runtime
+    /// stopped is marked `failed` now, freeing its quota slot (reconcile would, later). Returns
+    /// whether it was.
+    pub async fn check_runtime(&self, session: &Session) -> Result<bool> {
+        let Some(runtime) = self.ports.runtime.clone() else { return Ok(false) };
+        if session.state != SessionState::Running {
+            return Ok(false);
+        }
+        if runtime.status(&session.id).await? != crate::ports::RuntimeStatus::Stopped {
+            return Ok(false);
+        }
+        let reason = "the runtime stopped unexpectedly".to_string();
+        self.system_transition(session, crate::machines::sessions::SessionCommand::Fail(reason)).await?;
+        Ok(true)
     }
 
     /// Moves the session's `last_active_at` to now unless it was written in the last

@@ -64,7 +64,7 @@ pub async fn preview_link(
             let authority = preview_authority(&session.id, domain, host);
             format!("{scheme}://{authority}/?burstflare_preview={pass}")
         }
-        None => format!("{}/", path(routes::RUNTIME_PREVIEW, &[session.id.as_str(), ""]).trim_end_matches('/')),
+        None => path(routes::RUNTIME_PREVIEW_ROOT, &[session.id.as_str()]),
     };
     Ok(Json(PreviewResponse { url, expires_at: expires.to_iso() }))
 }

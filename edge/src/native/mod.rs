@@ -77,7 +77,7 @@ impl Default for ServerConfig {
             timeouts: Timeouts::default(),
             service: Config::default(),
             system: None,
-            reconcile_every: Duration::from_secs(15 * 60),
+            reconcile_every: Duration::from_secs(60),
             runtime: None,
             preview_domain: "preview.localhost".to_string(),
             local_runtime: None,

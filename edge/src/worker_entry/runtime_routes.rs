@@ -38,6 +38,15 @@ pub async fn ssh(State(state): State<AppState>, Path(id): Path<String>, headers:
     connect(state, id, headers, uri, RuntimeUse::Ssh).await
 }
 
+pub async fn preview_root(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    connect(state, id, headers, uri, RuntimeUse::Preview).await
+}
+
 pub async fn preview(
     State(state): State<AppState>,
     Path((id, _path)): Path<(String, String)>,

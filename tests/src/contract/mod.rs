@@ -130,6 +130,7 @@ macro_rules! contract_scenarios {
             service::runtime_connect::reconcile_counts_use_the_agent_saw,
             service::runtime_connect::ssh_host_keys_are_pinned_per_session,
             service::runtime_connect::preview_passes_open_one_session_for_members_and_viewers,
+            service::runtime_connect::an_unreachable_agent_whose_runtime_died_fails_its_session_at_once,
             service::jobs::a_requeued_stuck_build_hands_its_version_back,
             service::errors::a_lost_guard_is_a_conflict_without_the_adapters_text,
         );

@@ -6,6 +6,7 @@
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
+use burstflare_containers::HOP_BY_HOP;
 use burstflare_core::ports::{AgentAddress, AgentEndpoint, AGENT_SECRET_HEADER};
 use hyper_util::rt::TokioIo;
 use std::time::Duration;
@@ -13,18 +14,6 @@ use std::time::Duration;
 /// How long the agent has to accept the connection and send its response headers.
 const AGENT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const AGENT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded as they are.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
 
 /// Why a forward failed (mapped to a 502/504 by the caller).
 #[derive(Debug)]

@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, Request};
 use axum::response::{IntoResponse, Response};
 use burstflare_core::ids::SessionId;
-use burstflare_core::ports::AgentEndpoint;
+use burstflare_core::service::RuntimeConnection;
 use burstflare_core::service::RuntimeUse;
 use burstflare_core::Code;
 use forward::ForwardError;
@@ -35,14 +35,19 @@ async fn websocket(state: AppState, id: String, request: Request<Body>, use_: Ru
     let query = auth::query_without_token(request.uri());
     let agent_path = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
     let connecting = connect_with(&state, &id, request.headers().clone(), request.uri().clone(), use_);
-    let endpoint = match connecting.await {
-        Ok(endpoint) => endpoint,
+    let connection = match connecting.await {
+        Ok(connection) => connection,
         Err(e) => return e.into_response(),
     };
     if !forward::is_upgrade(request.headers()) {
         return ApiError::new(Code::UpgradeRequired, "This route takes a WebSocket upgrade").into_response();
     }
-    relay(&endpoint, request, &agent_path).await
+    relay(&state, &connection, request, &agent_path).await
+}
+
+/// `ANY /runtime/sessions/{id}/preview/`: the app's root (see [`preview`]).
+pub async fn preview_root(State(state): State<AppState>, Path(id): Path<String>, request: Request<Body>) -> Response {
+    preview_path(state, id, String::new(), request).await
 }
 
 /// `ANY /runtime/sessions/{id}/preview/{*path}`: the preview on the API's origin for API clients,
@@ -52,15 +57,19 @@ pub async fn preview(
     Path((id, path)): Path<(String, String)>,
     request: Request<Body>,
 ) -> Response {
+    preview_path(state, id, path, request).await
+}
+
+async fn preview_path(state: AppState, id: String, path: String, request: Request<Body>) -> Response {
     let id = SessionId::from_raw(id);
     let connecting = connect_with(&state, &id, request.headers().clone(), request.uri().clone(), RuntimeUse::Preview);
-    let endpoint = match connecting.await {
-        Ok(endpoint) => endpoint,
+    let connection = match connecting.await {
+        Ok(connection) => connection,
         Err(e) => return e.into_response(),
     };
     let query = auth::query_without_token(request.uri());
     let agent_path = if query.is_empty() { format!("/preview/{path}") } else { format!("/preview/{path}?{query}") };
-    let mut response = relay(&endpoint, request, &agent_path).await;
+    let mut response = relay(&state, &connection, request, &agent_path).await;
     let headers = response.headers_mut();
     headers.remove(axum::http::header::SET_COOKIE);
     headers.insert("content-security-policy", HeaderValue::from_static("sandbox"));
@@ -73,21 +82,29 @@ async fn connect_with(
     headers: axum::http::HeaderMap,
     uri: axum::http::Uri,
     use_: RuntimeUse,
-) -> Result<AgentEndpoint, ApiError> {
+) -> Result<RuntimeConnection, ApiError> {
     let caller = auth::caller(state, &headers, &uri, id).await?;
-    Ok(state.service.connect_runtime(&caller, id, use_).await?.endpoint)
+    Ok(state.service.connect_runtime(&caller, id, use_).await?)
 }
 
-/// Forwards to the agent; an agent that does not answer is a 503 that says so.
-pub(crate) async fn relay(endpoint: &AgentEndpoint, request: Request<Body>, agent_path: &str) -> Response {
-    match forward::forward(endpoint, request, agent_path).await {
-        Ok(response) => response,
-        Err(ForwardError::Timeout) => {
-            ApiError::new(Code::AgentUnreachable, "The session's agent did not answer in time").into_response()
-        }
+/// Forwards to the agent; an agent that does not answer is a 503 that says so, and a session
+/// whose runtime turns out to have died is marked `failed` at once (not at the next reconcile).
+pub(crate) async fn relay(
+    state: &AppState,
+    connection: &RuntimeConnection,
+    request: Request<Body>,
+    agent_path: &str,
+) -> Response {
+    let message = match forward::forward(&connection.endpoint, request, agent_path).await {
+        Ok(response) => return response,
+        Err(ForwardError::Timeout) => "The session's agent did not answer in time",
         Err(ForwardError::Unreachable(reason)) => {
             tracing::debug!(%reason, "agent unreachable");
-            ApiError::new(Code::AgentUnreachable, "The session's agent did not answer").into_response()
+            "The session's agent did not answer"
         }
+    };
+    if let Err(e) = state.service.check_runtime(&connection.session).await {
+        tracing::warn!(error = %e, session = %connection.session.id, "checking an unreachable runtime failed");
     }
+    ApiError::new(Code::AgentUnreachable, message).into_response()
 }

@@ -53,12 +53,12 @@ async fn serve(state: AppState, id: SessionId, request: Request) -> Response {
         Ok(caller) => caller,
         Err(e) => return refused(e.into()),
     };
-    let endpoint = match state.service.connect_runtime(&caller, &id, RuntimeUse::Preview).await {
-        Ok(connection) => connection.endpoint,
+    let connection = match state.service.connect_runtime(&caller, &id, RuntimeUse::Preview).await {
+        Ok(connection) => connection,
         Err(e) => return ApiError::from(e).into_response(),
     };
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
-    relay(&endpoint, request, &format!("/preview{path}")).await
+    relay(&state, &connection, request, &format!("/preview{path}")).await
 }
 
 /// Sets this origin's cookie and sends the browser to the same address without the pass.

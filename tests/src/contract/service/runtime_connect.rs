@@ -128,3 +128,25 @@ pub async fn preview_passes_open_one_session_for_members_and_viewers(h: &Harness
     expect_code(h.service.issue_preview_link(&stranger, &a).await, "session_not_found");
     Ok(())
 }
+
+pub async fn an_unreachable_agent_whose_runtime_died_fails_its_session_at_once(h: &Harness) -> anyhow::Result<()> {
+    let (owner, t) = promoted(h, "owner@example.com", "node-dev").await?;
+    let id = h.service.create_session(&owner, "dev", &t).await?.session.id;
+    let running = h.service.start_session(&owner, &id).await?;
+    assert!(!h.service.check_runtime(&running).await?, "a live runtime is left alone");
+    assert_eq!(session_of(h, &owner, &id).await?.state, SessionState::Running);
+    h.runtime.kill(&id);
+    assert!(h.service.check_runtime(&running).await?);
+    let failed = session_of(h, &owner, &id).await?;
+    assert_eq!(failed.state, SessionState::Failed);
+    assert!(failed.state_detail.clone().unwrap_or_default().contains("stopped unexpectedly"));
+    assert!(!h.service.check_runtime(&failed).await?, "once is enough");
+    // A connection to a session whose runtime died says so and fails it.
+    let again = h.service.restart_session(&owner, &id).await?;
+    h.runtime.kill(&again.id);
+    let refused = h.service.connect_runtime(&RuntimeCaller::from(&owner), &id, RuntimeUse::Terminal).await;
+    let refused = refused.expect_err("its runtime died");
+    assert!(refused.code.as_str() == "session_not_running" && refused.message.contains("stopped unexpectedly"));
+    assert_eq!(session_of(h, &owner, &id).await?.state, SessionState::Failed);
+    Ok(())
+}

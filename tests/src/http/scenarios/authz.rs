@@ -53,6 +53,7 @@ fn need(method: &str, route: &str) -> Option<Need> {
         ("POST", SESSION_RESTART) | ("POST", SESSION_RUNTIME_TOKEN) => Need::Writer,
         ("GET", ADMIN_REPORT) | ("POST", ADMIN_RECONCILE) => Need::Admin,
         ("GET", SESSION_LOGS) | ("POST", SESSION_PREVIEW) | ("ANY", RUNTIME_PREVIEW) => Need::AnyMember,
+        ("ANY", RUNTIME_PREVIEW_ROOT) => Need::AnyMember,
         ("GET", SESSION_SSH) | ("GET", RUNTIME_TERMINAL) | ("GET", RUNTIME_SSH) => Need::Writer,
         // The grant in the path is the credential.
         ("PUT", UPLOAD) => Need::Nobody,
@@ -164,7 +165,7 @@ fn cross_workspace(caller: Caller, route: &str) -> Option<u16> {
         (Caller::Outsider, VERSIONS | BUNDLE | BUNDLE_GRANT | BUILD | BUILD_LOG | BUILD_RETRY) => Some(404),
         (Caller::Outsider, SESSION | SESSION_EVENTS | SESSION_START | SESSION_STOP | SESSION_RESTART) => Some(404),
         (Caller::Outsider, SESSION_RUNTIME_TOKEN | SESSION_LOGS | SESSION_SSH | SESSION_PREVIEW) => Some(404),
-        (Caller::Outsider, RUNTIME_TERMINAL | RUNTIME_SSH | RUNTIME_PREVIEW) => Some(404),
+        (Caller::Outsider, RUNTIME_TERMINAL | RUNTIME_SSH | RUNTIME_PREVIEW | RUNTIME_PREVIEW_ROOT) => Some(404),
         _ => None,
     }
 }
