@@ -49,8 +49,15 @@ fn http(server: &TestServer, method: &str, host: &str, path: &str, headers: &[(&
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).unwrap();
+    // To the end (the server closes), except after a 101: the upgraded connection stays open.
     let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
+    let mut buffer = [0u8; 16 * 1024];
+    while let Ok(n @ 1..) = stream.read(&mut buffer) {
+        response.extend_from_slice(&buffer[..n]);
+        if response.starts_with(b"HTTP/1.1 101") && response.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
     let text = String::from_utf8_lossy(&response).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
