@@ -79,6 +79,10 @@ pub const RUNTIME_SSH: &str = "/runtime/sessions/{session_id}/ssh";
 /// The preview on the API's own origin, for API clients (sent with a sandboxing CSP; browsers
 /// get the preview's own origin instead).
 pub const RUNTIME_PREVIEW: &str = "/runtime/sessions/{session_id}/preview/{*path}";
+pub const SNAPSHOTS: &str = "/api/sessions/{session_id}/snapshots";
+pub const SNAPSHOT: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}";
+pub const SNAPSHOT_CONTENT: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}/content";
+pub const SNAPSHOT_GRANT: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}/content/upload";
 pub const USAGE: &str = "/api/usage";
 pub const ADMIN_REPORT: &str = "/api/admin/report";
 pub const ADMIN_RECONCILE: &str = "/api/admin/reconcile";
@@ -157,6 +161,12 @@ pub const ALL: &[Route] = &[
     route("GET", RUNTIME_TERMINAL, Auth::Runtime),
     route("GET", RUNTIME_SSH, Auth::Runtime),
     route("ANY", RUNTIME_PREVIEW, Auth::Runtime),
+    route("GET", SNAPSHOTS, Auth::Access),
+    route("POST", SNAPSHOTS, Auth::Access),
+    route("DELETE", SNAPSHOT, Auth::Access),
+    route("PUT", SNAPSHOT_CONTENT, Auth::Access),
+    route("GET", SNAPSHOT_CONTENT, Auth::Access),
+    route("POST", SNAPSHOT_GRANT, Auth::Access),
     route("GET", USAGE, Auth::Access),
     route("GET", ADMIN_REPORT, Auth::Access),
     route("POST", ADMIN_RECONCILE, Auth::Access),

@@ -191,6 +191,11 @@ impl Service {
         Ok((snapshot, secret))
     }
 
+    /// The id of the session's latest good snapshot (for showing which one it is).
+    pub async fn latest_snapshot_id(&self, session: &SessionId) -> Result<Option<SnapshotId>> {
+        Ok(self.ports.snapshots.latest(session).await?.map(|s| s.id))
+    }
+
     /// The session's latest good snapshot (its content's key and digest are what a restore
     /// reads and checks), or `None` when it has none.
     pub async fn latest_snapshot(&self, session: &Session) -> Result<Option<Snapshot>> {
