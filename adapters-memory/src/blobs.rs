@@ -78,6 +78,12 @@ impl BlobStore for MemoryBlobStore {
         self.objects()?.remove(key);
         Ok(())
     }
+
+    async fn list(&self, prefix: &str) -> PortResult<Option<Vec<String>>> {
+        let mut keys: Vec<String> = self.objects()?.keys().filter(|k| k.starts_with(prefix)).cloned().collect();
+        keys.sort();
+        Ok(Some(keys))
+    }
 }
 
 /// Appends `data` to the last piece, starting a new one each time a piece holds [`CHUNK`] bytes.

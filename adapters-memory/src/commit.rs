@@ -4,9 +4,11 @@
 //! `PortError::Conflict` before anything is applied. Only a fully checked batch is applied, with
 //! no further check that could fail halfway. References are checked like SQL foreign keys: the
 //! user or workspace a row names must exist, or be created earlier in the same batch. Template
-//! writes are checked in [`templates`], session writes in [`sessions`].
+//! writes are checked in [`templates`], session writes in [`sessions`], snapshot writes in
+//! [`snapshots`].
 
 mod sessions;
+mod snapshots;
 mod templates;
 
 use crate::state::{MembershipKey, State, StoredUser, Table};
@@ -248,6 +250,27 @@ impl Staged {
                 self.claim(Claim::AuditId(id), state.audit.contains(&entry.id), "audit entry")?;
                 self.audit.push(entry);
             }
+            write @ (Write::CreateSnapshot(_)
+            | Write::UpdateSnapshot { .. }
+            | Write::DeleteSnapshot { .. }
+            | Write::MarkLatestSnapshot { .. }
+            | Write::ReplaceLatestSnapshot { .. }
+            | Write::AtMost { counted: Counted::SnapshotBytes(_), .. }) => self.check_snapshot(state, write)?,
+            Write::CreateGrant(grant) if grant.target.snapshot_id().is_some() => {
+                self.refer(state, grant.created_by_user_id.as_ref(), Some(&grant.workspace_id))?;
+                let (session, snapshot) = match &grant.target {
+                    burstflare_core::model::GrantTarget::Snapshot { session_id, snapshot_id } => {
+                        (session_id, snapshot_id)
+                    }
+                    burstflare_core::model::GrantTarget::Bundle { .. } => unreachable!("a snapshot grant"),
+                };
+                let deleted = self.templates.deleted().clone();
+                let found = self.sessions.snapshot(&state.sessions, &deleted, snapshot);
+                if found.is_none_or(|s| &s.session_id != session) {
+                    return Err(PortError::Conflict("unknown snapshot".to_string()));
+                }
+                self.templates.stage_grant(&state.templates, grant)?;
+            }
             write @ (Write::CreateSession(_)
             | Write::UpdateSession { .. }
             | Write::AppendSessionEvent(_)
@@ -320,6 +343,7 @@ impl Staged {
         self.templates.apply(&mut state.templates);
         if self.sessions.apply(&mut state.sessions, &deleted) {
             state.drop_tokens_of_gone_sessions();
+            state.drop_grants_of_gone_snapshots();
         }
     }
 }

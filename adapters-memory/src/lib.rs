@@ -9,6 +9,7 @@ mod jobs;
 mod repos;
 mod runtime;
 mod sessions;
+mod snapshots;
 mod state;
 mod templates;
 

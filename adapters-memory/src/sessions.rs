@@ -6,8 +6,8 @@
 use crate::state::Table;
 use crate::MemoryStore;
 use async_trait::async_trait;
-use burstflare_core::ids::{SessionEventId, SessionId, WorkspaceId};
-use burstflare_core::model::{Session, SessionEvent};
+use burstflare_core::ids::{SessionEventId, SessionId, SnapshotId, WorkspaceId};
+use burstflare_core::model::{Session, SessionEvent, Snapshot};
 use burstflare_core::ports::{PortResult, SessionRepo};
 use burstflare_core::values::SessionState;
 use std::collections::{HashMap, HashSet};
@@ -20,6 +20,10 @@ pub(crate) struct SessionTables {
     pub events: HashMap<SessionId, Vec<SessionEvent>>,
     /// Every stored event id (the primary key).
     pub event_ids: HashSet<SessionEventId>,
+    /// Snapshots of sessions; they go with their session.
+    pub snapshots: Table<SnapshotId, Snapshot>,
+    /// Each session's latest good snapshot.
+    pub latest: HashMap<SessionId, SnapshotId>,
 }
 
 impl SessionTables {
@@ -44,6 +48,21 @@ impl SessionTables {
                 self.put_session(session);
             }
         }
+        self.remove_snapshots_where(|_| false);
+    }
+
+    /// Removes the snapshots `gone` selects and those whose session is gone, and every pointer to
+    /// a removed snapshot or from a removed session.
+    pub(crate) fn remove_snapshots_where(&mut self, gone: impl Fn(&Snapshot) -> bool) {
+        let sessions = &self.sessions;
+        let snapshots = self.snapshots.drain();
+        for snapshot in snapshots {
+            if !gone(&snapshot) && sessions.contains(&snapshot.session_id) {
+                self.snapshots.upsert(snapshot.id.clone(), snapshot);
+            }
+        }
+        let (sessions, snapshots) = (&self.sessions, &self.snapshots);
+        self.latest.retain(|session, snapshot| sessions.contains(session) && snapshots.contains(snapshot));
     }
 }
 

@@ -192,6 +192,20 @@ impl State {
         kept.into_iter().for_each(|t| self.put_token(t));
     }
 
+    /// Drops the upload grants whose snapshot is gone (the SQL schema's ON DELETE CASCADE).
+    pub(crate) fn drop_grants_of_gone_snapshots(&mut self) {
+        let snapshots = &self.sessions.snapshots;
+        let gone =
+            |g: &burstflare_core::model::UploadGrant| g.target.snapshot_id().is_some_and(|s| !snapshots.contains(s));
+        if !self.templates.grants.iter().any(gone) {
+            return;
+        }
+        let grants = self.templates.grants.drain();
+        self.templates.grant_hashes.clear();
+        let kept: Vec<_> = grants.into_iter().filter(|g| !gone(g)).collect();
+        kept.into_iter().for_each(|g| self.templates.put_grant(g));
+    }
+
     pub(crate) fn put_audit(&mut self, entry: AuditEntry) {
         let is_new = !self.audit.contains(&entry.id);
         let workspace = entry.workspace_id.clone();

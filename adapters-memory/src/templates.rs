@@ -85,7 +85,7 @@ impl TemplateTables {
         releases.into_iter().filter(|r| &r.template_id != id).for_each(|r| self.put_release(r));
         let grants = self.grants.drain();
         self.grant_hashes.clear();
-        grants.into_iter().filter(|g| g.target.template_id() != id).for_each(|g| self.put_grant(g));
+        grants.into_iter().filter(|g| g.target.template_id() != Some(id)).for_each(|g| self.put_grant(g));
     }
 }
 

@@ -17,6 +17,7 @@ mod rate;
 mod releases;
 mod row;
 mod sessions;
+mod snapshots;
 mod templates;
 mod tokens;
 mod uow;
@@ -33,7 +34,7 @@ use std::sync::Arc;
 
 /// Every storage port of core over one executor: users, workspaces, memberships, invites, tokens,
 /// device codes, the audit log, templates (with versions and releases), builds, upload grants,
-/// sessions (with their events), the unit of work, the rate limiter, and both sides of the `jobs` table.
+/// sessions (with their events and snapshots), the unit of work, the rate limiter, and both sides of the `jobs` table.
 pub struct SqlRepos<E> {
     exec: Arc<E>,
 }

@@ -4,8 +4,8 @@
 
 use crate::exec::{SqlExecutor, Stmt};
 use crate::{
-    audit, builds, devices, grants, invites, jobs, memberships, releases, sessions, templates, tokens, usage, users,
-    versions, workspaces, SqlRepos,
+    audit, builds, devices, grants, invites, jobs, memberships, releases, sessions, snapshots, templates, tokens,
+    usage, users, versions, workspaces, SqlRepos,
 };
 use async_trait::async_trait;
 use burstflare_core::ports::{PortResult, UnitOfWork};
@@ -24,6 +24,9 @@ fn at_most(counted: &Counted, max: u64) -> Stmt {
         ),
         Counted::ActiveSessions(workspace) => {
             Stmt::new(sessions::COUNT_ACTIVE, vec![workspace.as_str().into(), max.into()])
+        }
+        Counted::SnapshotBytes(workspace) => {
+            Stmt::new(snapshots::AT_MOST_BYTES, vec![workspace.as_str().into(), max.into()])
         }
     }
 }
@@ -67,6 +70,17 @@ fn translate(write: &Write) -> PortResult<(Stmt, bool)> {
         Write::AppendSessionEvent(event) => (sessions::insert_event(event)?, false),
         Write::TouchSession { session_id, at } => (sessions::touch(session_id, *at), false),
         Write::PurgeSession { session_id, expected_version } => (sessions::purge(session_id, *expected_version), true),
+        Write::CreateSnapshot(snapshot) => (snapshots::insert(snapshot)?, false),
+        Write::UpdateSnapshot { snapshot, expected_version } => (snapshots::update(snapshot, *expected_version)?, true),
+        Write::DeleteSnapshot { snapshot_id, expected_version } => {
+            (snapshots::delete(snapshot_id, *expected_version), true)
+        }
+        Write::MarkLatestSnapshot { session_id, snapshot_id } => {
+            (snapshots::mark_latest(session_id, snapshot_id), true)
+        }
+        Write::ReplaceLatestSnapshot { session_id, from, to } => {
+            (snapshots::replace_latest(session_id, from, to.as_ref()), false)
+        }
         Write::Enqueue(job) => (jobs::insert(job)?, false),
         Write::AtMost { counted, max } => (at_most(counted, *max), false),
     })

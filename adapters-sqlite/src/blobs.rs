@@ -126,10 +126,15 @@ impl BlobStore for FsBlobStore {
         }
         Ok(())
     }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(prefix = %prefix), err)]
+    async fn list(&self, prefix: &str) -> PortResult<Option<Vec<String>>> {
+        crate::blob_list::list_keys(self.root.clone(), prefix.to_string()).await.map(Some)
+    }
 }
 
 /// Whether `name` is a temp file's: `.put-<pid>-<n>.tmp`, both numbers in decimal digits.
-fn is_temp_name(name: &OsStr) -> bool {
+pub(crate) fn is_temp_name(name: &OsStr) -> bool {
     let numbers = name.to_str().and_then(|n| n.strip_prefix(".put-")).and_then(|n| n.strip_suffix(".tmp"));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     numbers.and_then(|n| n.split_once('-')).is_some_and(|(pid, n)| digits(pid) && digits(n))

@@ -3,6 +3,7 @@
 //! schema history stays sqlx's `_sqlx_migrations`).
 #![forbid(unsafe_code)]
 
+mod blob_list;
 mod blobs;
 mod error;
 mod executor;

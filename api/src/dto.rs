@@ -107,6 +107,9 @@ pub struct UserDto {
 pub struct LimitsDto {
     pub max_templates: u32,
     pub max_running_sessions: u32,
+    /// Bytes of snapshot content the workspace may keep.
+    #[serde(default)]
+    pub max_snapshot_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

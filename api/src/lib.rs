@@ -6,10 +6,12 @@
 pub mod dto;
 pub mod routes;
 pub mod sessions;
+pub mod snapshots;
 pub mod templates;
 
 pub use dto::*;
 pub use sessions::*;
+pub use snapshots::*;
 pub use templates::*;
 
 /// The API version this contract describes, reported by `GET /api/health`.

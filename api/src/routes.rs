@@ -81,6 +81,10 @@ pub const RUNTIME_SSH: &str = "/runtime/sessions/{session_id}/ssh";
 pub const RUNTIME_PREVIEW: &str = "/runtime/sessions/{session_id}/preview/{*path}";
 /// The preview's root (`/` of the app), which the wildcard above does not match.
 pub const RUNTIME_PREVIEW_ROOT: &str = "/runtime/sessions/{session_id}/preview/";
+pub const SNAPSHOTS: &str = "/api/sessions/{session_id}/snapshots";
+pub const SNAPSHOT: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}";
+pub const SNAPSHOT_CONTENT: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}/content";
+pub const SNAPSHOT_GRANT: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}/content/upload";
 pub const USAGE: &str = "/api/usage";
 pub const ADMIN_REPORT: &str = "/api/admin/report";
 pub const ADMIN_RECONCILE: &str = "/api/admin/reconcile";
@@ -160,6 +164,12 @@ pub const ALL: &[Route] = &[
     route("GET", RUNTIME_SSH, Auth::Runtime),
     route("ANY", RUNTIME_PREVIEW, Auth::Runtime),
     route("ANY", RUNTIME_PREVIEW_ROOT, Auth::Runtime),
+    route("GET", SNAPSHOTS, Auth::Access),
+    route("POST", SNAPSHOTS, Auth::Access),
+    route("DELETE", SNAPSHOT, Auth::Access),
+    route("PUT", SNAPSHOT_CONTENT, Auth::Access),
+    route("GET", SNAPSHOT_CONTENT, Auth::Access),
+    route("POST", SNAPSHOT_GRANT, Auth::Access),
     route("GET", USAGE, Auth::Access),
     route("GET", ADMIN_REPORT, Auth::Access),
     route("POST", ADMIN_RECONCILE, Auth::Access),

@@ -1,6 +1,6 @@
 //! Request and response bodies of sessions, their events, and usage.
 
-use crate::LimitsDto;
+use crate::{LimitsDto, SnapshotDto};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -67,8 +67,8 @@ pub struct SessionsResponse {
 pub struct SessionDetailResponse {
     pub session: SessionDto,
     pub events: Vec<SessionEventDto>,
-    /// Snapshots of the session (they arrive with persisted paths).
-    pub snapshots: Vec<serde_json::Value>,
+    /// Snapshots of the session, oldest first.
+    pub snapshots: Vec<SnapshotDto>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +83,9 @@ pub struct UsageDto {
     pub runtime_seconds: i64,
     /// Successful template builds.
     pub template_builds: i64,
+    /// Bytes of snapshot content uploaded.
+    #[serde(default)]
+    pub snapshot_bytes: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +141,9 @@ pub struct ReconcileResponse {
     pub recovered_sessions: u64,
     pub purged_deleted_sessions: u64,
     pub purged_stale_sleeping_sessions: u64,
+    /// Snapshots of purged sessions, records whose content never arrived, objects with no record.
+    #[serde(default)]
+    pub purged_snapshots: u64,
 }
 
 /// `GET /api/admin/report`: counters over the current workspace.

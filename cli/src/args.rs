@@ -3,6 +3,7 @@
 
 pub use crate::commands::build::BuildCommand;
 pub use crate::commands::session::SessionCommand;
+pub use crate::commands::snapshot::SnapshotCommand;
 pub use crate::commands::template::{ReleaseCommand, TemplateCommand, VersionCommand};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -52,6 +53,9 @@ pub enum Command {
     /// Sessions: create, list, show, start, stop, restart, delete, events
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Snapshots of a session's persisted paths: list, upload, download, delete
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
     /// Open an SSH connection to a session (runs `ssh`; ARGS after `--` go to it: a command, -L, -N…)
     Ssh {
         /// The session (name or id)

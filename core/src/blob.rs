@@ -36,6 +36,12 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &str) -> PortResult<Option<Blob>>;
     /// Removes the object; removing a missing object is not an error.
     async fn delete(&self, key: &str) -> PortResult<()>;
+    /// The keys of the stored objects under `prefix` (objects still being written excluded), or
+    /// `None` when this store cannot list (then reconcile cannot find objects without a record).
+    async fn list(&self, prefix: &str) -> PortResult<Option<Vec<String>>> {
+        let _ = prefix;
+        Ok(None)
+    }
 }
 
 /// A body held in memory (build logs, tests), yielded in one chunk.
@@ -65,6 +71,37 @@ pub async fn read_to_end(body: &mut dyn ByteStream, limit: u64) -> PortResult<Ve
         out.extend_from_slice(&chunk);
     }
     Ok(out)
+}
+
+/// Passes a body through while hashing it; [`digest`](Self::digest) is the `sha256:<hex>` of
+/// what went through.
+pub struct HashingBody<'a> {
+    inner: &'a mut dyn ByteStream,
+    hasher: sha2::Sha256,
+}
+
+impl<'a> HashingBody<'a> {
+    pub fn new(inner: &'a mut dyn ByteStream) -> Self {
+        use sha2::Digest as _;
+        Self { inner, hasher: sha2::Sha256::new() }
+    }
+    /// The digest of every chunk read so far.
+    pub fn digest(&self) -> String {
+        use sha2::Digest as _;
+        format!("sha256:{}", hex::encode(self.hasher.clone().finalize()))
+    }
+}
+
+#[async_trait]
+impl ByteStream for HashingBody<'_> {
+    async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
+        use sha2::Digest as _;
+        let chunk = self.inner.next_chunk().await?;
+        if let Some(bytes) = &chunk {
+            self.hasher.update(bytes);
+        }
+        Ok(chunk)
+    }
 }
 
 /// The `sha256:<hex>` digest of a whole stream, read chunk by chunk.

@@ -134,6 +134,12 @@ codes! {
     InvalidSessionName => "invalid_session_name", BadRequest;
     /// Not a session state.
     InvalidSessionState => "invalid_session_state", BadRequest;
+    /// The snapshot label is too long or has control characters.
+    InvalidSnapshotLabel => "invalid_snapshot_label", BadRequest;
+    /// The expected digest is not `sha256:` followed by 64 hex digits (or the 64 digits alone).
+    InvalidDigest => "invalid_digest", BadRequest;
+    /// The uploaded body's SHA-256 is not the one the client said it would be; nothing was stored.
+    DigestMismatch => "digest_mismatch", BadRequest;
     // 401
     /// The credential is missing, unknown, expired or revoked.
     Unauthorized => "unauthorized", Unauthorized;
@@ -156,6 +162,8 @@ codes! {
     TemplateLimit => "template_limit", Forbidden;
     /// The workspace's plan allows no more running sessions.
     SessionLimit => "session_limit", Forbidden;
+    /// The workspace's plan allows no more stored snapshot bytes.
+    SnapshotQuota => "snapshot_quota", Forbidden;
     // 404
     /// No such route.
     NotFound => "not_found", NotFound;
@@ -179,6 +187,10 @@ codes! {
     DeviceCodeNotFound => "device_code_not_found", NotFound;
     /// No such session in the workspace.
     SessionNotFound => "session_not_found", NotFound;
+    /// No such snapshot of the session.
+    SnapshotNotFound => "snapshot_not_found", NotFound;
+    /// The snapshot's content has not been uploaded (yet).
+    SnapshotContentNotFound => "snapshot_content_not_found", NotFound;
     // 405
     /// The route does not take this method.
     MethodNotAllowed => "method_not_allowed", MethodNotAllowed;
@@ -231,6 +243,8 @@ codes! {
     SessionChanged => "session_changed", Conflict;
     /// The session must be running for this.
     SessionNotRunning => "session_not_running", Conflict;
+    /// The snapshot changed (or was deleted) while its content was uploading; nothing was stored.
+    SnapshotChanged => "snapshot_changed", Conflict;
     // 410
     /// The invite was revoked.
     InviteRevoked => "invite_revoked", Gone;

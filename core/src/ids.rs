@@ -85,6 +85,9 @@ id_type!(
 id_type!(
     /// One entry of a session's event history.
     SessionEventId, "sev");
+id_type!(
+    /// A snapshot of a session's persisted paths.
+    SnapshotId, "snap");
 
 #[cfg(test)]
 mod tests {

@@ -5,10 +5,10 @@
 
 use crate::blob::BlobStore;
 use crate::error::PortError;
-use crate::ids::{BuildId, JobId, SessionId, TemplateId, UserId, VersionId, WorkspaceId};
+use crate::ids::{BuildId, JobId, SessionId, SnapshotId, TemplateId, UserId, VersionId, WorkspaceId};
 use crate::model::{
     AuditEntry, Build, Credential, DeviceAuthorization, Invite, Member, Membership, Release, Session, SessionEvent,
-    Template, TemplateVersion, UploadGrant, User, Workspace,
+    Snapshot, Template, TemplateVersion, UnfinishedSnapshot, UploadGrant, User, Workspace,
 };
 use crate::secret::SecretHash;
 use crate::store::Batch;
@@ -202,6 +202,28 @@ pub trait SessionRepo: Send + Sync {
     async fn in_states(&self, workspace: Option<&WorkspaceId>, states: &[SessionState]) -> PortResult<Vec<Session>>;
 }
 
+/// Snapshots of sessions and each session's "latest good" pointer.
+#[async_trait]
+pub trait SnapshotRepo: Send + Sync {
+    /// The snapshot if it belongs to the session.
+    async fn get(&self, session: &SessionId, id: &SnapshotId) -> PortResult<Option<Snapshot>>;
+    /// Any snapshot by id, whatever its session (reconcile's sweep of orphaned objects).
+    async fn find(&self, id: &SnapshotId) -> PortResult<Option<Snapshot>>;
+    /// The session's snapshots, oldest first.
+    async fn list(&self, session: &SessionId) -> PortResult<Vec<Snapshot>>;
+    /// The snapshot the session's pointer names (always one with content), if any.
+    async fn latest(&self, session: &SessionId) -> PortResult<Option<Snapshot>>;
+    /// Snapshots of every workspace (or of one) that have no content and were created at or
+    /// before `before`, oldest first, each with the last expiry of its upload grants.
+    async fn unfinished(
+        &self,
+        workspace: Option<&WorkspaceId>,
+        before: Timestamp,
+    ) -> PortResult<Vec<UnfinishedSnapshot>>;
+    /// The bytes of content the workspace's snapshots hold.
+    async fn stored_bytes(&self, workspace: &WorkspaceId) -> PortResult<u64>;
+}
+
 /// What a runtime needs to boot a session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuntimeSpec {
@@ -323,6 +345,7 @@ pub struct Storage {
     pub grants: Arc<dyn UploadGrantRepo>,
     pub sessions: Arc<dyn SessionRepo>,
     pub usage: Arc<dyn UsageRepo>,
+    pub snapshots: Arc<dyn SnapshotRepo>,
 }
 
 impl Storage {
@@ -344,6 +367,7 @@ impl Storage {
             + UploadGrantRepo
             + SessionRepo
             + UsageRepo
+            + SnapshotRepo
             + 'static,
     {
         Self {
@@ -361,7 +385,8 @@ impl Storage {
             builds: store.clone(),
             grants: store.clone(),
             sessions: store.clone(),
-            usage: store,
+            usage: store.clone(),
+            snapshots: store,
         }
     }
 }

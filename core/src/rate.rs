@@ -13,6 +13,8 @@ pub enum RateScope {
     BundleUpload,
     /// Uploads through a grant, per client IP.
     SignedUpload,
+    /// Direct snapshot uploads, per user.
+    SnapshotUpload,
 }
 
 impl RateScope {
@@ -24,6 +26,7 @@ impl RateScope {
             RateScope::DeviceStart => "device-start",
             RateScope::BundleUpload => "template-bundle-upload",
             RateScope::SignedUpload => "signed-upload",
+            RateScope::SnapshotUpload => "snapshot-upload",
         }
     }
     /// Requests allowed per window.
@@ -32,7 +35,7 @@ impl RateScope {
             RateScope::Register | RateScope::DeviceStart => 4,
             RateScope::Login => 8,
             RateScope::Refresh => 12,
-            RateScope::BundleUpload => 8,
+            RateScope::BundleUpload | RateScope::SnapshotUpload => 8,
             RateScope::SignedUpload => 16,
         }
     }

@@ -8,9 +8,9 @@
 //! racing guarded write on them loses. This is what D1's atomic batches, one SQLite transaction
 //! and one in-memory lock all offer alike.
 
-use crate::ids::{FamilyId, SessionId, TemplateId, TokenId, WorkspaceId};
+use crate::ids::{FamilyId, SessionId, SnapshotId, TemplateId, TokenId, WorkspaceId};
 use crate::model::{
-    AuditEntry, Build, DeviceAuthorization, Invite, Membership, Release, Session, SessionEvent, Template,
+    AuditEntry, Build, DeviceAuthorization, Invite, Membership, Release, Session, SessionEvent, Snapshot, Template,
     TemplateVersion, Token, UploadGrant, UsageEvent, User, Workspace,
 };
 use crate::ports::QueuedJob;
@@ -117,10 +117,40 @@ pub enum Write {
         session_id: SessionId,
         at: crate::time::Timestamp,
     },
-    /// Removes the session with its events; guarded.
+    /// Removes the session with its events, its snapshots' records and their upload grants;
+    /// guarded. (The snapshots' objects are the use case's to delete once the batch committed.)
     PurgeSession {
         session_id: SessionId,
         expected_version: i64,
+    },
+    /// Fails with `Conflict` when the session does not exist (or the id is taken).
+    CreateSnapshot(Snapshot),
+    /// Stores the snapshot's content and version as given; guarded.
+    UpdateSnapshot {
+        snapshot: Snapshot,
+        expected_version: i64,
+    },
+    /// Removes the snapshot with its upload grants; guarded. A session whose latest it was keeps
+    /// pointing at nothing unless the batch also moves its pointer.
+    DeleteSnapshot {
+        snapshot_id: SnapshotId,
+        expected_version: i64,
+    },
+    /// Points the session's "latest good snapshot" at `snapshot_id`. Guarded by the snapshot, not
+    /// by the session's version (so a save never makes a lifecycle transition lose its race):
+    /// fails with `Conflict` unless the snapshot, as the batch so far left it, belongs to the
+    /// session and has its content.
+    MarkLatestSnapshot {
+        session_id: SessionId,
+        snapshot_id: SnapshotId,
+    },
+    /// Moves the session's pointer from `from` to `to` (`None`: no latest) if, and only if, it
+    /// still points at `from`, and `to` (if any) is a snapshot of the session with content;
+    /// otherwise does nothing (never conflicts). Used when the latest snapshot is deleted.
+    ReplaceLatestSnapshot {
+        session_id: SessionId,
+        from: SnapshotId,
+        to: Option<SnapshotId>,
     },
     /// Queues a job if and only if the batch commits (the store's own job table, as an outbox).
     Enqueue(QueuedJob),
@@ -139,6 +169,8 @@ pub enum Counted {
     Templates(WorkspaceId),
     /// Sessions of the workspace whose runtime holds a slot (`starting`, `running`, `stopping`).
     ActiveSessions(WorkspaceId),
+    /// The bytes of the uploaded content of every snapshot of the workspace.
+    SnapshotBytes(WorkspaceId),
 }
 
 /// The writes of one use case, committed all or nothing.

@@ -304,16 +304,19 @@ wire_enum!(
 pub struct PlanLimits {
     pub max_templates: u32,
     pub max_running_sessions: u32,
+    /// Bytes of snapshot content the workspace may keep.
+    pub max_snapshot_bytes: u64,
 }
 
 impl Plan {
     pub fn limits(self) -> PlanLimits {
-        let (max_templates, max_running_sessions) = match self {
-            Plan::Free => (10, 3),
-            Plan::Pro => (100, 20),
-            Plan::Enterprise => (1000, 200),
+        const GIB: u64 = 1024 * 1024 * 1024;
+        let (max_templates, max_running_sessions, max_snapshot_bytes) = match self {
+            Plan::Free => (10, 3, 5 * GIB),
+            Plan::Pro => (100, 20, 100 * GIB),
+            Plan::Enterprise => (1000, 200, 1024 * GIB),
         };
-        PlanLimits { max_templates, max_running_sessions }
+        PlanLimits { max_templates, max_running_sessions, max_snapshot_bytes }
     }
     /// Stored plans are trusted; an unknown one counts as free.
     pub fn from_stored(raw: &str) -> Self {

@@ -4,7 +4,7 @@
 
 use crate::csrf::CsrfKey;
 use crate::error::ApiError;
-use crate::handlers::{admin, auth, builds, device, health, runtime, sessions, templates, workspaces};
+use crate::handlers::{admin, auth, builds, device, health, runtime, sessions, snapshots, templates, workspaces};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::native::runtime as runtime_routes;
 #[cfg(target_arch = "wasm32")]
@@ -137,6 +137,12 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("POST", SESSION_PREVIEW) => on(filter, runtime::preview_link),
         ("GET", RUNTIME_TERMINAL) => on(filter, runtime_routes::terminal),
         ("GET", RUNTIME_SSH) => on(filter, runtime_routes::ssh),
+        ("GET", SNAPSHOTS) => on(filter, snapshots::list),
+        ("POST", SNAPSHOTS) => on(filter, snapshots::create),
+        ("DELETE", SNAPSHOT) => on(filter, snapshots::delete),
+        ("PUT", SNAPSHOT_CONTENT) => on(filter, snapshots::upload),
+        ("GET", SNAPSHOT_CONTENT) => on(filter, snapshots::download),
+        ("POST", SNAPSHOT_GRANT) => on(filter, snapshots::create_grant),
         ("GET", USAGE) => on(filter, sessions::usage),
         ("GET", ADMIN_REPORT) => on(filter, admin::report),
         ("POST", ADMIN_RECONCILE) => on(filter, admin::reconcile),

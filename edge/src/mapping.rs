@@ -21,7 +21,11 @@ pub fn user(u: &User) -> UserDto {
 }
 
 pub fn limits(l: PlanLimits) -> LimitsDto {
-    LimitsDto { max_templates: l.max_templates, max_running_sessions: l.max_running_sessions }
+    LimitsDto {
+        max_templates: l.max_templates,
+        max_running_sessions: l.max_running_sessions,
+        max_snapshot_bytes: l.max_snapshot_bytes,
+    }
 }
 
 pub fn workspace(v: &WorkspaceView) -> WorkspaceDto {
@@ -187,4 +191,32 @@ pub fn session_event(e: &SessionEvent) -> SessionEventDto {
         details: e.details.clone(),
         created_at: e.created_at.to_iso(),
     }
+}
+
+/// A snapshot as the API shows it; `latest` is the session's latest good snapshot's id.
+pub fn snapshot(
+    s: &burstflare_core::model::Snapshot,
+    latest: Option<&burstflare_core::ids::SnapshotId>,
+) -> burstflare_api::SnapshotDto {
+    let c = s.content.as_ref();
+    burstflare_api::SnapshotDto {
+        id: s.id.to_string(),
+        session_id: s.session_id.to_string(),
+        workspace_id: s.workspace_id.to_string(),
+        label: s.label.clone(),
+        kind: s.kind.as_str().to_string(),
+        object_key: c.map(|c| c.key.clone()),
+        uploaded_at: c.map(|c| c.uploaded_at.to_iso()),
+        content_type: c.map(|c| c.content_type.clone()),
+        bytes: s.stored_bytes(),
+        sha256: c.map(|c| c.sha256.clone()),
+        latest: latest == Some(&s.id),
+        created_by_user_id: s.created_by_user_id.as_ref().map(ToString::to_string),
+        created_at: s.created_at.to_iso(),
+    }
+}
+
+/// Every snapshot of a list, oldest first.
+pub fn snapshots(list: &burstflare_core::service::SnapshotList) -> Vec<burstflare_api::SnapshotDto> {
+    list.snapshots.iter().map(|s| snapshot(s, list.latest.as_ref())).collect()
 }

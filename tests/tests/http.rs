@@ -1,7 +1,9 @@
 //! Runs the HTTP suite against a fresh native server per scenario, once over SQLite (in a temp
 //! folder) and once over memory. `http_target.rs` runs the same list against any deployment.
 
-use burstflare_tests::http::scenarios::{auth, authz, browser, device, input, sessions, templates, workspaces};
+use burstflare_tests::http::scenarios::{
+    auth, authz, browser, device, input, sessions, snapshots, templates, workspaces,
+};
 use burstflare_tests::http::server::Target;
 use burstflare_tests::http::Api;
 

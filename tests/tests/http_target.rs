@@ -1,7 +1,9 @@
 //! Runs the HTTP suite against the deployment at `BURSTFLARE_TEST_URL` (e.g. the Worker under
 //! workerd, see `scripts/test-worker`). Built only with `--features external-target`.
 
-use burstflare_tests::http::scenarios::{auth, authz, browser, device, input, sessions, templates, workspaces};
+use burstflare_tests::http::scenarios::{
+    auth, authz, browser, device, input, sessions, snapshots, templates, workspaces,
+};
 use burstflare_tests::http::Api;
 
 fn target_url() -> String {

@@ -9,12 +9,12 @@ use super::{guard, Stage, Staged};
 use crate::sessions::SessionTables;
 use crate::state::State;
 use burstflare_core::error::PortError;
-use burstflare_core::ids::{SessionId, TemplateId, WorkspaceId};
+use burstflare_core::ids::{SessionId, SnapshotId, TemplateId, WorkspaceId};
 use burstflare_core::machines::sessions::holds_a_slot;
-use burstflare_core::model::{Session, SessionEvent};
+use burstflare_core::model::{Session, SessionEvent, Snapshot};
 use burstflare_core::ports::PortResult;
 use burstflare_core::store::{Counted, Write};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// What a batch does to the session tables.
 #[derive(Default)]
@@ -23,6 +23,11 @@ pub(super) struct SessionStage {
     events: Vec<SessionEvent>,
     /// Sessions the batch purged: their stored rows and events no longer count.
     purged: HashSet<SessionId>,
+    pub(super) snapshots: Stage<SnapshotId, Snapshot>,
+    /// Snapshots the batch deleted.
+    pub(super) deleted_snapshots: HashSet<SnapshotId>,
+    /// Latest pointers the batch set (`None`: cleared).
+    pub(super) latest: HashMap<SessionId, Option<SnapshotId>>,
 }
 
 fn conflict(what: &str) -> PortError {
@@ -71,11 +76,12 @@ impl SessionStage {
     }
 
     /// Writes the batch's effect into the store: removals first (purges and the cascade of the
-    /// templates the batch deleted), then staged sessions and events in order.
-    /// Applies the staged sessions; true when sessions were removed (their runtime tokens go too).
+    /// templates the batch deleted), then staged sessions and events in order, then snapshots and
+    /// latest pointers. True when sessions or snapshots were removed (their runtime tokens and
+    /// upload grants go too).
     pub(super) fn apply(self, t: &mut SessionTables, deleted: &HashSet<TemplateId>) -> bool {
         let purged = self.purged;
-        let removed = !purged.is_empty() || !deleted.is_empty();
+        let removed = !purged.is_empty() || !deleted.is_empty() || !self.deleted_snapshots.is_empty();
         if removed {
             t.remove_where(|row| purged.contains(&row.id) || deleted.contains(&row.template_id));
         }
@@ -88,6 +94,17 @@ impl SessionStage {
                 t.put_event(event);
             }
         }
+        for row in self.snapshots.into_rows() {
+            t.snapshots.upsert(row.id.clone(), row);
+        }
+        for (session, latest) in self.latest {
+            match latest {
+                Some(snapshot) => t.latest.insert(session, snapshot),
+                None => t.latest.remove(&session),
+            };
+        }
+        let gone = self.deleted_snapshots;
+        t.remove_snapshots_where(|row| gone.contains(&row.id));
         removed
     }
 }
@@ -143,6 +160,8 @@ impl Staged {
                 guard(row.as_ref().map(|r| r.version), expected_version, "session")?;
                 self.sessions.sessions.retain(|row| row.id != session_id);
                 self.sessions.events.retain(|e| e.session_id != session_id);
+                self.sessions.snapshots.retain(|row| row.session_id != session_id);
+                self.sessions.latest.remove(&session_id);
                 self.sessions.purged.insert(session_id);
             }
             Write::AtMost { counted: Counted::ActiveSessions(workspace), max } => {

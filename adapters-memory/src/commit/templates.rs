@@ -147,17 +147,37 @@ impl TemplateStage {
     }
 
     fn check_create_grant(&self, t: &TemplateTables, grant: &UploadGrant) -> PortResult<()> {
-        let GrantTarget::Bundle { template_id, version_id } = &grant.target;
-        self.check_parents(t, template_id, version_id)?;
-        if self.live(&self.grants, &t.grants, &grant.id, |row| row.target.template_id()).is_some() {
+        if let GrantTarget::Bundle { template_id, version_id } = &grant.target {
+            self.check_parents(t, template_id, version_id)?;
+        }
+        if self.grant(t, &grant.id).is_some() {
             return Err(conflict("upload grant already exists"));
         }
         let staged = self.grants.rows.values().any(|g| g.secret_hash == grant.secret_hash);
-        if staged
-            || self.stored_alive(&t.grants, t.grant_hashes.get(&grant.secret_hash), |row| row.target.template_id())
-        {
+        let stored = t.grant_hashes.get(&grant.secret_hash).and_then(|id| self.grant(t, id));
+        if staged || stored.is_some() {
             return Err(conflict("upload grant secret already exists"));
         }
+        Ok(())
+    }
+
+    /// The grant as the batch so far left it (gone with its template: `None`; snapshot grants
+    /// that lost their snapshot are dropped when the batch is applied).
+    fn grant(&self, t: &TemplateTables, id: &GrantId) -> Option<UploadGrant> {
+        match self.grants.rows.get(id) {
+            Some(row) => Some(row.clone()),
+            None => t
+                .grants
+                .get(id)
+                .filter(|g| g.target.template_id().is_none_or(|tpl| !self.deleted.contains(tpl)))
+                .cloned(),
+        }
+    }
+
+    /// Stages a new grant whose target the caller checked (a snapshot grant).
+    pub(super) fn stage_grant(&mut self, t: &TemplateTables, grant: UploadGrant) -> PortResult<()> {
+        self.check_create_grant(t, &grant)?;
+        self.grants.put(grant.id.clone(), grant);
         Ok(())
     }
 
@@ -167,7 +187,7 @@ impl TemplateStage {
         self.versions.retain(|row| &row.template_id != id);
         self.builds.retain(|row| &row.template_id != id);
         self.releases.retain(|row| &row.template_id != id);
-        self.grants.retain(|row| row.target.template_id() != id);
+        self.grants.retain(|row| row.target.template_id() != Some(id));
         self.deleted.insert(id.clone());
     }
 
@@ -261,12 +281,12 @@ impl Staged {
                 self.templates.releases.put(release.id.clone(), release);
             }
             Write::CreateGrant(grant) => {
-                self.refer(state, Some(&grant.created_by_user_id), Some(&grant.workspace_id))?;
+                self.refer(state, grant.created_by_user_id.as_ref(), Some(&grant.workspace_id))?;
                 self.templates.check_create_grant(t, &grant)?;
                 self.templates.grants.put(grant.id.clone(), grant);
             }
             Write::UpdateGrant { grant, expected_version } => {
-                let row = self.templates.live(&self.templates.grants, &t.grants, &grant.id, |g| g.target.template_id());
+                let row = self.templates.grant(t, &grant.id);
                 guard(row.as_ref().map(|r| r.version), expected_version, "upload grant")?;
                 if let Some(mut row) = row {
                     row.used_at = grant.used_at;

@@ -6,6 +6,7 @@ pub mod build;
 pub mod device;
 pub mod runtime;
 pub mod session;
+pub mod snapshot;
 pub mod template;
 pub mod workspace;
 
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Build(command) => build::run(&mut api, out, command).await,
         Command::Release(command) => template::run_release(&mut api, out, command).await,
         Command::Session(command) => session::run(&mut api, out, command).await,
+        Command::Snapshot(command) => snapshot::run(&mut api, out, command).await,
         Command::Ssh { session, args } => runtime::ssh(&mut api, &session, &args).await,
         Command::SshProxy { session } => runtime::ssh_proxy(&mut api, &session).await,
         Command::SshConfig { file } => runtime::ssh_config(&mut api, out, file).await,

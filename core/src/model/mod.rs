@@ -138,3 +138,6 @@ pub use templates::*;
 
 mod sessions;
 pub use sessions::*;
+
+mod snapshots;
+pub use snapshots::*;

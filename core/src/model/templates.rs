@@ -2,7 +2,9 @@
 //! of each version with its state machine, releases (promotion history), one-time upload grants,
 //! and usage events.
 
-use crate::ids::{BuildId, GrantId, ReleaseId, TemplateId, UsageId, UserId, VersionId, WorkspaceId};
+use crate::ids::{
+    BuildId, GrantId, ReleaseId, SessionId, SnapshotId, TemplateId, UsageId, UserId, VersionId, WorkspaceId,
+};
 use crate::manifest::Manifest;
 use crate::secret::SecretHash;
 use crate::time::Timestamp;
@@ -143,19 +145,30 @@ pub struct Release {
 pub enum GrantTarget {
     /// The bundle of one template version.
     Bundle { template_id: TemplateId, version_id: VersionId },
+    /// The content of one snapshot of a session.
+    Snapshot { session_id: SessionId, snapshot_id: SnapshotId },
 }
 
 impl GrantTarget {
     /// The template the target belongs to (its grants go when the template goes).
-    pub fn template_id(&self) -> &TemplateId {
+    pub fn template_id(&self) -> Option<&TemplateId> {
         match self {
-            GrantTarget::Bundle { template_id, .. } => template_id,
+            GrantTarget::Bundle { template_id, .. } => Some(template_id),
+            GrantTarget::Snapshot { .. } => None,
+        }
+    }
+    /// The snapshot the target is (its grants go when the snapshot or its session goes).
+    pub fn snapshot_id(&self) -> Option<&SnapshotId> {
+        match self {
+            GrantTarget::Snapshot { snapshot_id, .. } => Some(snapshot_id),
+            GrantTarget::Bundle { .. } => None,
         }
     }
 }
 
 /// Permission to upload one object, once, before it expires: bound to a target, a content type
-/// and an exact size. The secret in the upload URL is stored only as its hash.
+/// and an exact size (or, for automatic snapshots whose archive is streamed as it is made, any
+/// size up to the snapshot limit). The secret in the upload URL is stored only as its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadGrant {
     pub id: GrantId,
@@ -163,8 +176,10 @@ pub struct UploadGrant {
     pub workspace_id: WorkspaceId,
     pub target: GrantTarget,
     pub content_type: String,
-    pub bytes: u64,
-    pub created_by_user_id: UserId,
+    /// The exact size the body must have; `None`: any size up to the target's limit.
+    pub bytes: Option<u64>,
+    /// Who asked for it; `None` for the runtime's automatic snapshots.
+    pub created_by_user_id: Option<UserId>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub used_at: Option<Timestamp>,

@@ -11,6 +11,8 @@ mod runtime_access;
 mod runtime_connect;
 mod session_reconcile;
 mod sessions;
+mod snapshot_uploads;
+mod snapshots;
 mod templates;
 mod uploads;
 mod workspaces;
@@ -27,6 +29,8 @@ pub use runtime_connect::{
 };
 pub use session_reconcile::SessionSweep;
 pub use sessions::{SessionView, RUNTIME_SECONDS};
+pub use snapshot_uploads::GrantUpload;
+pub use snapshots::{SnapshotList, ORPHAN_GRACE_SECONDS, SNAPSHOT_BYTES, SNAPSHOT_GRANT_PREFIX};
 pub use templates::TemplateView;
 
 use crate::error::{Code, Error, Result};
@@ -59,6 +63,11 @@ pub struct Config {
     pub max_build_attempts: u32,
     /// How long a runtime token (one session's terminal or SSH connection) stays usable.
     pub runtime_token_ttl_seconds: i64,
+    /// The largest snapshot accepted, in bytes (as uploaded, compressed).
+    pub snapshot_limit_bytes: u64,
+    /// When set, the snapshot bytes every workspace may keep, whatever its plan (single-tenant
+    /// servers, tests); otherwise the plan's `max_snapshot_bytes`.
+    pub snapshot_quota_bytes: Option<u64>,
 }
 
 impl Default for Config {
@@ -75,6 +84,8 @@ impl Default for Config {
             build_timeout_seconds: 10 * 60,
             max_build_attempts: 3,
             runtime_token_ttl_seconds: 5 * 60,
+            snapshot_limit_bytes: 512 * 1024 * 1024,
+            snapshot_quota_bytes: None,
         }
     }
 }

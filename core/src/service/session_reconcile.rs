@@ -1,8 +1,9 @@
 //! What reconcile does to sessions, across the deployment or within one workspace: it sleeps
 //! running sessions idle past their template's idle timeout (never the others), marks as `failed`
 //! the sessions whose runtime died or never became healthy, finishes stops that were cut off, and
-//! purges deleted sessions and sleeping ones past their sleep TTL, with their events. Every step
-//! is a guarded transition, so running it twice, or beside user requests, changes nothing twice.
+//! purges deleted sessions and sleeping ones past their sleep TTL, with their events and snapshots
+//! (records in the batch, objects after it), then sweeps unfinished and orphaned snapshots. Every
+//! step is a guarded transition, so running it twice, or beside user requests, changes nothing twice.
 
 use super::{Actor, Service};
 use crate::error::Result;
@@ -30,6 +31,9 @@ pub struct SessionSweep {
     pub purged_deleted: u64,
     /// Sleeping sessions past their sleep TTL, purged.
     pub purged_stale: u64,
+    /// Snapshots removed: those of purged sessions, records whose content never arrived, and
+    /// objects no record names.
+    pub purged_snapshots: u64,
 }
 
 impl Service {
@@ -50,8 +54,9 @@ impl Service {
         let states = [SessionState::Deleted, SessionState::Sleeping];
         for session in self.ports.sessions.in_states(scope, &states).await? {
             if session.state == SessionState::Deleted {
-                if self.purge(&session, None).await.is_ok() {
+                if let Ok(snapshots) = self.purge(&session, None).await {
                     sweep.purged_deleted += 1;
+                    sweep.purged_snapshots += snapshots;
                 }
             } else if is_stale(&session, now) {
                 let details = json!({ "sleepTtlSeconds": session.sleep_ttl_seconds,
@@ -63,11 +68,13 @@ impl Service {
                     ("session", session.id.as_str()),
                     details,
                 );
-                if self.purge(&session, Some(audit)).await.is_ok() {
+                if let Ok(snapshots) = self.purge(&session, Some(audit)).await {
                     sweep.purged_stale += 1;
+                    sweep.purged_snapshots += snapshots;
                 }
             }
         }
+        sweep.purged_snapshots += self.sweep_snapshots(scope).await?;
         Ok(sweep)
     }
 
@@ -121,14 +128,21 @@ impl Service {
         Ok(())
     }
 
-    /// Removes the session and its events (guarded by the version read).
-    async fn purge(&self, session: &Session, audit: Option<Write>) -> Result<()> {
+    /// Removes the session with its events and snapshots (guarded by the version read), then the
+    /// snapshots' objects; returns how many snapshots went.
+    async fn purge(&self, session: &Session, audit: Option<Write>) -> Result<u64> {
+        let snapshots = self.ports.snapshots.list(&session.id).await?;
         let mut batch = Batch::new();
         batch.push(Write::PurgeSession { session_id: session.id.clone(), expected_version: session.version });
         if let Some(audit) = audit {
             batch.push(audit);
         }
-        self.commit(batch).await
+        self.commit(batch).await?;
+        // Objects of a snapshot uploaded between the read and the commit are left to the sweep.
+        for content in snapshots.iter().filter_map(|s| s.content.as_ref()) {
+            self.discard_object(&content.key).await;
+        }
+        Ok(snapshots.len() as u64)
     }
 }
 

@@ -9,7 +9,7 @@ use crate::manifest::Manifest;
 use crate::model::{Build, BuildStatus, Release, Template, TemplateVersion, VersionStatus};
 use crate::ports::Job;
 use crate::store::{Batch, Counted, Write};
-use crate::values::{Role, TemplateName, VersionLabel};
+use crate::values::{Role, SessionState, TemplateName, VersionLabel};
 use serde_json::json;
 
 /// A template with its versions, each with its build.
@@ -157,6 +157,13 @@ impl Service {
             ));
         }
         let releases = self.ports.templates.releases(&actor.workspace_id, Some(id)).await?;
+        // Its deleted sessions go with it, and their snapshots with them.
+        let mut snapshot_keys = Vec::new();
+        let deleted = self.ports.sessions.in_states(Some(&actor.workspace_id), &[SessionState::Deleted]).await?;
+        for session in deleted.iter().filter(|s| &s.template_id == id) {
+            let snapshots = self.ports.snapshots.list(&session.id).await?;
+            snapshot_keys.extend(snapshots.into_iter().filter_map(|s| s.content.map(|c| c.key)));
+        }
         let builds: Vec<&Build> = view.versions.iter().filter_map(|(_, b)| b.as_ref()).collect();
         let counts = (view.versions.len(), builds.len(), releases.len());
         let mut batch = Batch::new();
@@ -171,7 +178,7 @@ impl Service {
         self.commit(batch).await?;
         // The records are gone; objects left behind by a failed delete are unreachable, not wrong.
         let keys = view.versions.iter().filter_map(|(v, _)| v.bundle.as_ref().map(|b| b.key.clone()));
-        for key in keys.chain(builds.iter().map(|b| b.log_key.clone())) {
+        for key in keys.chain(builds.iter().map(|b| b.log_key.clone())).chain(snapshot_keys) {
             let _ = self.ports.blobs.delete(&key).await;
         }
         Ok(counts)

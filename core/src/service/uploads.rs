@@ -37,20 +37,20 @@ fn check_content_type(content_type: &str) -> Result<String> {
 
 /// Passes a body through, failing at its end if it was empty or (for grants) not exactly the
 /// expected size, so the blob store keeps the previous object instead of a bad one.
-struct CheckedBody<'a> {
+pub(crate) struct CheckedBody<'a> {
     inner: &'a mut dyn ByteStream,
     expected: Option<u64>,
     seen: u64,
 }
 
 impl<'a> CheckedBody<'a> {
-    fn new(inner: &'a mut dyn ByteStream, expected: Option<u64>) -> Self {
+    pub(crate) fn new(inner: &'a mut dyn ByteStream, expected: Option<u64>) -> Self {
         Self { inner, expected, seen: 0 }
     }
 }
 
-const EMPTY: &str = "empty_body";
-const MISMATCH: &str = "size_mismatch";
+pub(crate) const EMPTY: &str = "empty_body";
+pub(crate) const MISMATCH: &str = "size_mismatch";
 
 #[async_trait]
 impl ByteStream for CheckedBody<'_> {
@@ -83,7 +83,7 @@ impl Service {
         let content_type = check_content_type(content_type)?;
         let limit = self.config.bundle_limit_bytes;
         let mut body = CheckedBody::new(body, None);
-        self.store_bundle(&template, version, &content_type, &mut body, limit, (&actor.user.id, None)).await
+        self.store_bundle(&template, version, &content_type, &mut body, limit, (Some(&actor.user.id), None)).await
     }
 
     /// Grants a one-time upload of exactly `bytes` bytes of `content_type` for the version.
@@ -113,8 +113,8 @@ impl Service {
             workspace_id: template.workspace_id.clone(),
             target: GrantTarget::Bundle { template_id: template.id.clone(), version_id: version.id.clone() },
             content_type: content_type.clone(),
-            bytes,
-            created_by_user_id: actor.user.id.clone(),
+            bytes: Some(bytes),
+            created_by_user_id: Some(actor.user.id.clone()),
             created_at: now,
             expires_at: now.plus_seconds(self.config.upload_grant_ttl_seconds),
             used_at: None,
@@ -142,26 +142,44 @@ impl Service {
         content_type: &str,
         body: &mut dyn ByteStream,
     ) -> Result<(TemplateVersion, Build)> {
+        let grant = self.live_grant(secret).await?;
+        self.bundle_through_grant(grant, content_type, body).await
+    }
+
+    /// The unused, unexpired grant this secret is for, or 404.
+    pub(crate) async fn live_grant(&self, secret: &str) -> Result<UploadGrant> {
         if !secret.starts_with(&format!("{GRANT_PREFIX}_")) {
             return Err(grant_not_found());
         }
         let grant = self.ports.grants.find_by_secret(&SecretHash::of(secret)).await?.ok_or_else(grant_not_found)?;
-        let now = self.now();
-        if grant.used_at.is_some() || !grant.expires_at.is_after(now) {
+        if grant.used_at.is_some() || !grant.expires_at.is_after(self.now()) {
             return Err(grant_not_found());
         }
+        Ok(grant)
+    }
+
+    /// A bundle upload through a live grant (see [`upload_with_grant`](Self::upload_with_grant)).
+    pub(crate) async fn bundle_through_grant(
+        &self,
+        grant: UploadGrant,
+        content_type: &str,
+        body: &mut dyn ByteStream,
+    ) -> Result<(TemplateVersion, Build)> {
+        let GrantTarget::Bundle { template_id, version_id } = &grant.target else {
+            return Err(grant_not_found());
+        };
         let content_type = check_content_type(content_type)?;
         if content_type != grant.content_type {
             return Err(Error::new(Code::ContentTypeMismatch, format!("This grant is for {}", grant.content_type)));
         }
-        let GrantTarget::Bundle { template_id, version_id } = &grant.target;
         let template = self.ports.templates.get(&grant.workspace_id, template_id).await?;
         let template = template.ok_or_else(grant_not_found)?;
         let version = self.ports.templates.get_version(template_id, version_id).await?;
         let version = version.ok_or_else(version_not_found)?;
-        let mut body = CheckedBody::new(body, Some(grant.bytes));
-        let uploader = (&grant.created_by_user_id, Some(&grant));
-        self.store_bundle(&template, version, &content_type, &mut body, grant.bytes, uploader).await
+        let mut body = CheckedBody::new(body, grant.bytes);
+        let limit = grant.bytes.unwrap_or(self.config.bundle_limit_bytes);
+        let uploader = (grant.created_by_user_id.as_ref(), Some(&grant));
+        self.store_bundle(&template, version, &content_type, &mut body, limit, uploader).await
     }
 
     /// The version's bundle, streamed.
@@ -189,7 +207,7 @@ impl Service {
         content_type: &str,
         body: &mut dyn ByteStream,
         limit: u64,
-        (uploader, grant): (&crate::ids::UserId, Option<&UploadGrant>),
+        (uploader, grant): (Option<&crate::ids::UserId>, Option<&UploadGrant>),
     ) -> Result<(TemplateVersion, Build)> {
         let build = self.ports.builds.for_version(&current.id).await?;
         let build = build.ok_or_else(|| Error::internal(format!("version {} has no build", current.id)))?;
@@ -230,7 +248,7 @@ impl Service {
             .push(self.job(Job::Build { build_id: requeued.id.clone() }, 0))
             .push(self.audit(
                 "template.bundle_uploaded",
-                Some(uploader),
+                uploader,
                 Some(&template.workspace_id),
                 ("template_version", version.id.as_str()),
                 details,
@@ -249,7 +267,7 @@ impl Service {
     /// Deletes an object no committed row points to; a failure leaves an unreachable object, which
     /// is harmless (nothing can read it) and only costs storage.
     async fn discard_blob(&self, key: &str) {
-        let _ = self.ports.blobs.delete(key).await;
+        self.discard_object(key).await;
     }
 
     /// Why an upload's batch lost, as the client should hear it: nothing was stored either way.
@@ -274,6 +292,6 @@ impl Service {
     }
 }
 
-fn grant_not_found() -> Error {
+pub(crate) fn grant_not_found() -> Error {
     Error::new(Code::UploadGrantNotFound, "Upload grant not found, already used or expired")
 }

@@ -37,5 +37,6 @@ pub async fn reconcile(State(state): State<AppState>, Authed(actor): Authed) -> 
         recovered_sessions: sweep.recovered,
         purged_deleted_sessions: sweep.purged_deleted,
         purged_stale_sleeping_sessions: sweep.purged_stale,
+        purged_snapshots: sweep.purged_snapshots,
     }))
 }

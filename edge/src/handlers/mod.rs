@@ -8,6 +8,7 @@ pub mod device;
 pub mod health;
 pub mod runtime;
 pub mod sessions;
+pub mod snapshots;
 pub mod templates;
 pub mod workspaces;
 

@@ -15,7 +15,7 @@ use burstflare_api::{
 };
 use burstflare_core::ids::{SessionId, TemplateId};
 use burstflare_core::model::Session;
-use burstflare_core::service::{SessionView, RUNTIME_SECONDS};
+use burstflare_core::service::{SessionView, RUNTIME_SECONDS, SNAPSHOT_BYTES};
 
 fn one(view: &SessionView) -> Json<SessionResponse> {
     Json(SessionResponse { session: mapping::session(view) })
@@ -46,11 +46,13 @@ pub async fn show(
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<SessionDetailResponse>> {
-    let (view, events) = state.service.show_session(&actor, &SessionId::from_raw(id)).await?;
+    let id = SessionId::from_raw(id);
+    let (view, events) = state.service.show_session(&actor, &id).await?;
+    let snapshots = state.service.list_snapshots(&actor, &id).await?;
     Ok(Json(SessionDetailResponse {
         session: mapping::session(&view),
         events: events.iter().map(mapping::session_event).collect(),
-        snapshots: Vec::new(),
+        snapshots: mapping::snapshots(&snapshots),
     }))
 }
 
@@ -136,7 +138,11 @@ pub async fn usage(State(state): State<AppState>, Authed(actor): Authed) -> ApiR
     let (totals, plan) = state.service.usage(&actor).await?;
     let total = |kind: &str| totals.iter().find(|(k, _)| k == kind).map_or(0, |(_, v)| *v);
     Ok(Json(UsageResponse {
-        usage: UsageDto { runtime_seconds: total(RUNTIME_SECONDS), template_builds: total("template_build") },
+        usage: UsageDto {
+            runtime_seconds: total(RUNTIME_SECONDS),
+            template_builds: total("template_build"),
+            snapshot_bytes: total(SNAPSHOT_BYTES),
+        },
         limits: mapping::limits(plan.limits()),
         plan: plan.as_str().to_string(),
     }))

@@ -21,6 +21,7 @@ use burstflare_api::{
 use burstflare_core::ids::{TemplateId, VersionId};
 use burstflare_core::model::{Build, TemplateVersion};
 use burstflare_core::rate::RateScope;
+use burstflare_core::service::GrantUpload;
 use serde::Deserialize;
 
 type Ids = ApiPath<(String, String)>;
@@ -29,7 +30,7 @@ fn ids(t: String, v: String) -> (TemplateId, VersionId) {
     (TemplateId::from_raw(t), VersionId::from_raw(v))
 }
 
-fn content_type(headers: &HeaderMap) -> String {
+pub(super) fn content_type(headers: &HeaderMap) -> String {
     headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_string()
 }
 
@@ -169,13 +170,7 @@ pub async fn create_grant(
 ) -> ApiResult<Json<UploadGrantResponse>> {
     let (t, v) = ids(t, v);
     let (grant, secret) = state.service.create_upload_grant(&actor, &t, &v, &req.content_type, req.bytes).await?;
-    let scheme = if is_https(&headers, &uri) || state.force_secure_cookies { "https" } else { "http" };
-    let host = uri
-        .authority()
-        .map(|a| a.to_string())
-        .or_else(|| headers.get(HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
-        .unwrap_or_else(|| "localhost".to_string());
-    let url = format!("{scheme}://{host}{}", routes::path(routes::UPLOAD, &[secret.expose()]));
+    let url = upload_url(&state, &headers, &uri, secret.expose());
     Ok(Json(UploadGrantResponse {
         upload_grant: UploadGrantDto {
             id: grant.id.to_string(),
@@ -183,12 +178,24 @@ pub async fn create_grant(
             method: "PUT".to_string(),
             expires_at: grant.expires_at.to_iso(),
             content_type: grant.content_type,
-            bytes: grant.bytes,
+            bytes: grant.bytes.unwrap_or_default(),
         },
     }))
 }
 
-/// `PUT /api/uploads/{grant}`: no token; the grant in the path is the permission.
+/// The absolute URL a grant's holder uploads to.
+pub(super) fn upload_url(state: &AppState, headers: &HeaderMap, uri: &Uri, secret: &str) -> String {
+    let scheme = if is_https(headers, uri) || state.force_secure_cookies { "https" } else { "http" };
+    let host = uri
+        .authority()
+        .map(|a| a.to_string())
+        .or_else(|| headers.get(HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("{scheme}://{host}{}", routes::path(routes::UPLOAD, &[secret]))
+}
+
+/// `PUT /api/uploads/{grant}`: no token; the grant in the path is the permission. A bundle
+/// grant answers the version and its build; a snapshot grant `{"target": "snapshot", …}`.
 pub async fn upload_with_grant(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -198,8 +205,13 @@ pub async fn upload_with_grant(
 ) -> Response {
     rate_limited(&state, RateScope::SignedUpload, &ip, async {
         let mut body = RequestBody(body);
-        let uploaded = state.service.upload_with_grant(&grant, &content_type(&headers), &mut body).await?;
-        Ok(version_response(uploaded))
+        let digest = super::snapshots::expected_digest(&headers);
+        let uploaded =
+            state.service.upload_through_grant(&grant, &content_type(&headers), digest.as_deref(), &mut body).await?;
+        Ok(match uploaded {
+            GrantUpload::Bundle { version, build } => version_response((version, *build)),
+            GrantUpload::Snapshot(snapshot) => super::snapshots::uploaded(&state, snapshot).await?,
+        })
     })
     .await
 }

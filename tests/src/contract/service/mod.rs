@@ -9,5 +9,7 @@ pub mod jobs;
 pub mod maintenance;
 pub mod runtime_connect;
 pub mod sessions;
+pub mod snapshot_reconcile;
+pub mod snapshots;
 pub mod uploads;
 pub mod workspaces;

@@ -55,6 +55,10 @@ fn need(method: &str, route: &str) -> Option<Need> {
         ("GET", SESSION_LOGS) | ("POST", SESSION_PREVIEW) | ("ANY", RUNTIME_PREVIEW) => Need::AnyMember,
         ("ANY", RUNTIME_PREVIEW_ROOT) => Need::AnyMember,
         ("GET", SESSION_SSH) | ("GET", RUNTIME_TERMINAL) | ("GET", RUNTIME_SSH) => Need::Writer,
+        ("GET", SNAPSHOTS) | ("GET", SNAPSHOT_CONTENT) => Need::AnyMember,
+        ("POST", SNAPSHOTS) | ("PUT", SNAPSHOT_CONTENT) | ("POST", SNAPSHOT_GRANT) | ("DELETE", SNAPSHOT) => {
+            Need::Writer
+        }
         // The grant in the path is the credential.
         ("PUT", UPLOAD) => Need::Nobody,
         _ => return None,
@@ -135,6 +139,8 @@ async fn request(
         VERSIONS => json!({ "version": unique_name(), "manifest": { "image": "node:22" } }),
         TEMPLATE_PROMOTE => json!({ "versionId": world.version }),
         BUNDLE_GRANT => json!({ "contentType": "application/gzip", "bytes": 100 }),
+        SNAPSHOTS => json!({ "label": "authz" }),
+        SNAPSHOT_GRANT => json!({ "contentType": "text/plain", "bytes": 10 }),
         // The template has no promoted version: a writer gets 409, which only authorisation precedes.
         SESSIONS => json!({ "name": unique_name(), "templateId": world.template }),
         _ => Value::Null,
@@ -148,6 +154,7 @@ async fn request(
         .replace("{grant}", "bfu_unknown")
         // A session id no one has: callers allowed past authorisation get 404.
         .replace("{session_id}", "ses_unknown")
+        .replace("{snapshot_id}", "snap_unknown")
         .replace("{*path}", "index.html");
     (concrete, body, token)
 }
@@ -166,6 +173,7 @@ fn cross_workspace(caller: Caller, route: &str) -> Option<u16> {
         (Caller::Outsider, SESSION | SESSION_EVENTS | SESSION_START | SESSION_STOP | SESSION_RESTART) => Some(404),
         (Caller::Outsider, SESSION_RUNTIME_TOKEN | SESSION_LOGS | SESSION_SSH | SESSION_PREVIEW) => Some(404),
         (Caller::Outsider, RUNTIME_TERMINAL | RUNTIME_SSH | RUNTIME_PREVIEW | RUNTIME_PREVIEW_ROOT) => Some(404),
+        (Caller::Outsider, SNAPSHOTS | SNAPSHOT | SNAPSHOT_CONTENT | SNAPSHOT_GRANT) => Some(404),
         _ => None,
     }
 }

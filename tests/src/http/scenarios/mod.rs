@@ -7,5 +7,6 @@ pub mod browser;
 pub mod device;
 pub mod input;
 pub mod sessions;
+pub mod snapshots;
 pub mod templates;
 pub mod workspaces;

@@ -10,7 +10,7 @@ use burstflare_api::routes::{self, path};
 use serde_json::json;
 
 /// A template of the owner's workspace whose first version is built and promoted.
-async fn promoted(api: &Api, owner: &Account, name: &str) -> String {
+pub(crate) async fn promoted(api: &Api, owner: &Account, name: &str) -> String {
     let template = create_template(api, owner, name).await;
     let (version, build) = add_version(api, owner, &template, "1.0.0").await;
     let r = upload(api, owner, &template, &version, bundle(&[("a.txt", "a")], None)).await;
