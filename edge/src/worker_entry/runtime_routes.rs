@@ -21,18 +21,15 @@ use burstflare_core::service::RuntimeUse;
 use burstflare_core::Code;
 use std::sync::Arc;
 
-fn unavailable() -> ApiError {
-    ApiError::from(burstflare_core::Error::new(
-        Code::RuntimeUnavailable,
-        "This request did not reach the session's object",
-    ))
-}
-
 async fn connect(state: AppState, id: String, request: Request<Body>, use_: RuntimeUse, path: String) -> Response {
     let id = SessionId::from_raw(id);
     let caller = match runtime_auth::caller(&state, request.headers(), request.uri(), &id).await {
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
+    };
+    let Some(driver) = request.extensions().get::<Arc<ContainerDriver>>().cloned() else {
+        // Only a method workerd cannot hand to an object stays in the Worker (see routing).
+        return ApiError::new(Code::MethodNotAllowed, "This method cannot reach a session").into_response();
     };
     if let Err(e) = state.service.connect_runtime(&caller, &id, use_).await {
         return ApiError::from(e).into_response();
@@ -40,9 +37,6 @@ async fn connect(state: AppState, id: String, request: Request<Body>, use_: Runt
     if use_ != RuntimeUse::Preview && !is_upgrade(request.headers()) {
         return ApiError::new(Code::UpgradeRequired, "This route takes a WebSocket upgrade").into_response();
     }
-    let Some(driver) = request.extensions().get::<Arc<ContainerDriver>>().cloned() else {
-        return unavailable().into_response();
-    };
     let Some((container, secret)) = driver.running(&id) else {
         return ApiError::new(Code::AgentUnreachable, "The session's container is not running").into_response();
     };
