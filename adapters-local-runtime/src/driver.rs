@@ -58,6 +58,7 @@ impl LocalRuntime {
             secret,
             workspace,
             bundle: bundle.then(|| run.join(BUNDLE_NAME)),
+            bundle_upload: false,
             state_dir: run,
             command: spec.manifest.command.clone(),
             env: spec.manifest.env.clone(),

@@ -36,6 +36,11 @@ pub struct AgentConfig {
     /// The template's bundle (`.tar.gz`), unpacked into the workspace on the first start.
     #[serde(default)]
     pub bundle: Option<PathBuf>,
+    /// The bundle is not on disk at start: the edge uploads it (`PUT /bundle`, stored at
+    /// `bundle`) once the agent answers, and the command starts only after it is unpacked. A
+    /// container's driver does this (the container has no access to the template store).
+    #[serde(default)]
+    pub bundle_upload: bool,
     /// The manifest's command, run in the workspace and restarted with backoff when it exits.
     #[serde(default)]
     pub command: Option<Vec<String>>,
@@ -61,6 +66,7 @@ impl fmt::Debug for AgentConfig {
             .field("workspace", &self.workspace)
             .field("state_dir", &self.state_dir)
             .field("bundle", &self.bundle)
+            .field("bundle_upload", &self.bundle_upload)
             .field("command", &self.command)
             .field("env", &self.env.keys().collect::<Vec<_>>())
             .field("preview_port", &self.preview_port)
@@ -97,6 +103,7 @@ mod tests {
             workspace: "/workspace".into(),
             state_dir: "/run/burstflare".into(),
             bundle: None,
+            bundle_upload: false,
             command: Some(vec!["python3".into(), "-m".into(), "http.server".into()]),
             env: BTreeMap::from([("TOKEN".into(), "value".into())]),
             preview_port: Some(8000),

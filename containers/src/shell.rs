@@ -50,6 +50,7 @@ mod tests {
             workspace: "/workspace".into(),
             state_dir: "/run/burstflare".into(),
             bundle: None,
+            bundle_upload: false,
             command: None,
             env: BTreeMap::from([("PATH".into(), "/opt/bin".into()), ("APP".into(), "1".into())]),
             preview_port: None,

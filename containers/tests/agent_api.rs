@@ -30,7 +30,7 @@ async fn every_request_needs_the_secret() {
     assert_eq!(
         health,
         serde_json::json!({"status": "ok", "sessionId": "ses_test", "lastActivityAt": null,
-            "command": {"state": "none", "restarts": 0, "error": null}})
+            "command": {"state": "none", "restarts": 0, "error": null}, "bundle": "ready"})
     );
     let (status, body) = agent.json(Method::GET, "/nowhere").await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));

@@ -14,6 +14,7 @@ mod handlers;
 pub mod jobs;
 mod mapping;
 mod runtime_auth;
+mod runtime_headers;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;

@@ -3,6 +3,7 @@
 //! stop (`POST /shutdown`, SIGTERM or SIGINT), then stops everything it started.
 
 pub mod bundle;
+mod bundle_upload;
 mod http;
 pub mod log;
 mod preview;
@@ -40,6 +41,11 @@ pub(crate) struct Agent {
     pub stop: CancellationToken,
     /// Every connection, WebSocket and process the agent waits for when it stops.
     pub tasks: TaskTracker,
+    /// Cancelled once the workspace holds the bundle (at once when none is uploaded): the
+    /// command starts then.
+    pub bundle_ready: CancellationToken,
+    /// One upload at a time.
+    pub bundle_lock: tokio::sync::Mutex<()>,
 }
 
 /// The configuration from the `BURSTFLARE_AGENT_CONFIG` environment variable when it is set,
@@ -102,12 +108,15 @@ pub async fn run_with(
     for dir in [&config.workspace, &config.state_dir] {
         std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
     }
-    let unpacked = {
+    let bundle_ready = CancellationToken::new();
+    if !config.bundle_upload {
         let (bundle, workspace, state) = (config.bundle.clone(), config.workspace.clone(), config.state_dir.clone());
-        tokio::task::spawn_blocking(move || bundle::unpack_once(bundle.as_deref(), &workspace, &state)).await??
-    };
-    if let bundle::Unpacked::Now(sha256) = &unpacked {
-        tracing::info!(%sha256, workspace = %config.workspace.display(), "bundle unpacked");
+        let unpacked =
+            tokio::task::spawn_blocking(move || bundle::unpack_once(bundle.as_deref(), &workspace, &state)).await??;
+        if let bundle::Unpacked::Now(sha256) = &unpacked {
+            tracing::info!(%sha256, workspace = %config.workspace.display(), "bundle unpacked");
+        }
+        bundle_ready.cancel();
     }
     let listener = server::Listener::bind(&config.listen).await?;
     let agent = Arc::new(Agent {
@@ -117,11 +126,20 @@ pub async fn run_with(
         ssh_handler,
         stop: CancellationToken::new(),
         tasks: TaskTracker::new(),
+        bundle_ready,
+        bundle_lock: tokio::sync::Mutex::new(()),
     });
     if let Some(program) = agent.config.command.clone() {
         let log = Arc::new(log::CommandLog::new(&agent.config.state_dir));
         let task = supervisor::supervise(program, agent.config.clone(), agent.command.clone(), log, agent.stop.clone());
-        agent.tasks.spawn(task);
+        let (ready, stop) = (agent.bundle_ready.clone(), agent.stop.clone());
+        // An uploaded bundle comes first: the command runs in the workspace it fills.
+        agent.tasks.spawn(async move {
+            tokio::select! {
+                () = ready.cancelled() => task.await,
+                () = stop.cancelled() => {}
+            }
+        });
     }
     tracing::info!(session = %agent.config.session_id, listen = ?agent.config.listen, "agent ready");
     server::serve(agent.clone(), listener, stop_signal).await;

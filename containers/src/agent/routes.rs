@@ -1,9 +1,9 @@
 //! The agent's routes. Every request must carry the agent's secret; then health, logs, the
-//! preview proxy, the terminal and SSH WebSockets, and shutdown.
+//! preview proxy, the terminal and SSH WebSockets, the bundle's upload, and shutdown.
 
 use super::http::{authorized, error, json, query_param, Body};
 use super::log::{read_tail, DEFAULT_TAIL, MAX_TAIL};
-use super::{preview, ssh_route, terminal, Agent};
+use super::{bundle_upload, preview, ssh_route, terminal, Agent};
 use http::{header, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use std::sync::Arc;
@@ -21,6 +21,7 @@ pub(crate) async fn handle(agent: Arc<Agent>, req: Request<Incoming>) -> Respons
         (&Method::GET, "/logs") => logs(&agent, req.uri().query()).await,
         (&Method::GET, "/terminal") => terminal::open(agent, req),
         (&Method::GET, "/ssh") => ssh_route::open(agent, req),
+        (&Method::PUT, "/bundle") => bundle_upload::put(agent, req).await,
         (&Method::POST, "/shutdown") => {
             tracing::info!("shutdown requested");
             agent.stop.cancel();
@@ -39,6 +40,7 @@ fn health(agent: &Agent) -> Response<Body> {
             "sessionId": agent.config.session_id,
             "lastActivityAt": agent.activity.last(),
             "command": command,
+            "bundle": if agent.bundle_ready.is_cancelled() { "ready" } else { "awaiting" },
         }),
     )
 }

@@ -36,6 +36,7 @@ pub fn config(dir: &Path) -> AgentConfig {
         workspace: dir.join("workspace"),
         state_dir: dir.join("state"),
         bundle: None,
+        bundle_upload: false,
         command: None,
         env: BTreeMap::from([("GREETING".into(), "hello".into())]),
         preview_port: None,

@@ -3,14 +3,16 @@
 //! `SessionRuntime` object first, see [`super::routing`]), the queue consumer that runs jobs
 //! (ack on success, retry otherwise, so a job that keeps failing ends in the dead-letter queue),
 //! and the cron trigger that enqueues reconcile.
-//! Adapters are picked in [`compose`], from the bindings of `wrangler.toml`.
+//! Adapters are picked in [`compose`], from the bindings of `wrangler.toml`; sessions run in
+//! Cloudflare Containers, each owned by its session's object.
 
+use super::object_driver::ObjectDriver;
 use super::{logging, routing};
 use crate::app::{router, AppState, ClientIpSource, Deployment};
 use crate::csrf::CsrfKey;
 use crate::jobs::{self, Disposition};
 use burstflare_adapters_cloudflare::{d1_storage, system_ports, QueueJobs, R2BlobStore};
-use burstflare_core::ports::{Job, JobQueue, Ports};
+use burstflare_core::ports::{Job, JobQueue, Ports, RuntimeDriver};
 use burstflare_core::{Config, Service};
 use std::sync::Arc;
 use tower_service::Service as _;
@@ -19,29 +21,57 @@ use worker::{event, Context, Env, HttpRequest, MessageBatch, MessageExt, Request
 /// The D1 binding holding all metadata.
 const DB: &str = "DB";
 /// The R2 bucket holding bundles and build logs.
-const BLOBS: &str = "BLOBS";
+pub(super) const BLOBS: &str = "BLOBS";
 /// The queue every job (builds, reconcile) travels through; the cron trigger enqueues reconcile.
 const JOBS: &str = "JOBS";
 /// The secret browsers' CSRF tokens are derived from (`wrangler secret put CSRF_KEY`).
-const CSRF_KEY: &str = "CSRF_KEY";
+pub(super) const CSRF_KEY: &str = "CSRF_KEY";
 /// The Durable Object namespace of `SessionRuntime`, one object per session.
 const SESSIONS: &str = "SESSIONS";
 /// Where the platform moves messages that failed all their attempts (see wrangler.toml).
 const DEAD_LETTER_QUEUE: &str = "burstflare-dead-letter";
 
-/// The use cases over the Worker's bindings (all the queue consumer and the cron trigger need):
-/// D1 for storage, R2 for objects, Queues for jobs (the platform runs the consumer, [`queue`]),
-/// and the runtime's clock, randomness and WebCrypto hashing.
-fn service(env: &Env) -> worker::Result<Service> {
+/// Whether this deployment runs session containers: the `RUNTIME` variable (`containers`, the
+/// default; `none` for a Worker without them, e.g. `wrangler dev` on a machine without Docker).
+pub(super) fn containers_enabled(env: &Env) -> bool {
+    env.var("RUNTIME").map(|v| v.to_string()).ok().as_deref() != Some("none")
+}
+
+/// The key browsers' CSRF tokens and every session's keys are derived from.
+pub(super) fn csrf_key(env: &Env) -> worker::Result<CsrfKey> {
+    env.secret(CSRF_KEY)
+        .map_err(|_| worker::Error::RustError(format!("the {CSRF_KEY} secret is not set (wrangler secret put)")))
+        .and_then(|key| CsrfKey::new(key.to_string()).map_err(|e| worker::Error::RustError(format!("{CSRF_KEY}: {e}"))))
+}
+
+/// The use cases over the Worker's bindings: D1 for storage, R2 for objects, Queues for jobs
+/// (the platform runs the consumer, [`queue`]), the runtime's clock, randomness and WebCrypto
+/// hashing, and `runtime` for sessions (with the keys their agents are given).
+pub(super) fn service_with(env: &Env, runtime: Option<Arc<dyn RuntimeDriver>>) -> worker::Result<Service> {
     let blobs = Arc::new(R2BlobStore::new(env.bucket(BLOBS)?));
     let jobs = Arc::new(QueueJobs::new(env.queue(JOBS)?));
-    let ports = Ports::new(d1_storage(env.d1(DB)?), blobs, jobs, system_ports());
+    let mut ports = Ports::new(d1_storage(env.d1(DB)?), blobs, jobs, system_ports());
+    if let (Some(runtime), true) = (runtime, containers_enabled(env)) {
+        ports = ports.with_runtime(runtime, csrf_key(env)?.session_keys());
+    }
     Ok(Service::new(ports, Config::default()))
 }
 
-/// Builds the HTTP application state from the Worker's bindings (the `SessionRuntime` object
-/// builds its own from the same bindings).
+/// The use cases outside the session objects (the queue consumer, the cron trigger, the
+/// Worker's own routes): the runtime is reached through each session's object.
+fn service(env: &Env) -> worker::Result<Service> {
+    let objects: Arc<dyn RuntimeDriver> = Arc::new(ObjectDriver::new(env.durable_object(SESSIONS)?));
+    service_with(env, Some(objects))
+}
+
+/// Builds the HTTP application state from the Worker's bindings.
 pub(super) fn compose(env: &Env) -> worker::Result<AppState> {
+    compose_with(env, service(env)?)
+}
+
+/// The HTTP application state over `service` (the `SessionRuntime` object passes its own, whose
+/// runtime is its container).
+pub(super) fn compose_with(env: &Env, service: Service) -> worker::Result<AppState> {
     // Production trusts only Cloudflare's own header; local runs may name another (see
     // scripts/test-worker), read like a single trusted proxy's.
     let client_ip = match env.var("CLIENT_IP_HEADER").map(|v| v.to_string()).as_deref() {
@@ -49,15 +79,11 @@ pub(super) fn compose(env: &Env) -> worker::Result<AppState> {
         _ => ClientIpSource::CfConnectingIp,
     };
     // Without its key the Worker cannot check a browser's CSRF token: it refuses to serve HTTP.
-    let csrf = env
-        .secret(CSRF_KEY)
-        .map_err(|_| worker::Error::RustError(format!("the {CSRF_KEY} secret is not set (wrangler secret put)")))
-        .and_then(|key| {
-            CsrfKey::new(key.to_string()).map_err(|e| worker::Error::RustError(format!("{CSRF_KEY}: {e}")))
-        })?;
+    let csrf = csrf_key(env)?;
+    let containers = containers_enabled(env);
     Ok(AppState {
-        service: service(env)?,
-        deployment: Deployment { storage: "d1", runtime_available: false, containers_enabled: false },
+        service,
+        deployment: Deployment { storage: "d1", runtime_available: containers, containers_enabled: containers },
         client_ip,
         force_secure_cookies: false,
         csrf,

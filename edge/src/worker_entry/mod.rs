@@ -1,13 +1,27 @@
 //! The Cloudflare Worker (wasm32): its event handlers (`events`), the `SessionRuntime`
-//! Durable Object that serialises each session's transitions (`session_runtime`), and the pure
-//! decision of which requests go to that object (`routing`, compiled and tested on every target).
+//! Durable Object that serialises each session's transitions and owns its container
+//! (`session_runtime`, with the Containers driver `container_driver`), the Worker's driver that
+//! reaches those objects (`object_driver`), and the pure parts compiled and tested on every
+//! target: which requests go to an object (`routing`), what a container is started with
+//! (`container_options`) and the Worker↔object protocol (`object_protocol`).
 
+// Used by the wasm32 modules below; natively only their tests use them.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod container_options;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod object_protocol;
 mod routing;
 
+#[cfg(target_arch = "wasm32")]
+mod agent_client;
+#[cfg(target_arch = "wasm32")]
+mod container_driver;
 #[cfg(target_arch = "wasm32")]
 mod events;
 #[cfg(target_arch = "wasm32")]
 mod logging;
+#[cfg(target_arch = "wasm32")]
+mod object_driver;
 #[cfg(target_arch = "wasm32")]
 pub mod runtime_routes;
 #[cfg(target_arch = "wasm32")]

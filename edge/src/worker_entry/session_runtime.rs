@@ -1,12 +1,22 @@
 //! `SessionRuntime`, the Durable Object of one session (named by the session id; declared in
-//! `wrangler.toml`). The Worker forwards the session's lifecycle transitions and runtime
-//! connections here (see [`super::routing`]); the object serves them with the same Router as
-//! the Worker, one request at a time, so transitions of one session never interleave. D1 stays
-//! the system of record: the object keeps no state of its own.
+//! `wrangler.toml` with its container). The Worker forwards the session's lifecycle transitions
+//! and runtime connections here (see [`super::routing`]); the object serves them with the same
+//! Router as the Worker, its runtime being the object's own container
+//! ([`ContainerDriver`]). Transitions run one at a time, so those of one session never
+//! interleave; runtime connections do not wait for them. The Worker's own driver calls
+//! (reconcile's status and stops, logs) arrive on the internal paths of
+//! [`super::object_protocol`]. D1 stays the system of record; the object keeps only the
+//! generation of its container's boot.
 
-use super::events::compose;
+use super::container_driver::ContainerDriver;
+use super::events::{compose_with, csrf_key, service_with, BLOBS};
+use super::object_protocol::{self, decode, error_json, status_json, Call};
 use crate::app::router;
+use burstflare_adapters_cloudflare::{system_ports, R2BlobStore};
+use burstflare_core::ids::SessionId;
+use burstflare_core::ports::RuntimeDriver;
 use futures_util::lock::Mutex;
+use std::sync::Arc;
 use tower_service::Service as _;
 // `#[durable_object]` expands to wasm-bindgen code that names the crate `wasm_bindgen`.
 use worker::wasm_bindgen;
@@ -14,21 +24,86 @@ use worker::{durable_object, DurableObject, Env, HttpRequest, Request, Response,
 
 #[durable_object(fetch)]
 pub struct SessionRuntime {
+    state: State,
     env: Env,
-    /// Held for the whole of each request. Without it the runtime would interleave requests
+    /// Held for the whole of each transition. Without it the runtime would interleave requests
     /// whenever one awaits D1 (the input gate only covers the object's own storage).
     turn: Mutex<()>,
 }
 
+impl SessionRuntime {
+    async fn driver(&self) -> worker::Result<Arc<ContainerDriver>> {
+        let blobs = Arc::new(R2BlobStore::new(self.env.bucket(BLOBS)?));
+        let keys = csrf_key(&self.env)?.session_keys();
+        let container = self.state.container();
+        let driver = ContainerDriver::load(container, self.state.storage(), keys, blobs, system_ports().random).await?;
+        Ok(Arc::new(driver))
+    }
+
+    /// One of the Worker's driver calls (see [`object_protocol`]).
+    async fn internal(&self, mut req: Request, session: SessionId) -> worker::Result<Response> {
+        let body = if req.method() == worker::Method::Post { req.bytes().await? } else { Vec::new() };
+        let url = req.url()?;
+        let call = match decode(req.method().as_ref(), url.path(), url.query(), &body) {
+            Some(Ok(call)) => call,
+            Some(Err(e)) => return Response::error(e, 400),
+            None => return Response::error("not found", 404),
+        };
+        let driver = self.driver().await?;
+        let result = match call {
+            Call::Start(spec) => {
+                let _turn = self.turn.lock().await;
+                driver.start(&spec).await.map(|()| serde_json::json!({}))
+            }
+            Call::Stop => {
+                let _turn = self.turn.lock().await;
+                driver.stop(&session).await.map(|()| serde_json::json!({}))
+            }
+            Call::Status => driver.status(&session).await.map(status_json),
+            Call::Logs { max_bytes } => return text_or_error(driver.logs(&session, max_bytes).await),
+        };
+        match result {
+            Ok(value) => Response::from_json(&value),
+            Err(e) => {
+                let (status, value) = error_json(&e);
+                Ok(Response::from_json(&value)?.with_status(status))
+            }
+        }
+    }
+}
+
+fn text_or_error(result: burstflare_core::ports::PortResult<String>) -> worker::Result<Response> {
+    match result {
+        Ok(text) => Response::ok(text),
+        Err(e) => {
+            let (status, value) = error_json(&e);
+            Ok(Response::from_json(&value)?.with_status(status))
+        }
+    }
+}
+
 impl DurableObject for SessionRuntime {
-    fn new(_state: State, env: Env) -> Self {
-        Self { env, turn: Mutex::new(()) }
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env, turn: Mutex::new(()) }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        let _turn = self.turn.lock().await;
-        let state = compose(&self.env)?;
-        let response = router(state).call(HttpRequest::try_from(req)?).await?;
+        let path = req.path();
+        if path.starts_with(object_protocol::PREFIX) {
+            // The Worker names the session it chose this object for (only the Worker reaches
+            // internal paths).
+            let session = req.headers().get(object_protocol::SESSION_HEADER)?.map(SessionId::from_raw);
+            let Some(session) = session else { return Response::error("which session?", 400) };
+            return self.internal(req, session).await;
+        }
+        // Runtime connections (a terminal kept open for hours) never hold the turn.
+        let _turn = if path.starts_with("/runtime/") { None } else { Some(self.turn.lock().await) };
+        let driver = self.driver().await?;
+        let runtime: Arc<dyn RuntimeDriver> = driver.clone();
+        let state = compose_with(&self.env, service_with(&self.env, Some(runtime))?)?;
+        let mut request = HttpRequest::try_from(req)?;
+        request.extensions_mut().insert(driver);
+        let response = router(state).call(request).await?;
         Response::try_from(response)
     }
 }

@@ -1,0 +1,202 @@
+//! The Cloudflare Containers driver: [`RuntimeDriver`] inside a session's Durable Object, over
+//! the object's own container. Start boots the container with the agent's configuration (a
+//! plain options object, see [`super::container_options`]), waits until the agent answers
+//! `/health`, then uploads the template's bundle (`PUT /bundle`); stop asks the agent to shut
+//! down and destroys the container; status and logs ask the agent. The boot's generation (which
+//! the agent's secret is derived from) is kept in the object's storage, so a later request, or
+//! the object after an eviction, still reaches the same agent.
+
+use super::agent_client;
+use super::container_options::{agent_config, start_options};
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use burstflare_core::blob::{BlobStore, ByteStream};
+use burstflare_core::error::PortError;
+use burstflare_core::ids::SessionId;
+use burstflare_core::ports::{
+    AgentAddress, AgentEndpoint, PortResult, Random, RuntimeDriver, RuntimeSpec, RuntimeStatus,
+};
+use burstflare_core::session_keys::SessionKeys;
+use burstflare_core::time::Timestamp;
+use futures_util::StreamExt;
+use http_body_util::BodyExt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use worker::send::{SendFuture, SendWrapper};
+use worker::wasm_bindgen::JsCast;
+use worker::{Container, Storage};
+
+/// The object's storage key of the current boot's generation.
+const GENERATION: &str = "agent-generation";
+/// How long a start may take until the agent answers.
+const START_DEADLINE_MS: f64 = 30_000.0;
+/// Between two health checks while starting.
+const POLL: Duration = Duration::from_millis(100);
+
+pub struct ContainerDriver {
+    /// `None` when the deployment runs without containers (`wrangler dev --enable-containers=false`).
+    container: Option<Container>,
+    storage: SendWrapper<Storage>,
+    keys: SessionKeys,
+    blobs: Arc<dyn BlobStore>,
+    random: Arc<dyn Random>,
+    generation: Mutex<Option<String>>,
+}
+
+fn other(what: &str, e: impl std::fmt::Display) -> PortError {
+    PortError::Other(format!("{what}: {e}"))
+}
+
+impl ContainerDriver {
+    /// The driver of the object's container, with the generation its storage remembers.
+    pub async fn load(
+        container: Option<Container>,
+        storage: Storage,
+        keys: SessionKeys,
+        blobs: Arc<dyn BlobStore>,
+        random: Arc<dyn Random>,
+    ) -> worker::Result<Self> {
+        let storage = SendWrapper::new(storage);
+        let generation: Option<String> = storage.get(GENERATION).await?;
+        Ok(Self { container, storage, keys, blobs, random, generation: Mutex::new(generation) })
+    }
+
+    fn container(&self) -> PortResult<&Container> {
+        self.container.as_ref().ok_or_else(|| PortError::Unavailable("this deployment runs without containers".into()))
+    }
+
+    /// The current boot's secret, while one is recorded.
+    pub fn secret(&self, session: &SessionId) -> Option<String> {
+        let generation = self.generation.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
+        Some(self.keys.agent_secret(session, &generation))
+    }
+
+    /// The container, running, with the current boot's secret.
+    pub fn running(&self, session: &SessionId) -> Option<(&Container, String)> {
+        let container = self.container.as_ref().filter(|c| c.running())?;
+        Some((container, self.secret(session)?))
+    }
+
+    async fn remember(&self, generation: Option<String>) -> PortResult<()> {
+        let storage = &self.storage;
+        let stored = generation.clone();
+        SendFuture::new(async move {
+            match stored {
+                Some(g) => storage.put(GENERATION, g).await,
+                None => storage.delete(GENERATION).await.map(|_| ()),
+            }
+        })
+        .await
+        .map_err(|e| PortError::Unavailable(format!("the object's storage: {e}")))?;
+        *self.generation.lock().unwrap_or_else(|p| p.into_inner()) = generation;
+        Ok(())
+    }
+
+    async fn wait_until_healthy(&self, container: &Container, secret: &str) -> PortResult<()> {
+        let deadline = worker::js_sys::Date::now() + START_DEADLINE_MS;
+        loop {
+            let answer = agent_client::call(container, secret, Method::GET, "/health", Body::empty()).await;
+            if answer.is_ok_and(|r| r.status() == StatusCode::OK) {
+                return Ok(());
+            }
+            if !container.running() {
+                return Err(PortError::Other("the container exited before its agent answered".into()));
+            }
+            if worker::js_sys::Date::now() > deadline {
+                return Err(PortError::Other("the session's agent did not become healthy in 30 s".into()));
+            }
+            SendFuture::new(worker::Delay::from(POLL)).await;
+        }
+    }
+
+    async fn upload_bundle(&self, container: &Container, secret: &str, key: &str) -> PortResult<()> {
+        let blob = self.blobs.get(key).await?;
+        let blob = blob.ok_or_else(|| PortError::Other("the template's bundle is missing from storage".into()))?;
+        let chunks = futures_util::stream::unfold(blob.body, |mut body: Box<dyn ByteStream>| async move {
+            match body.next_chunk().await {
+                Ok(Some(chunk)) => Some((Ok(bytes::Bytes::from(chunk)), body)),
+                Ok(None) => None,
+                Err(e) => Some((Err(std::io::Error::other(e.to_string())), body)),
+            }
+        });
+        let body = Body::from_stream(chunks.boxed());
+        let response = agent_client::call(container, secret, Method::PUT, "/bundle", body)
+            .await
+            .map_err(|e| other("uploading the bundle", e))?;
+        if response.status() == StatusCode::OK {
+            return Ok(());
+        }
+        let status = response.status();
+        let text = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let message: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
+        let reason = message["error"].as_str().unwrap_or("no reason given").to_string();
+        Err(PortError::Other(format!("the agent refused the bundle ({status}): {reason}")))
+    }
+}
+
+#[async_trait::async_trait]
+impl RuntimeDriver for ContainerDriver {
+    async fn start(&self, spec: &RuntimeSpec) -> PortResult<()> {
+        let container = self.container()?;
+        if container.running() {
+            self.stop(&spec.session_id).await?;
+        }
+        let generation = hex::encode(&self.random.bytes32()[..16]);
+        self.remember(Some(generation.clone())).await?;
+        let secret = self.keys.agent_secret(&spec.session_id, &generation);
+        let config = agent_config(spec, &secret, &self.keys.host_key_seed(&spec.session_id));
+        let options = worker::js_sys::JSON::parse(&start_options(&config).to_string())
+            .map_err(|_| PortError::Other("the start options are not JSON".into()))?;
+        let raw: &worker::worker_sys::Container = container.as_ref().unchecked_ref();
+        raw.start(&options).map_err(|e| other("starting the container", format!("{e:?}")))?;
+        self.wait_until_healthy(container, &secret).await?;
+        if let Some(key) = &spec.bundle_key {
+            self.upload_bundle(container, &secret, key).await?;
+        }
+        Ok(())
+    }
+
+    async fn stop(&self, session: &SessionId) -> PortResult<()> {
+        let Some(container) = self.container.as_ref() else { return Ok(()) };
+        if container.running() {
+            if let Some(secret) = self.secret(session) {
+                // A clean stop first (the agent stops the command and its terminals); the
+                // container is destroyed either way.
+                let _ = agent_client::call(container, &secret, Method::POST, "/shutdown", Body::empty()).await;
+            }
+            SendFuture::new(container.destroy(None)).await.map_err(|e| other("destroying the container", e))?;
+        }
+        self.remember(None).await
+    }
+
+    async fn status(&self, session: &SessionId) -> PortResult<RuntimeStatus> {
+        let Some((container, secret)) = self.running(session) else { return Ok(RuntimeStatus::Stopped) };
+        let Ok(response) = agent_client::call(container, &secret, Method::GET, "/health", Body::empty()).await else {
+            return Ok(RuntimeStatus::Stopped);
+        };
+        if response.status() != StatusCode::OK {
+            return Ok(RuntimeStatus::Stopped);
+        }
+        let body = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let health: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        Ok(RuntimeStatus::Running { last_activity: health["lastActivityAt"].as_i64().map(Timestamp) })
+    }
+
+    async fn logs(&self, session: &SessionId, max_bytes: usize) -> PortResult<String> {
+        let Some((container, secret)) = self.running(session) else { return Ok(String::new()) };
+        let path = format!("/logs?tail={max_bytes}");
+        let response = agent_client::call(container, &secret, Method::GET, &path, Body::empty())
+            .await
+            .map_err(|e| PortError::Unavailable(format!("the session's agent: {e}")))?;
+        let body = response.into_body().collect().await.map_err(|e| other("reading the logs", e))?;
+        Ok(String::from_utf8_lossy(&body.to_bytes()).into_owned())
+    }
+
+    /// A label for the container's port and the current secret; the object forwards through
+    /// the container itself (`get_tcp_port`), never to this address.
+    fn endpoint(&self, session: &SessionId) -> Option<AgentEndpoint> {
+        let (_, secret) = self.running(session)?;
+        let address = AgentAddress::Tcp(format!("container:{}", super::container_options::AGENT_PORT));
+        Some(AgentEndpoint { address, secret })
+    }
+}
