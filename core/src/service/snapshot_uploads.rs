@@ -6,11 +6,11 @@
 //! a batch that loses, deletes its own object and leaves the previous content and latest in place.
 
 use super::snapshots::snapshot_not_found;
-use super::uploads::{grant_not_found, CheckedBody, EMPTY, GRANT_PREFIX, MISMATCH};
+use super::uploads::{grant_not_found, CheckedBody, EMPTY, MISMATCH};
 use super::{Actor, Service};
 use crate::blob::{ByteStream, HashingBody};
 use crate::error::{Code, Error, ErrorKind, PortError, Result};
-use crate::ids::{GrantId, SessionId, SnapshotId, UsageId, UserId};
+use crate::ids::{SessionId, SnapshotId, UsageId, UserId};
 use crate::model::{Build, GrantTarget, Session, Snapshot, SnapshotContent, TemplateVersion, UploadGrant, UsageEvent};
 use crate::secret::Secret;
 use crate::store::{Batch, Counted, Write};
@@ -122,21 +122,8 @@ impl Service {
         if bytes.is_some_and(|b| b > self.config.snapshot_limit_bytes) {
             return Err(too_large(self.config.snapshot_limit_bytes));
         }
-        let secret = self.secret(GRANT_PREFIX);
-        let now = self.now();
-        let grant = UploadGrant {
-            id: GrantId::from_uuid(self.ports.random.uuid()),
-            secret_hash: secret.hash(),
-            workspace_id: session.workspace_id.clone(),
-            target: GrantTarget::Snapshot { session_id: session.id.clone(), snapshot_id: snapshot.id.clone() },
-            content_type: content_type.to_string(),
-            bytes,
-            created_by_user_id: actor.cloned(),
-            created_at: now,
-            expires_at: now.plus_seconds(self.config.upload_grant_ttl_seconds),
-            used_at: None,
-            version: 1,
-        };
+        let target = GrantTarget::Snapshot { session_id: session.id.clone(), snapshot_id: snapshot.id.clone() };
+        let (grant, secret) = self.new_grant(&session.workspace_id, target, content_type, bytes, actor);
         let details = json!({ "contentType": content_type, "bytes": bytes, "uploadGrantId": grant.id.as_str() });
         let mut batch = Batch::new();
         batch.push(Write::CreateGrant(grant.clone())).push(self.audit(

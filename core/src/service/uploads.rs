@@ -105,21 +105,9 @@ impl Service {
             let limit = self.config.bundle_limit_bytes;
             return Err(Error::new(Code::PayloadTooLarge, format!("Bundles are limited to {limit} bytes")));
         }
-        let secret = self.secret(GRANT_PREFIX);
-        let now = self.now();
-        let grant = UploadGrant {
-            id: GrantId::from_uuid(self.ports.random.uuid()),
-            secret_hash: secret.hash(),
-            workspace_id: template.workspace_id.clone(),
-            target: GrantTarget::Bundle { template_id: template.id.clone(), version_id: version.id.clone() },
-            content_type: content_type.clone(),
-            bytes: Some(bytes),
-            created_by_user_id: Some(actor.user.id.clone()),
-            created_at: now,
-            expires_at: now.plus_seconds(self.config.upload_grant_ttl_seconds),
-            used_at: None,
-            version: 1,
-        };
+        let target = GrantTarget::Bundle { template_id: template.id.clone(), version_id: version.id.clone() };
+        let (grant, secret) =
+            self.new_grant(&template.workspace_id, target, &content_type, Some(bytes), Some(&actor.user.id));
         let details = json!({ "contentType": content_type, "bytes": bytes, "uploadGrantId": grant.id.as_str() });
         let mut batch = Batch::new();
         batch.push(Write::CreateGrant(grant.clone())).push(self.audit(
@@ -131,6 +119,33 @@ impl Service {
         ));
         self.commit(batch).await?;
         Ok((grant, secret))
+    }
+
+    /// A fresh one-time grant (not yet stored) and its secret, good for the configured lifetime.
+    pub(crate) fn new_grant(
+        &self,
+        workspace: &crate::ids::WorkspaceId,
+        target: GrantTarget,
+        content_type: &str,
+        bytes: Option<u64>,
+        actor: Option<&crate::ids::UserId>,
+    ) -> (UploadGrant, crate::secret::Secret) {
+        let secret = self.secret(GRANT_PREFIX);
+        let now = self.now();
+        let grant = UploadGrant {
+            id: GrantId::from_uuid(self.ports.random.uuid()),
+            secret_hash: secret.hash(),
+            workspace_id: workspace.clone(),
+            target,
+            content_type: content_type.to_string(),
+            bytes,
+            created_by_user_id: actor.cloned(),
+            created_at: now,
+            expires_at: now.plus_seconds(self.config.upload_grant_ttl_seconds),
+            used_at: None,
+            version: 1,
+        };
+        (grant, secret)
     }
 
     /// Uploads through a grant. The body must match the grant's content type and size exactly; the
