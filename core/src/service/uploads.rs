@@ -270,19 +270,13 @@ impl Service {
             ));
         if let Err(e) = self.commit(batch).await {
             // The object was never pointed at: it goes, whatever happened to the batch.
-            self.discard_blob(&key).await;
+            self.discard_object(&key).await;
             return Err(if e.kind() == ErrorKind::Conflict { self.upload_conflict(&current, grant).await } else { e });
         }
         if let Some(old) = current.bundle.as_ref().filter(|old| old.key != key) {
-            self.discard_blob(&old.key).await;
+            self.discard_object(&old.key).await;
         }
         Ok((version, requeued))
-    }
-
-    /// Deletes an object no committed row points to; a failure leaves an unreachable object, which
-    /// is harmless (nothing can read it) and only costs storage.
-    async fn discard_blob(&self, key: &str) {
-        self.discard_object(key).await;
     }
 
     /// Why an upload's batch lost, as the client should hear it: nothing was stored either way.
