@@ -70,6 +70,14 @@ pub fn agent_headers(client: &HeaderMap, secret: &str) -> HeaderMap {
     out
 }
 
+/// What a preview served on the API's own origin (`/runtime/sessions/{id}/preview/…`) may not do:
+/// its page is sandboxed into an opaque origin (so its scripts cannot read or act with the API's
+/// cookies) and it sets no cookie on the API's origin. Both shapes apply this to the app's answer.
+pub fn confine_api_origin_preview(headers: &mut HeaderMap) {
+    headers.remove(header::SET_COOKIE);
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +109,16 @@ mod tests {
         assert_eq!(out.get("connection").unwrap(), "upgrade");
         assert_eq!(out.get("upgrade").unwrap(), "websocket");
         assert_eq!(out.get("cookie"), None);
+    }
+
+    #[test]
+    fn a_preview_on_the_api_origin_is_sandboxed_and_sets_no_cookie() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::SET_COOKIE, "burstflare_access=stolen; Path=/".parse().unwrap());
+        headers.append(header::SET_COOKIE, "theme=dark".parse().unwrap());
+        headers.insert(header::CONTENT_SECURITY_POLICY, "default-src *".parse().unwrap());
+        confine_api_origin_preview(&mut headers);
+        assert_eq!(headers.get_all(header::SET_COOKIE).iter().count(), 0);
+        assert_eq!(headers.get_all(header::CONTENT_SECURITY_POLICY).iter().collect::<Vec<_>>(), ["sandbox"]);
     }
 }

@@ -14,7 +14,7 @@ use crate::runtime_auth;
 use crate::runtime_headers::is_upgrade;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, Request};
+use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use burstflare_core::ids::SessionId;
 use burstflare_core::service::RuntimeUse;
@@ -78,8 +78,6 @@ pub async fn preview(
 
 async fn preview_path(state: AppState, id: String, path: String, request: Request<Body>) -> Response {
     let mut response = connect(state, id, request, RuntimeUse::Preview, format!("/preview/{path}")).await;
-    let headers = response.headers_mut();
-    headers.remove(header::SET_COOKIE);
-    headers.insert("content-security-policy", HeaderValue::from_static("sandbox"));
+    crate::runtime_headers::confine_api_origin_preview(response.headers_mut());
     response
 }

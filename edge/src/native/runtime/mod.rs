@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::runtime_auth as auth;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, Request};
+use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use burstflare_core::ids::SessionId;
 use burstflare_core::service::RuntimeConnection;
@@ -70,9 +70,7 @@ async fn preview_path(state: AppState, id: String, path: String, request: Reques
     let query = auth::query_without_token(request.uri());
     let agent_path = if query.is_empty() { format!("/preview/{path}") } else { format!("/preview/{path}?{query}") };
     let mut response = relay(&state, &connection, request, &agent_path).await;
-    let headers = response.headers_mut();
-    headers.remove(axum::http::header::SET_COOKIE);
-    headers.insert("content-security-policy", HeaderValue::from_static("sandbox"));
+    crate::runtime_headers::confine_api_origin_preview(response.headers_mut());
     response
 }
 
