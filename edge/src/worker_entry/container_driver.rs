@@ -28,6 +28,13 @@ use worker::{Container, Storage};
 
 /// The object's storage key of the current boot's generation.
 const GENERATION: &str = "agent-generation";
+/// The object's storage key of the running session's workspace and id (the heartbeat reports
+/// on them).
+const RUNNING: &str = "running-session";
+/// Between two heartbeats of a running container. An object that handles nothing is evicted,
+/// and its container with it (after ~10 s under `wrangler dev`, a minute or two on Cloudflare);
+/// the heartbeat alarm keeps it, and notices a container that stopped by itself.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
 /// How long a start may take until the agent answers.
 const START_DEADLINE_MS: f64 = 30_000.0;
 /// Between two health checks while starting.
@@ -92,6 +99,55 @@ impl ContainerDriver {
         Ok(())
     }
 
+    /// Records the running session (`[workspace, session]`) and arms the heartbeat (`Some`),
+    /// or forgets both (`None`).
+    async fn arm(&self, running: Option<[String; 2]>) -> PortResult<()> {
+        let storage = &self.storage;
+        SendFuture::new(async move {
+            match running {
+                Some(running) => {
+                    storage.put(RUNNING, running).await?;
+                    storage.set_alarm(HEARTBEAT).await
+                }
+                None => {
+                    storage.delete_alarm().await?;
+                    storage.delete(RUNNING).await.map(|_| ())
+                }
+            }
+        })
+        .await
+        .map_err(|e| PortError::Unavailable(format!("the object's storage: {e}")))
+    }
+
+    /// One heartbeat: `None` while all is well (the next one is armed) or nothing runs;
+    /// `Some([workspace, session])` when a boot is recorded but its container stopped by
+    /// itself, which the caller reports (the session fails with the reason) before the record
+    /// is dropped.
+    pub async fn heartbeat(&self) -> PortResult<Option<[String; 2]>> {
+        let recorded = self.generation.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+        if !recorded {
+            return Ok(None);
+        }
+        if self.container.as_ref().is_some_and(|c| c.running()) {
+            let storage = &self.storage;
+            SendFuture::new(storage.set_alarm(HEARTBEAT))
+                .await
+                .map_err(|e| PortError::Unavailable(format!("the object's storage: {e}")))?;
+            return Ok(None);
+        }
+        let storage = &self.storage;
+        let running: Option<[String; 2]> = SendFuture::new(storage.get(RUNNING))
+            .await
+            .map_err(|e| PortError::Unavailable(format!("the object's storage: {e}")))?;
+        Ok(running)
+    }
+
+    /// Forgets a boot whose container is gone (after the heartbeat reported it).
+    pub async fn forget(&self) -> PortResult<()> {
+        self.arm(None).await?;
+        self.remember(None).await
+    }
+
     async fn wait_until_healthy(&self, container: &Container, secret: &str) -> PortResult<()> {
         let deadline = worker::js_sys::Date::now() + START_DEADLINE_MS;
         loop {
@@ -153,7 +209,8 @@ impl RuntimeDriver for ContainerDriver {
         if let Some(key) = &spec.bundle_key {
             self.upload_bundle(container, &secret, key).await?;
         }
-        Ok(())
+        let running = [spec.workspace_id.as_str().to_string(), spec.session_id.as_str().to_string()];
+        self.arm(Some(running)).await
     }
 
     async fn stop(&self, session: &SessionId) -> PortResult<()> {
@@ -166,6 +223,7 @@ impl RuntimeDriver for ContainerDriver {
             }
             SendFuture::new(container.destroy(None)).await.map_err(|e| other("destroying the container", e))?;
         }
+        self.arm(None).await?;
         self.remember(None).await
     }
 
