@@ -41,6 +41,7 @@ macro_rules! contract_scenarios {
             storage::batch::member_roles_are_guarded,
             storage::batch::guards_see_earlier_writes_of_their_batch,
             storage::batch::racing_guarded_writes_have_one_winner,
+            storage::batch::a_failing_guard_among_concurrent_batches_fails_alone,
             storage::tokens::credentials_join_user_and_membership,
             storage::tokens::used_revoked_and_expired_tokens_are_returned_as_they_are,
             storage::tokens::refresh_tokens_rotate_once,
