@@ -84,6 +84,8 @@ struct Staged {
     users: Vec<StoredUser>,
     workspaces: Stage<WorkspaceId, Workspace>,
     memberships: Stage<MembershipKey, Membership>,
+    /// Memberships the batch removes (applied after the staged rows).
+    removed_memberships: HashSet<MembershipKey>,
     invites: Stage<InviteId, Invite>,
     tokens: Stage<TokenId, Token>,
     devices: Stage<DeviceId, DeviceAuthorization>,
@@ -145,17 +147,30 @@ impl Staged {
             Write::CreateMembership(membership) => {
                 self.refer(state, Some(&membership.user_id), Some(&membership.workspace_id))?;
                 let key = (membership.workspace_id.clone(), membership.user_id.clone());
-                self.claim(Claim::Membership(key.clone()), state.memberships.contains(&key), "membership")?;
+                let stored = state.memberships.contains(&key) && !self.removed_memberships.contains(&key);
+                self.claim(Claim::Membership(key.clone()), stored, "membership")?;
+                self.removed_memberships.remove(&key);
                 self.memberships.put(key, membership);
             }
             Write::UpdateMembership { membership, expected_version } => {
                 let key = (membership.workspace_id.clone(), membership.user_id.clone());
-                let row = self.memberships.read(&state.memberships, &key);
+                let row = self.membership(state, &key);
                 guard(row.as_ref().map(|m| m.version), expected_version, "membership")?;
                 if let Some(mut row) = row {
                     row.role = membership.role;
                     row.version = membership.version;
                     self.memberships.put(key, row);
+                }
+            }
+            Write::DeleteMembership { workspace_id, user_id, expected_version } => {
+                let key = (workspace_id, user_id);
+                guard(self.membership(state, &key).map(|m| m.version), expected_version, "membership")?;
+                self.claims.remove(&Claim::Membership(key.clone()));
+                self.removed_memberships.insert(key);
+            }
+            Write::RevokeMemberTokens { workspace_id, user_id, at } => {
+                for token_id in self.member_tokens(state, &workspace_id, &user_id) {
+                    self.revoke(state, token_id, at);
                 }
             }
             Write::UpdateWorkspace { workspace, expected_version } => {
@@ -305,6 +320,23 @@ impl Staged {
         }
     }
 
+    /// The membership as the batch so far left it (none once the batch removed it).
+    fn membership(&self, state: &State, key: &MembershipKey) -> Option<Membership> {
+        if self.removed_memberships.contains(key) {
+            return None;
+        }
+        self.memberships.read(&state.memberships, key)
+    }
+
+    /// Every token of the user bound to the workspace: stored ones, then those this batch creates.
+    fn member_tokens(&self, state: &State, workspace: &WorkspaceId, user: &UserId) -> Vec<TokenId> {
+        let of_member = |t: &Token| &t.workspace_id == workspace && &t.user_id == user;
+        let mut ids: Vec<TokenId> = state.tokens.iter().filter(|t| of_member(t)).map(|t| t.id.clone()).collect();
+        let created = self.tokens.order.iter().filter(|id| !state.tokens.contains(id));
+        ids.extend(created.filter(|id| self.tokens.rows.get(*id).is_some_and(of_member)).cloned());
+        ids
+    }
+
     /// Every token of the family: stored ones, then those this batch creates.
     fn family(&self, state: &State, family: &FamilyId) -> Vec<TokenId> {
         let mut ids: Vec<TokenId> = state.families.get(family).cloned().unwrap_or_default();
@@ -324,6 +356,7 @@ impl Staged {
         for membership in self.memberships.into_rows() {
             state.put_membership(membership);
         }
+        state.remove_memberships(&self.removed_memberships);
         for invite in self.invites.into_rows() {
             state.put_invite(invite);
         }

@@ -43,6 +43,12 @@ fn translate(write: &Write) -> PortResult<(Stmt, bool)> {
         Write::Audit(entry) => (audit::insert(entry)?, false),
         Write::RevokeToken { token_id, at } => (tokens::revoke(token_id, *at), false),
         Write::RevokeFamily { family_id, at } => (tokens::revoke_family(family_id, *at), false),
+        Write::RevokeMemberTokens { workspace_id, user_id, at } => {
+            (tokens::revoke_member(workspace_id, user_id, *at), false)
+        }
+        Write::DeleteMembership { workspace_id, user_id, expected_version } => {
+            (memberships::delete(workspace_id, user_id, *expected_version), true)
+        }
         Write::UpdateMembership { membership, expected_version } => {
             (memberships::update(membership, *expected_version), true)
         }
