@@ -159,6 +159,26 @@ mod tests {
     }
 
     #[test]
+    fn departures_delete_guarded_and_revoke_unguarded() {
+        let (workspace, user) = (WorkspaceId::from_raw("ws_1"), UserId::from_raw("usr_2"));
+        let mut batch = Batch::new();
+        batch
+            .push(Write::DeleteMembership {
+                workspace_id: workspace.clone(),
+                user_id: user.clone(),
+                expected_version: 3,
+            })
+            .push(Write::RevokeMemberTokens { workspace_id: workspace, user_id: user, at: Timestamp(9) });
+        let stmts = statements(&batch).unwrap();
+        let sql: Vec<&str> = stmts.iter().map(|s| s.sql).collect();
+        assert_eq!(sql.len(), 3);
+        assert!(sql[0].starts_with("DELETE FROM memberships") && sql[0].contains("version = ?3"), "{}", sql[0]);
+        assert_eq!(sql[1], GUARD);
+        assert!(sql[2].starts_with("UPDATE tokens") && sql[2].contains("revoked_at IS NULL"), "{}", sql[2]);
+        assert_eq!(stmts[2].params, vec![SqlValue::Int(9), SqlValue::from("usr_2"), SqlValue::from("ws_1")]);
+    }
+
+    #[test]
     fn session_updates_and_purges_are_guarded_and_count_active_slots() {
         let mut batch = Batch::new();
         let workspace = WorkspaceId::from_raw("ws_1");
