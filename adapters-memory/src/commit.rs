@@ -5,20 +5,20 @@
 //! no further check that could fail halfway. References are checked like SQL foreign keys: the
 //! user or workspace a row names must exist, or be created earlier in the same batch. Template
 //! writes are checked in [`templates`], session writes in [`sessions`], snapshot writes in
-//! [`snapshots`].
+//! [`snapshots`]; the membership and token reads the checks share are in [`identity`].
 
+mod identity;
 mod sessions;
 mod snapshots;
 mod templates;
 
 use crate::state::{MembershipKey, State, StoredUser, Table};
 use burstflare_core::error::PortError;
-use burstflare_core::ids::{AuditId, DeviceId, FamilyId, InviteId, TokenId, UserId, WorkspaceId};
+use burstflare_core::ids::{AuditId, DeviceId, InviteId, TokenId, UserId, WorkspaceId};
 use burstflare_core::model::{AuditEntry, DeviceAuthorization, Invite, Membership, Token, Workspace};
 use burstflare_core::ports::{PortResult, QueuedJob};
 use burstflare_core::secret::SecretHash;
 use burstflare_core::store::{Batch, Counted, Write};
-use burstflare_core::time::Timestamp;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -306,43 +306,6 @@ impl Staged {
             | Write::AtMost { .. }) => self.check_template(state, write)?,
         }
         Ok(())
-    }
-
-    /// Revokes a token that is not revoked yet (a change, so its version moves on); a missing or
-    /// already revoked token is left alone.
-    fn revoke(&mut self, state: &State, token_id: TokenId, at: Timestamp) {
-        if let Some(mut token) = self.tokens.read(&state.tokens, &token_id) {
-            if token.revoked_at.is_none() {
-                token.revoked_at = Some(at);
-                token.version += 1;
-                self.tokens.put(token_id, token);
-            }
-        }
-    }
-
-    /// The membership as the batch so far left it (none once the batch removed it).
-    fn membership(&self, state: &State, key: &MembershipKey) -> Option<Membership> {
-        if self.removed_memberships.contains(key) {
-            return None;
-        }
-        self.memberships.read(&state.memberships, key)
-    }
-
-    /// Every token of the user bound to the workspace: stored ones, then those this batch creates.
-    fn member_tokens(&self, state: &State, workspace: &WorkspaceId, user: &UserId) -> Vec<TokenId> {
-        let of_member = |t: &Token| &t.workspace_id == workspace && &t.user_id == user;
-        let mut ids: Vec<TokenId> = state.tokens.iter().filter(|t| of_member(t)).map(|t| t.id.clone()).collect();
-        let created = self.tokens.order.iter().filter(|id| !state.tokens.contains(id));
-        ids.extend(created.filter(|id| self.tokens.rows.get(*id).is_some_and(of_member)).cloned());
-        ids
-    }
-
-    /// Every token of the family: stored ones, then those this batch creates.
-    fn family(&self, state: &State, family: &FamilyId) -> Vec<TokenId> {
-        let mut ids: Vec<TokenId> = state.families.get(family).cloned().unwrap_or_default();
-        let created = self.tokens.order.iter().filter(|id| !state.tokens.contains(id));
-        ids.extend(created.filter(|id| self.tokens.rows.get(*id).is_some_and(|t| &t.family_id == family)).cloned());
-        ids
     }
 
     /// Writes every staged row into the store; cannot fail.
