@@ -129,26 +129,49 @@ pub async fn revoked_invites_cannot_be_accepted(h: &Harness) -> anyhow::Result<(
 pub async fn a_removal_racing_a_role_change_has_one_winner(h: &Harness) -> anyhow::Result<()> {
     let owner = h.actor(&h.register("owner@example.com").await?).await?;
     let (_, admin) = h.join(&owner, "adam@example.com", "admin").await?;
-    for round in 0..6 {
+    for round in 0..8 {
         let (target_sign_in, target) = h.join(&owner, &format!("t{round}@example.com"), "member").await?;
-        let (removed, changed) = tokio::join!(
-            h.service.remove_member(&owner, &target.user.id),
-            h.service.set_member_role(&admin, &target.user.id, "viewer"),
-        );
+        let mut removals = Vec::new();
+        let mut changes = Vec::new();
+        for (i, who) in [&owner, &admin, &owner].into_iter().enumerate() {
+            let (service, actor, user) = (h.service.clone(), admin.clone(), target.user.id.clone());
+            let role = if i % 2 == 0 { "viewer" } else { "admin" };
+            let change = async move { service.set_member_role(&actor, &user, role).await };
+            let (service, actor, user) = (h.service.clone(), who.clone(), target.user.id.clone());
+            let removal = async move { service.remove_member(&actor, &user).await };
+            // Either side is spawned first in turn, so each gets to win some rounds.
+            if (round + i) % 2 == 0 {
+                changes.push(tokio::spawn(change));
+                removals.push(tokio::spawn(removal));
+            } else {
+                removals.push(tokio::spawn(removal));
+                changes.push(tokio::spawn(change));
+            }
+        }
+        let (mut removed, mut changed) = (0, Vec::new());
+        for task in removals {
+            match task.await? {
+                Ok(_) => removed += 1,
+                Err(e) => assert!(matches!(e.code.as_str(), "conflict" | "membership_not_found"), "{e:?}"),
+            }
+        }
+        for task in changes {
+            match task.await? {
+                Ok(m) => changed.push(m),
+                Err(e) => assert!(matches!(e.code.as_str(), "conflict" | "membership_not_found"), "{e:?}"),
+            }
+        }
         let stored = h.ports.memberships.get(&owner.workspace_id, &target.user.id).await?;
-        match (&removed, &changed, &stored) {
-            // The removal went last (or alone): the member is gone.
-            (Ok(_), _, None) => {
-                if let Err(e) = &changed {
-                    assert!(matches!(e.code.as_str(), "conflict" | "membership_not_found"), "{e:?}");
-                }
+        match &stored {
+            // One removal won: the member is gone.
+            None => assert_eq!(removed, 1, "round {round}"),
+            // Every removal lost its guard: the member stays as the last role change left them,
+            // with one version per change that won.
+            Some(m) => {
+                assert_eq!(removed, 0, "round {round}");
+                assert_eq!(m.version, 1 + i64::try_from(changed.len())?, "round {round}");
+                assert!(changed.iter().any(|c| c == m), "round {round}: {m:?} is no winner's");
             }
-            // The role change won and the removal lost its guard: the member stays, as a viewer.
-            (Err(e), Ok(m), Some(s)) => {
-                assert_eq!(e.code.as_str(), "conflict", "{e:?}");
-                assert_eq!((s, s.role), (m, Role::Viewer));
-            }
-            other => panic!("round {round}: an inconsistent outcome {other:?}"),
         }
         assert_eq!(stored.is_none(), h.actor(&target_sign_in).await.is_err(), "access follows the membership");
     }
