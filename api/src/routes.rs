@@ -45,6 +45,11 @@ pub const MEMBERS: &str = "/api/workspaces/current/members";
 pub const INVITES: &str = "/api/workspaces/current/invites";
 pub const ACCEPT_INVITE: &str = "/api/workspaces/current/invites/accept";
 pub const MEMBER_ROLE: &str = "/api/workspaces/current/members/{user_id}/role";
+/// One member of the current workspace (DELETE removes them).
+pub const MEMBER: &str = "/api/workspaces/current/members/{user_id}";
+/// One invite of the current workspace (DELETE revokes it).
+pub const INVITE: &str = "/api/workspaces/current/invites/{invite_id}";
+pub const LEAVE: &str = "/api/workspaces/current/leave";
 pub const PLAN: &str = "/api/workspaces/current/plan";
 pub const AUDIT: &str = "/api/audit";
 
@@ -109,6 +114,11 @@ pub fn member_role(user_id: &str) -> String {
     MEMBER_ROLE.replace("{user_id}", user_id)
 }
 
+/// `MEMBER` for one user.
+pub fn member(user_id: &str) -> String {
+    MEMBER.replace("{user_id}", user_id)
+}
+
 /// Every route the edge serves (the API and the device page); the edge's Router is built from
 /// this list and mounts nothing else.
 pub const ALL: &[Route] = &[
@@ -128,6 +138,9 @@ pub const ALL: &[Route] = &[
     route("POST", INVITES, Auth::Access),
     route("POST", ACCEPT_INVITE, Auth::Access),
     route("POST", MEMBER_ROLE, Auth::Access),
+    route("DELETE", MEMBER, Auth::Access),
+    route("DELETE", INVITE, Auth::Access),
+    route("POST", LEAVE, Auth::Access),
     route("POST", PLAN, Auth::Access),
     route("GET", AUDIT, Auth::Access),
     route("GET", TEMPLATES, Auth::Access),
@@ -184,5 +197,7 @@ mod tests {
         assert_eq!(path(BUNDLE, &["tpl_1", "tplv_2"]), "/api/templates/tpl_1/versions/tplv_2/bundle");
         assert_eq!(path(TEMPLATES, &[]), "/api/templates");
         assert_eq!(member_role("usr_1"), "/api/workspaces/current/members/usr_1/role");
+        assert_eq!(member("usr_1"), "/api/workspaces/current/members/usr_1");
+        assert_eq!(path(INVITE, &["inv_1"]), "/api/workspaces/current/invites/inv_1");
     }
 }

@@ -140,6 +140,8 @@ codes! {
     InvalidDigest => "invalid_digest", BadRequest;
     /// The uploaded body's SHA-256 is not the one the client said it would be; nothing was stored.
     DigestMismatch => "digest_mismatch", BadRequest;
+    /// Members leave a workspace with `leave`, not by removing themselves.
+    SelfRemoval => "self_removal", BadRequest;
     // 401
     /// The credential is missing, unknown, expired or revoked.
     Unauthorized => "unauthorized", Unauthorized;
@@ -203,6 +205,8 @@ codes! {
     AlreadyMember => "already_member", Conflict;
     /// The owner's role cannot be changed.
     OwnerImmutable => "owner_immutable", Conflict;
+    /// The workspace's last owner cannot leave it (or be removed from it).
+    LastOwner => "last_owner", Conflict;
     /// The invite was already accepted.
     InviteUsed => "invite_used", Conflict;
     /// The device sign-in request was already approved or denied.

@@ -5,7 +5,7 @@
 
 use crate::blob::BlobStore;
 use crate::error::PortError;
-use crate::ids::{BuildId, JobId, SessionId, SnapshotId, TemplateId, UserId, VersionId, WorkspaceId};
+use crate::ids::{BuildId, InviteId, JobId, SessionId, SnapshotId, TemplateId, UserId, VersionId, WorkspaceId};
 use crate::model::{
     AuditEntry, Build, Credential, DeviceAuthorization, Invite, Member, Membership, Release, Session, SessionEvent,
     Snapshot, Template, TemplateVersion, UnfinishedSnapshot, UploadGrant, User, Workspace,
@@ -45,6 +45,8 @@ pub trait MembershipRepo: Send + Sync {
 
 #[async_trait]
 pub trait InviteRepo: Send + Sync {
+    /// The invite with this id, whatever its status or workspace (the caller checks both).
+    async fn get(&self, id: &InviteId) -> PortResult<Option<Invite>>;
     async fn find_by_code(&self, code: &SecretHash) -> PortResult<Option<Invite>>;
     /// Pending invites of the workspace that have not expired at `now`, oldest first.
     async fn list_pending(&self, workspace: &WorkspaceId, now: Timestamp) -> PortResult<Vec<Invite>>;

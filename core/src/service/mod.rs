@@ -6,6 +6,7 @@ pub mod auth;
 mod builds;
 mod device;
 mod maintenance;
+mod members;
 mod report;
 mod runtime_access;
 mod runtime_connect;
