@@ -41,6 +41,10 @@ pub struct FakeRuntime {
 /// The largest persisted content the fake keeps.
 const MAX_FILES: u64 = 64 * 1024 * 1024;
 
+/// How the fake's archives start (a real archive is never empty either): an archive is this
+/// header and then the files' bytes; `restore` refuses anything else.
+pub const FAKE_ARCHIVE_HEADER: &[u8] = b"fake-archive\n";
+
 impl FakeRuntime {
     pub fn new() -> Self {
         Self::default()
@@ -134,7 +138,7 @@ impl RuntimeDriver for FakeRuntime {
         if let Some(reason) = self.save_failure.lock().expect("fake runtime lock").clone() {
             return Err(PortError::Other(reason));
         }
-        Ok(Box::new(BytesBody::new(self.files(session))))
+        Ok(Box::new(BytesBody::new([FAKE_ARCHIVE_HEADER, &self.files(session)].concat())))
     }
 
     async fn restore(&self, session: &SessionId, archive: &mut dyn ByteStream) -> PortResult<()> {
@@ -142,8 +146,9 @@ impl RuntimeDriver for FakeRuntime {
             return Err(PortError::Other("the session is not running".into()));
         }
         let bytes = read_to_end(archive, MAX_FILES).await?;
+        let files = bytes.strip_prefix(FAKE_ARCHIVE_HEADER).ok_or_else(|| PortError::Other("not an archive".into()))?;
         self.restores.fetch_add(1, Ordering::SeqCst);
-        self.write_files(session, &bytes);
+        self.write_files(session, files);
         Ok(())
     }
 }

@@ -8,6 +8,7 @@
 use crate::contract::harness::{expect_code, Harness};
 use crate::http::bundles::bundle;
 use async_trait::async_trait;
+use burstflare_adapters_memory::FAKE_ARCHIVE_HEADER;
 use burstflare_core::blob::{read_to_end, Blob, BlobInfo, BlobStore, ByteStream, BytesBody};
 use burstflare_core::error::PortError;
 use burstflare_core::model::{Session, SnapshotKind};
@@ -37,7 +38,9 @@ async fn persisting(h: &Harness) -> anyhow::Result<(Actor, Session)> {
 async fn latest(h: &Harness, actor: &Actor, session: &Session) -> anyhow::Result<Option<(Vec<u8>, SnapshotKind)>> {
     let Some(latest) = h.service.latest_snapshot(session).await? else { return Ok(None) };
     let (_, mut blob) = h.service.download_snapshot(actor, &session.id, &latest.id).await?;
-    Ok(Some((read_to_end(blob.body.as_mut(), 1 << 20).await?, latest.kind)))
+    let archive = read_to_end(blob.body.as_mut(), 1 << 20).await?;
+    let files = archive.strip_prefix(FAKE_ARCHIVE_HEADER).expect("the fake's archive").to_vec();
+    Ok(Some((files, latest.kind)))
 }
 
 pub async fn persisted_paths_survive_stop_restart_and_reconciles_sleep(h: &Harness) -> anyhow::Result<()> {
