@@ -276,6 +276,10 @@ impl RuntimeDriver for LocalRuntime {
         Some(AgentEndpoint { address, secret: self.secret(id, &record.generation) })
     }
 
+    fn keeps_persisted_paths(&self) -> bool {
+        true
+    }
+
     /// `GET /persist` of the session's agent, streamed; the stream fails unless it ends with the
     /// agent's digest trailer matching what arrived.
     #[tracing::instrument(skip_all, fields(session = %session), err)]

@@ -131,6 +131,10 @@ impl RuntimeDriver for FakeRuntime {
         })
     }
 
+    fn keeps_persisted_paths(&self) -> bool {
+        true
+    }
+
     async fn save(&self, session: &SessionId) -> PortResult<Box<dyn ByteStream>> {
         if !self.is_running(session) {
             return Err(PortError::Other("the session is not running".into()));

@@ -287,6 +287,11 @@ pub trait RuntimeDriver: Send + Sync {
     /// Where the edge reaches the session's agent; `None` when this driver is not reached over
     /// a socket of this host (the Worker reaches containers through the session's Durable Object).
     fn endpoint(&self, session: &SessionId) -> Option<AgentEndpoint>;
+    /// Whether [`save`](Self::save) and [`restore`](Self::restore) work here; a driver that says
+    /// no is never asked (its sessions keep their files only as long as their runtime does).
+    fn keeps_persisted_paths(&self) -> bool {
+        false
+    }
     /// Streams an archive (tar + zstd) of the running session's persisted paths. The stream
     /// ends with an error, never cleanly, when the archive is incomplete or its digest does not
     /// match (where the runtime can check one). `Other(reason)` when the runtime cannot save

@@ -49,8 +49,11 @@ fn save_reason(e: &Error) -> String {
 }
 
 impl Service {
-    /// Whether the session's template version names persisted paths.
+    /// Whether the session's template version names persisted paths and the runtime keeps them.
     pub(crate) async fn persists(&self, session: &Session) -> Result<bool> {
+        if !self.ports.runtime.as_ref().is_some_and(|r| r.keeps_persisted_paths()) {
+            return Ok(false);
+        }
         let version = self.ports.templates.get_version(&session.template_id, &session.version_id).await?;
         Ok(version.is_some_and(|v| !v.manifest.persisted_paths.is_empty()))
     }
@@ -59,7 +62,7 @@ impl Service {
     /// does not hold the stop: it is recorded on the session, which is returned with its new
     /// row version.
     pub(crate) async fn save_before_stop(&self, stopping: Session) -> Result<Session> {
-        if self.ports.runtime.is_none() || !self.persists(&stopping).await? {
+        if !self.persists(&stopping).await? {
             return Ok(stopping);
         }
         match self.save_from_runtime(&stopping, "automatic".into(), SnapshotKind::Automatic, None).await {
@@ -79,7 +82,10 @@ impl Service {
             return Err(not_running());
         }
         if !self.persists(&session).await? {
-            return Err(Error::new(Code::SaveFailed, "The session's template has no persisted paths to save"));
+            return Err(Error::new(
+                Code::SaveFailed,
+                "Nothing to save: the template has no persisted paths, or this runtime does not keep them",
+            ));
         }
         match self.save_from_runtime(&session, label, SnapshotKind::Manual, Some(actor)).await {
             Ok(snapshot) => Ok(snapshot),
@@ -152,7 +158,10 @@ impl Service {
             return Err(not_running());
         }
         if !self.persists(&session).await? {
-            return Err(Error::new(Code::RestoreFailed, "The session's template has no persisted paths to restore"));
+            return Err(Error::new(
+                Code::RestoreFailed,
+                "Nothing to restore into: the template has no persisted paths, or this runtime does not keep them",
+            ));
         }
         self.restore_into(&session, &snapshot, runtime.as_ref()).await?;
         let mut batch = Batch::new();
