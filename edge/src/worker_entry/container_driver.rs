@@ -127,11 +127,7 @@ impl ContainerDriver {
         if response.status() == StatusCode::OK {
             return Ok(());
         }
-        let status = response.status();
-        let text = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        let message: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
-        let reason = message["error"].as_str().unwrap_or("no reason given").to_string();
-        Err(PortError::Other(format!("the agent refused the bundle ({status}): {reason}")))
+        Err(refusal(response, "the bundle").await)
     }
 }
 
@@ -243,11 +239,7 @@ impl RuntimeDriver for ContainerDriver {
         if response.status() == StatusCode::OK {
             return Ok(());
         }
-        let status = response.status();
-        let text = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        let message: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
-        let reason = message["error"].as_str().unwrap_or("no reason given").to_string();
-        Err(PortError::Other(format!("the agent refused the archive ({status}): {reason}")))
+        Err(refusal(response, "the archive").await)
     }
 
     /// A label for the container's port and the current secret; the object forwards through
@@ -257,6 +249,15 @@ impl RuntimeDriver for ContainerDriver {
         let address = AgentAddress::Tcp(format!("container:{}", super::container_options::AGENT_PORT));
         Some(AgentEndpoint { address, secret })
     }
+}
+
+/// The agent's refusal of an upload, with the reason its JSON answer gives.
+async fn refusal(response: axum::http::Response<Body>, what: &str) -> PortError {
+    let status = response.status();
+    let text = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let message: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
+    let reason = message["error"].as_str().unwrap_or("no reason given");
+    PortError::Other(format!("the agent refused {what} ({status}): {reason}"))
 }
 
 fn not_running() -> PortError {
