@@ -296,17 +296,6 @@ impl RuntimeDriver for LocalRuntime {
     }
 }
 
-impl LocalRuntime {
-    /// The socket and secret of the session's live agent.
-    fn agent_of(&self, session: &SessionId) -> PortResult<(PathBuf, String)> {
-        let id = session.as_str();
-        let paths = SessionPaths::new(&self.sessions_dir, id)?;
-        let record = self.record(id).filter(|r| r.is_alive());
-        let record = record.ok_or_else(|| PortError::Other("the session's agent is not running".into()))?;
-        Ok((paths.socket(), self.secret(id, &record.generation)))
-    }
-}
-
 fn path_string(path: &Path) -> Option<String> {
     path.to_str().map(str::to_string)
 }

@@ -4,16 +4,20 @@
 //! holds the archive: chunks pass through a channel of two.
 
 use crate::client::connect_agent_socket;
+use crate::layout::SessionPaths;
+use crate::runtime::LocalRuntime;
 use async_trait::async_trait;
 use burstflare_containers::agent::persist::DIGEST_TRAILER;
 use burstflare_core::blob::ByteStream;
 use burstflare_core::error::PortError;
+use burstflare_core::ids::SessionId;
 use burstflare_core::ports::{PortResult, AGENT_SECRET_HEADER};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::{Bytes, Frame, Incoming};
 use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
 use std::path::Path;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -31,6 +35,17 @@ fn unreachable(e: impl std::fmt::Display) -> PortError {
 
 fn other(what: &str, e: impl std::fmt::Display) -> PortError {
     PortError::Other(format!("{what}: {e}"))
+}
+
+impl LocalRuntime {
+    /// The socket and secret of the session's live agent.
+    pub(crate) fn agent_of(&self, session: &SessionId) -> PortResult<(PathBuf, String)> {
+        let id = session.as_str();
+        let paths = SessionPaths::new(&self.sessions_dir, id)?;
+        let record = self.record(id).filter(|r| r.is_alive());
+        let record = record.ok_or_else(|| PortError::Other("the session's agent is not running".into()))?;
+        Ok((paths.socket(), self.secret(id, &record.generation)))
+    }
 }
 
 /// Opens `GET /persist`; the archive streams as the caller reads it.
