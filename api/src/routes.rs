@@ -90,6 +90,10 @@ pub const SNAPSHOTS: &str = "/api/sessions/{session_id}/snapshots";
 pub const SNAPSHOT: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}";
 pub const SNAPSHOT_CONTENT: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}/content";
 pub const SNAPSHOT_GRANT: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}/content/upload";
+/// Saves a running session's persisted paths now (the runtime takes the archive).
+pub const SNAPSHOT_SAVE: &str = "/api/sessions/{session_id}/snapshots/save";
+/// Restores a snapshot into a running session's persisted paths.
+pub const SNAPSHOT_RESTORE: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}/restore";
 pub const USAGE: &str = "/api/usage";
 pub const ADMIN_REPORT: &str = "/api/admin/report";
 pub const ADMIN_RECONCILE: &str = "/api/admin/reconcile";
@@ -183,6 +187,8 @@ pub const ALL: &[Route] = &[
     route("PUT", SNAPSHOT_CONTENT, Auth::Access),
     route("GET", SNAPSHOT_CONTENT, Auth::Access),
     route("POST", SNAPSHOT_GRANT, Auth::Access),
+    route("POST", SNAPSHOT_SAVE, Auth::Access),
+    route("POST", SNAPSHOT_RESTORE, Auth::Access),
     route("GET", USAGE, Auth::Access),
     route("GET", ADMIN_REPORT, Auth::Access),
     route("POST", ADMIN_RECONCILE, Auth::Access),

@@ -249,6 +249,10 @@ codes! {
     SessionNotRunning => "session_not_running", Conflict;
     /// The snapshot changed (or was deleted) while its content was uploading; nothing was stored.
     SnapshotChanged => "snapshot_changed", Conflict;
+    /// The session's persisted paths could not be saved; the previous latest snapshot stays.
+    SaveFailed => "save_failed", Conflict;
+    /// The snapshot could not be restored into the session; its files were left as they were.
+    RestoreFailed => "restore_failed", Conflict;
     // 410
     /// The invite was revoked.
     InviteRevoked => "invite_revoked", Gone;

@@ -146,6 +146,8 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("PUT", SNAPSHOT_CONTENT) => on(filter, snapshots::upload),
         ("GET", SNAPSHOT_CONTENT) => on(filter, snapshots::download),
         ("POST", SNAPSHOT_GRANT) => on(filter, snapshots::create_grant),
+        ("POST", SNAPSHOT_SAVE) => on(filter, snapshots::save),
+        ("POST", SNAPSHOT_RESTORE) => on(filter, snapshots::restore),
         ("GET", USAGE) => on(filter, sessions::usage),
         ("GET", ADMIN_REPORT) => on(filter, admin::report),
         ("POST", ADMIN_RECONCILE) => on(filter, admin::reconcile),

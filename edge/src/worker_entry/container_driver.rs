@@ -2,7 +2,8 @@
 //! the object's own container. Start boots the container with the agent's configuration (a
 //! plain options object, see [`super::container_options`]), waits until the agent answers
 //! `/health`, then uploads the template's bundle (`PUT /bundle`); stop asks the agent to shut
-//! down and destroys the container; status and logs ask the agent. The boot's generation (which
+//! down and destroys the container; status and logs ask the agent; save and restore stream the
+//! persisted paths' archive from and to the agent (`GET`/`PUT /persist`). The boot's generation (which
 //! the agent's secret is derived from) is kept in the object's storage, so a later request, or
 //! the object after an eviction, still reaches the same agent.
 
@@ -182,11 +183,7 @@ impl ContainerDriver {
         if response.status() == StatusCode::OK {
             return Ok(());
         }
-        let status = response.status();
-        let text = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        let message: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
-        let reason = message["error"].as_str().unwrap_or("no reason given").to_string();
-        Err(PortError::Other(format!("the agent refused the bundle ({status}): {reason}")))
+        Err(refusal(response, "the bundle").await)
     }
 }
 
@@ -250,11 +247,91 @@ impl RuntimeDriver for ContainerDriver {
         Ok(String::from_utf8_lossy(&body.to_bytes()).into_owned())
     }
 
+    fn keeps_persisted_paths(&self) -> bool {
+        true
+    }
+
+    /// `GET /persist`, streamed as it arrives. The agent's digest trailer does not cross the
+    /// container's fetch, so the server's own digest (computed while storing) is what is recorded.
+    async fn save(&self, session: &SessionId) -> PortResult<Box<dyn ByteStream>> {
+        let (container, secret) = self.running(session).ok_or_else(not_running)?;
+        let response = agent_client::call(container, &secret, Method::GET, "/persist", Body::empty())
+            .await
+            .map_err(|e| PortError::Unavailable(format!("the session's agent: {e}")))?;
+        if response.status() != StatusCode::OK {
+            return Err(PortError::Other(format!("the agent refused to archive ({})", response.status())));
+        }
+        Ok(Box::new(AgentArchive(SendWrapper::new(response.into_body().into_data_stream()))))
+    }
+
+    /// `PUT /persist`, its body fed from `archive` through a small channel; a failing source
+    /// breaks the body off, so the agent changes nothing.
+    async fn restore(&self, session: &SessionId, archive: &mut dyn ByteStream) -> PortResult<()> {
+        let (container, secret) = self.running(session).ok_or_else(not_running)?;
+        let (mut tx, rx) = futures_channel::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(2);
+        let send = agent_client::call(container, &secret, Method::PUT, "/persist", Body::from_stream(rx));
+        let pump = async move {
+            loop {
+                let item = match archive.next_chunk().await {
+                    Ok(Some(chunk)) => Ok(bytes::Bytes::from(chunk)),
+                    Ok(None) => return Ok(()),
+                    Err(e) => Err(e),
+                };
+                if futures_util::future::poll_fn(|cx| tx.poll_ready(cx)).await.is_err() {
+                    return item.map(|_| ());
+                }
+                match item {
+                    Ok(chunk) => {
+                        let _ = tx.start_send(Ok(chunk));
+                    }
+                    Err(e) => {
+                        let _ = tx.start_send(Err(std::io::Error::other(e.to_string())));
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        let (response, pumped) = futures_util::future::join(send, pump).await;
+        pumped?;
+        let response = response.map_err(|e| PortError::Unavailable(format!("the session's agent: {e}")))?;
+        if response.status() == StatusCode::OK {
+            return Ok(());
+        }
+        Err(refusal(response, "the archive").await)
+    }
+
     /// A label for the container's port and the current secret; the object forwards through
     /// the container itself (`get_tcp_port`), never to this address.
     fn endpoint(&self, session: &SessionId) -> Option<AgentEndpoint> {
         let (_, secret) = self.running(session)?;
         let address = AgentAddress::Tcp(format!("container:{}", super::container_options::AGENT_PORT));
         Some(AgentEndpoint { address, secret })
+    }
+}
+
+/// The agent's refusal of an upload, with the reason its JSON answer gives.
+async fn refusal(response: axum::http::Response<Body>, what: &str) -> PortError {
+    let status = response.status();
+    let text = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let message: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
+    let reason = message["error"].as_str().unwrap_or("no reason given");
+    PortError::Other(format!("the agent refused {what} ({status}): {reason}"))
+}
+
+fn not_running() -> PortError {
+    PortError::Other("the session's container is not running".into())
+}
+
+/// The agent's archive as it arrives through the container's fetch.
+struct AgentArchive(SendWrapper<axum::body::BodyDataStream>);
+
+#[async_trait::async_trait]
+impl ByteStream for AgentArchive {
+    async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
+        match SendFuture::new(self.0.next()).await {
+            None => Ok(None),
+            Some(Ok(chunk)) => Ok(Some(chunk.to_vec())),
+            Some(Err(e)) => Err(other("the archive broke off", e)),
+        }
     }
 }

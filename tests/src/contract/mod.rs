@@ -148,6 +148,9 @@ macro_rules! contract_scenarios {
             service::snapshots::viewers_read_snapshots_and_other_workspaces_see_none,
             service::snapshot_reconcile::reconcile_purges_snapshots_of_purged_sessions_and_orphans,
             service::snapshot_reconcile::snapshot_writes_keep_their_guards,
+            service::persist::persisted_paths_survive_stop_restart_and_reconciles_sleep,
+            service::persist::a_failed_save_keeps_the_previous_latest_and_says_why,
+            service::persist::snapshots_restore_into_running_sessions_only_when_their_digest_matches,
         );
     };
 }

@@ -62,6 +62,7 @@ fn need(method: &str, route: &str) -> Option<Need> {
         ("POST", SNAPSHOTS) | ("PUT", SNAPSHOT_CONTENT) | ("POST", SNAPSHOT_GRANT) | ("DELETE", SNAPSHOT) => {
             Need::Writer
         }
+        ("POST", SNAPSHOT_SAVE) | ("POST", SNAPSHOT_RESTORE) => Need::Writer,
         // The grant in the path is the credential.
         ("PUT", UPLOAD) => Need::Nobody,
         _ => return None,
@@ -171,7 +172,7 @@ async fn request(
         VERSIONS => json!({ "version": unique_name(), "manifest": { "image": "node:22" } }),
         TEMPLATE_PROMOTE => json!({ "versionId": world.version }),
         BUNDLE_GRANT => json!({ "contentType": "application/gzip", "bytes": 100 }),
-        SNAPSHOTS => json!({ "label": "authz" }),
+        SNAPSHOTS | SNAPSHOT_SAVE => json!({ "label": "authz" }),
         SNAPSHOT_GRANT => json!({ "contentType": "text/plain", "bytes": 10 }),
         // The template has no promoted version: a writer gets 409, which only authorisation precedes.
         SESSIONS => json!({ "name": unique_name(), "templateId": world.template }),
@@ -208,6 +209,7 @@ fn cross_workspace(caller: Caller, route: &str) -> Option<u16> {
         (Caller::Outsider, SESSION_RUNTIME_TOKEN | SESSION_LOGS | SESSION_SSH | SESSION_PREVIEW) => Some(404),
         (Caller::Outsider, RUNTIME_TERMINAL | RUNTIME_SSH | RUNTIME_PREVIEW | RUNTIME_PREVIEW_ROOT) => Some(404),
         (Caller::Outsider, SNAPSHOTS | SNAPSHOT | SNAPSHOT_CONTENT | SNAPSHOT_GRANT) => Some(404),
+        (Caller::Outsider, SNAPSHOT_SAVE | SNAPSHOT_RESTORE) => Some(404),
         _ => None,
     }
 }
