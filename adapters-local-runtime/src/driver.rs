@@ -67,12 +67,7 @@ impl LocalRuntime {
             preview_port: spec.manifest.preview_port,
             ssh_host_key_seed: hex::encode(self.keys.host_key_seed(&spec.session_id)),
             shell: None,
-            persisted_paths: spec
-                .manifest
-                .persisted_paths
-                .iter()
-                .filter_map(|p| p.in_workspace().map(str::to_string))
-                .collect(),
+            persisted_paths: spec.manifest.persisted_in_workspace(),
         }
     }
 

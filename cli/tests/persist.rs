@@ -4,6 +4,10 @@
 //! on a fresh workspace (its folder removed on the host, as a new machine would have it), also
 //! across a server restart; `snapshot save` and `snapshot restore` work on a running session; and
 //! an uploaded archive that tries to leave the workspace is refused on restore, changing nothing.
+//!
+//! All but the first also run against the Worker under `wrangler dev` with real containers
+//! (`scripts/test-worker`), where a start is a new container and the archive travels through the
+//! session's Durable Object to R2.
 
 mod common;
 
@@ -15,12 +19,16 @@ const MANIFEST: &str = r#"{ "image": "debian:12", "persistedPaths": ["/workspace
 
 /// Ada with a session `dev` whose template persists `/workspace/data`, running.
 fn ada_running(server: &TestServer) -> User {
+    ada_running_with(server, MANIFEST)
+}
+
+fn ada_running_with(server: &TestServer, manifest_json: &str) -> User {
     let ada = User::new(server, "ada@example.com");
     ada.register();
     ada.ok(&["template", "create", "keeper"]);
     let work = tempfile::tempdir().unwrap();
     let manifest = work.path().join("burstflare.json");
-    std::fs::write(&manifest, MANIFEST).unwrap();
+    std::fs::write(&manifest, manifest_json).unwrap();
     std::fs::write(work.path().join("README.txt"), "from the bundle").unwrap();
     let args = ["template", "version", "add", "keeper", "--version", "1.0.0", "--manifest"];
     let mut args: Vec<&str> = args.to_vec();
@@ -98,6 +106,70 @@ fn hostile_archive(name: &str) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     builder.append(&header, &b"evil"[..]).unwrap();
     zstd::encode_all(&builder.into_inner().unwrap()[..], 3).unwrap()
+}
+
+/// On either shape: what a persisted path holds outlives a stop (the rest of the workspace only
+/// natively, where the session's folder stays), and a manual save restores on demand.
+#[test]
+fn a_persisted_file_comes_back_after_stop_and_start() {
+    let server = TestServer::with_local_runtime(SandboxMode::Bwrap);
+    let ada = ada_running(&server);
+    sh(&ada, "mkdir -p data && echo kept > data/note.txt && echo loose > loose.txt");
+    assert_eq!(ada.ok(&["session", "stop", "dev"]).trim(), "Session dev is sleeping.");
+    assert_eq!(latest(&ada)["kind"], "automatic");
+    assert_eq!(ada.ok(&["session", "start", "dev"]).trim(), "Session dev is running.");
+    let loose = if server.is_external() { "" } else { "loose\n" };
+    assert_eq!(sh(&ada, "cat data/note.txt; cat loose.txt 2>/dev/null; true"), format!("kept\n{loose}"));
+    let manual = ada.json(&["snapshot", "save", "dev"]);
+    let manual_id = manual["snapshot"]["id"].as_str().unwrap().to_string();
+    sh(&ada, "echo changed > data/note.txt");
+    ada.ok(&["snapshot", "restore", "dev", &manual_id]);
+    assert_eq!(sh(&ada, "cat data/note.txt"), "kept\n");
+    ada.ok(&["session", "stop", "dev"]);
+}
+
+/// `POST /api/admin/reconcile` as Ada (her workspace's owner), over plain HTTP.
+fn reconcile(server: &TestServer, ada: &User) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let addr = server.url().trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let token = ada.config_field("token");
+    let request = format!(
+        "POST /api/admin/reconcile HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let json = body.find('{').map_or("", |start| &body[start..=body.rfind('}').unwrap_or(start)]);
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+/// On either shape: reconcile puts an idle session to sleep and saves its persisted paths first
+/// (on the Worker the archive streams from the session's object to R2); the next start has them.
+#[test]
+fn reconciles_idle_sleep_saves_the_persisted_paths() {
+    let server = TestServer::with_local_runtime(SandboxMode::Bwrap);
+    let idle = r#"{ "image": "debian:12", "persistedPaths": ["/workspace/data"], "idleTimeoutSeconds": 1 }"#;
+    let ada = ada_running_with(&server, idle);
+    sh(&ada, "mkdir -p data && echo kept > data/note.txt");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let report = reconcile(&server, &ada);
+    let mut state = ada.json(&["session", "show", "dev"])["session"]["state"].clone();
+    for _ in 0..40 {
+        if state == "sleeping" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        state = ada.json(&["session", "show", "dev"])["session"]["state"].clone();
+    }
+    assert_eq!(state, "sleeping", "{report}");
+    assert_eq!(latest(&ada)["kind"], "automatic", "saved before the sleep");
+    assert_eq!(ada.ok(&["session", "start", "dev"]).trim(), "Session dev is running.");
+    assert_eq!(sh(&ada, "cat data/note.txt"), "kept\n");
+    ada.ok(&["session", "stop", "dev"]);
 }
 
 #[test]

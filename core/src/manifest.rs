@@ -104,6 +104,12 @@ fn seconds(obj: &Map<String, Value>, field: &str) -> Result<Option<u32>> {
 }
 
 impl Manifest {
+    /// The persisted paths that lie in the workspace, relative to it (`""` for all of it): what
+    /// a session's agent archives and restores.
+    pub fn persisted_in_workspace(&self) -> Vec<String> {
+        self.persisted_paths.iter().filter_map(|p| p.in_workspace().map(str::to_string)).collect()
+    }
+
     /// Validates a manifest sent as JSON.
     pub fn parse(value: &Value) -> Result<Self> {
         let obj = value.as_object().ok_or_else(|| Error::new(Code::InvalidManifest, "manifest must be an object"))?;

@@ -1,7 +1,9 @@
 //! `GET /persist`: the template's persisted paths as one tar + zstd stream, written by a blocking
 //! task into a small bounded channel (so neither the archive nor a file of it is ever held whole)
 //! and ended by an HTTP trailer with the SHA-256 of the compressed bytes. A stream that fails
-//! midway ends without that trailer, which the reader takes as a failed save. Symlinks that would
+//! midway ends without that trailer, which the reader takes as a failed save. Readers that cannot
+//! see trailers (a container's fetch on Cloudflare) ask `GET /persist/digest` afterwards: the
+//! digest of the last archive written to its end, or 404 when the last one failed. Symlinks that would
 //! point out of the workspace (a virtualenv's `python -> /usr/bin/python3`) are left out, since a
 //! restore refuses them; sockets and fifos too.
 
@@ -32,11 +34,17 @@ const CHUNK: usize = 64 * 1024;
 pub(crate) fn get(agent: Arc<Agent>) -> Response<Body> {
     let (tx, rx) = mpsc::channel(4);
     let (root, paths) = (agent.config.workspace.clone(), agent.config.persisted_paths.clone());
+    *last_archive(&agent) = None;
     tokio::task::spawn_blocking(move || {
         let mut out = FrameWriter { tx, buffer: Vec::with_capacity(CHUNK), hasher: Sha256::new() };
-        match write_archive(&root, &paths, &mut out).and_then(|skipped| out.finish().map(|()| skipped)) {
-            Ok(0) => tracing::info!("persisted paths archived"),
-            Ok(skipped) => tracing::warn!(skipped, "persisted paths archived without links out of the workspace"),
+        match write_archive(&root, &paths, &mut out).and_then(|skipped| out.finish().map(|d| (skipped, d))) {
+            Ok((skipped, digest)) => {
+                *last_archive(&agent) = Some(digest);
+                match skipped {
+                    0 => tracing::info!("persisted paths archived"),
+                    _ => tracing::warn!(skipped, "persisted paths archived without links out of the workspace"),
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "archiving the persisted paths failed; the stream ends unsigned"),
         }
     });
@@ -46,6 +54,18 @@ pub(crate) fn get(agent: Arc<Agent>) -> Response<Body> {
         .header(header::TRAILER, DIGEST_TRAILER)
         .body(ChannelBody(rx).boxed())
         .expect("a valid response")
+}
+
+fn last_archive(agent: &Agent) -> std::sync::MutexGuard<'_, Option<String>> {
+    agent.last_archive.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `GET /persist/digest`: `{"digest": "sha256:…"}` of the last archive written to its end.
+pub(crate) fn last_digest(agent: &Agent) -> Response<Body> {
+    match last_archive(agent).clone() {
+        Some(digest) => super::http::json(StatusCode::OK, &serde_json::json!({ "digest": digest })),
+        None => super::http::error(StatusCode::NOT_FOUND, "no_archive", "no archive was written to its end"),
+    }
 }
 
 /// Archives `paths` (relative to `root`, `""` for all of it) into `out`; returns how many links
@@ -115,13 +135,14 @@ impl FrameWriter {
         self.tx.blocking_send(frame).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the reader went away"))
     }
 
-    /// The last bytes, then the digest trailer.
-    fn finish(&mut self) -> io::Result<()> {
+    /// The last bytes, then the digest trailer; returns the digest.
+    fn finish(&mut self) -> io::Result<String> {
         self.flush()?;
         let digest = format!("sha256:{}", hex::encode(self.hasher.clone().finalize()));
         let mut trailers = http::HeaderMap::new();
         trailers.insert(DIGEST_TRAILER, digest.parse().map_err(io::Error::other)?);
-        self.send(Frame::trailers(trailers))
+        self.send(Frame::trailers(trailers))?;
+        Ok(digest)
     }
 }
 

@@ -252,7 +252,9 @@ impl RuntimeDriver for ContainerDriver {
     }
 
     /// `GET /persist`, streamed as it arrives. The agent's digest trailer does not cross the
-    /// container's fetch, so the server's own digest (computed while storing) is what is recorded.
+    /// container's fetch, so once the body ended the agent is asked for the digest of the last
+    /// archive it wrote to its end (`GET /persist/digest`): an archive cut short by a failure on
+    /// the agent's side, which ends like a whole one, does not match and fails the save.
     async fn save(&self, session: &SessionId) -> PortResult<Box<dyn ByteStream>> {
         let (container, secret) = self.running(session).ok_or_else(not_running)?;
         let response = agent_client::call(container, &secret, Method::GET, "/persist", Body::empty())
@@ -261,36 +263,22 @@ impl RuntimeDriver for ContainerDriver {
         if response.status() != StatusCode::OK {
             return Err(PortError::Other(format!("the agent refused to archive ({})", response.status())));
         }
-        Ok(Box::new(AgentArchive(SendWrapper::new(response.into_body().into_data_stream()))))
+        let handle: Container = AsRef::<worker::wasm_bindgen::JsValue>::as_ref(container).clone().unchecked_into();
+        Ok(Box::new(AgentArchive {
+            body: SendWrapper::new(response.into_body().into_data_stream()),
+            container: SendWrapper::new(handle),
+            secret,
+            hasher: sha2::Sha256::default(),
+        }))
     }
 
     /// `PUT /persist`, its body fed from `archive` through a small channel; a failing source
     /// breaks the body off, so the agent changes nothing.
     async fn restore(&self, session: &SessionId, archive: &mut dyn ByteStream) -> PortResult<()> {
         let (container, secret) = self.running(session).ok_or_else(not_running)?;
-        let (mut tx, rx) = futures_channel::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(2);
-        let send = agent_client::call(container, &secret, Method::PUT, "/persist", Body::from_stream(rx));
-        let pump = async move {
-            loop {
-                let item = match archive.next_chunk().await {
-                    Ok(Some(chunk)) => Ok(bytes::Bytes::from(chunk)),
-                    Ok(None) => return Ok(()),
-                    Err(e) => Err(e),
-                };
-                if futures_util::future::poll_fn(|cx| tx.poll_ready(cx)).await.is_err() {
-                    return item.map(|_| ());
-                }
-                match item {
-                    Ok(chunk) => {
-                        let _ = tx.start_send(Ok(chunk));
-                    }
-                    Err(e) => {
-                        let _ = tx.start_send(Err(std::io::Error::other(e.to_string())));
-                        return Err(e);
-                    }
-                }
-            }
-        };
+        let (tx, body) = super::object_archive::channel();
+        let send = agent_client::call(container, &secret, Method::PUT, "/persist", body);
+        let pump = super::object_archive::pump(archive, tx);
         let (response, pumped) = futures_util::future::join(send, pump).await;
         pumped?;
         let response = response.map_err(|e| PortError::Unavailable(format!("the session's agent: {e}")))?;
@@ -322,15 +310,44 @@ fn not_running() -> PortError {
     PortError::Other("the session's container is not running".into())
 }
 
-/// The agent's archive as it arrives through the container's fetch.
-struct AgentArchive(SendWrapper<axum::body::BodyDataStream>);
+/// The agent's archive as it arrives through the container's fetch, hashed on the way; its end
+/// counts only when the agent's digest of the archive it finished matches.
+struct AgentArchive {
+    body: SendWrapper<axum::body::BodyDataStream>,
+    container: SendWrapper<Container>,
+    secret: String,
+    hasher: sha2::Sha256,
+}
+
+impl AgentArchive {
+    async fn agents_digest(&self) -> PortResult<Option<String>> {
+        let call = agent_client::call(&self.container, &self.secret, Method::GET, "/persist/digest", Body::empty());
+        let response = SendFuture::new(call).await.map_err(|e| other("asking the agent for the digest", e))?;
+        if response.status() != StatusCode::OK {
+            return Ok(None);
+        }
+        let body = SendFuture::new(response.into_body().collect()).await.map_err(|e| other("the digest", e))?;
+        let answer: serde_json::Value = serde_json::from_slice(&body.to_bytes()).unwrap_or_default();
+        Ok(answer["digest"].as_str().map(str::to_string))
+    }
+}
 
 #[async_trait::async_trait]
 impl ByteStream for AgentArchive {
     async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
-        match SendFuture::new(self.0.next()).await {
-            None => Ok(None),
-            Some(Ok(chunk)) => Ok(Some(chunk.to_vec())),
+        use sha2::Digest as _;
+        match SendFuture::new(self.body.next()).await {
+            None => {
+                let ours = format!("sha256:{}", hex::encode(self.hasher.clone().finalize()));
+                match self.agents_digest().await? {
+                    Some(theirs) if theirs == ours => Ok(None),
+                    _ => Err(PortError::Other("the archive ended short of the agent's digest (cut off)".into())),
+                }
+            }
+            Some(Ok(chunk)) => {
+                self.hasher.update(&chunk);
+                Ok(Some(chunk.to_vec()))
+            }
             Some(Err(e)) => Err(other("the archive broke off", e)),
         }
     }

@@ -35,6 +35,7 @@ pub fn agent_config(spec: &RuntimeSpec, secret: &str, host_key_seed: &[u8; 32]) 
         "command": manifest.command,
         "env": manifest.env,
         "previewPort": manifest.preview_port,
+        "persistedPaths": manifest.persisted_in_workspace(),
         "sshHostKeySeed": hex::encode(host_key_seed),
     })
 }
@@ -57,7 +58,7 @@ mod tests {
     fn spec(bundle: bool) -> RuntimeSpec {
         let manifest: Manifest = serde_json::from_value(json!({
             "image": "burstflare-session", "command": ["httpd", "-f", "-p", "8000"],
-            "previewPort": 8000, "env": { "GREETING": "hello" }
+            "previewPort": 8000, "env": { "GREETING": "hello" }, "persistedPaths": ["/workspace/data"]
         }))
         .unwrap();
         RuntimeSpec {
@@ -90,6 +91,7 @@ mod tests {
         assert!(parsed.bundle_upload);
         assert_eq!(parsed.command, Some(vec!["httpd".into(), "-f".into(), "-p".into(), "8000".into()]));
         assert_eq!(parsed.preview_port, Some(8000));
+        assert_eq!(parsed.persisted_paths, ["data"], "relative to the workspace");
         assert_eq!(parsed.env.get("GREETING").map(String::as_str), Some("hello"));
     }
 

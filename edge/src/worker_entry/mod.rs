@@ -1,7 +1,8 @@
 //! The Cloudflare Worker (wasm32): its event handlers (`events`), the `SessionRuntime`
 //! Durable Object that serialises each session's transitions and owns its container
 //! (`session_runtime`, with the Containers driver `container_driver`), the Worker's driver that
-//! reaches those objects (`object_driver`), and the pure parts compiled and tested on every
+//! reaches those objects (`object_driver`, the persisted paths' archive crossing in
+//! `object_archive`), and the pure parts compiled and tested on every
 //! target: which requests go to an object (`routing`), what a container is started with
 //! (`container_options`) and the Worker↔object protocol (`object_protocol`).
 
@@ -20,6 +21,8 @@ mod container_driver;
 mod events;
 #[cfg(target_arch = "wasm32")]
 mod logging;
+#[cfg(target_arch = "wasm32")]
+mod object_archive;
 #[cfg(target_arch = "wasm32")]
 mod object_driver;
 #[cfg(target_arch = "wasm32")]

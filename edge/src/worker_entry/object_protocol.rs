@@ -1,6 +1,7 @@
 //! The small internal protocol between the Worker and a session's Durable Object, for the driver
 //! calls that run outside the object (reconcile's status and stops from the queue consumer, the
-//! logs route): `/__runtime/{start,stop,status,logs}`. The Worker's fetch entry never forwards
+//! logs route, reconcile's save before an idle sleep): `/__runtime/{start,stop,status,logs,save}`,
+//! and `PUT /__runtime/restore`, whose body is the archive (streamed, so never decoded here). The Worker's fetch entry never forwards
 //! such a path to an object (see [`super::routing`]), so only the Worker itself reaches them.
 //! Pure (encoding both ways), so it is tested on every target.
 
@@ -21,8 +22,15 @@ pub enum Call {
     Start(Box<RuntimeSpec>),
     Stop,
     Status,
-    Logs { max_bytes: usize },
+    Logs {
+        max_bytes: usize,
+    },
+    /// The persisted paths' archive, streamed back as the response's body.
+    Save,
 }
+
+/// The path of the streamed restore (`PUT`, the archive as its body).
+pub const RESTORE: &str = "/__runtime/restore";
 
 /// The method, path and JSON body of a call.
 pub fn encode(call: &Call) -> (&'static str, String, Option<Value>) {
@@ -38,6 +46,7 @@ pub fn encode(call: &Call) -> (&'static str, String, Option<Value>) {
         Call::Stop => ("POST", format!("{PREFIX}stop"), None),
         Call::Status => ("GET", format!("{PREFIX}status"), None),
         Call::Logs { max_bytes } => ("GET", format!("{PREFIX}logs?max={max_bytes}"), None),
+        Call::Save => ("GET", format!("{PREFIX}save"), None),
     }
 }
 
@@ -48,6 +57,7 @@ pub fn decode(method: &str, path: &str, query: Option<&str>, body: &[u8]) -> Opt
         ("POST", "start") => spec(body).map(|s| Call::Start(Box::new(s))),
         ("POST", "stop") => Ok(Call::Stop),
         ("GET", "status") => Ok(Call::Status),
+        ("GET", "save") => Ok(Call::Save),
         ("GET", "logs") => {
             let max = query.and_then(|q| q.split('&').find_map(|p| p.strip_prefix("max=")));
             max.and_then(|m| m.parse().ok()).map(|max_bytes| Call::Logs { max_bytes }).ok_or("max is required".into())
@@ -125,7 +135,7 @@ mod tests {
             manifest,
             bundle_key: Some("b/1".into()),
         };
-        for call in [Call::Start(Box::new(spec)), Call::Stop, Call::Status, Call::Logs { max_bytes: 9 }] {
+        for call in [Call::Start(Box::new(spec)), Call::Stop, Call::Status, Call::Logs { max_bytes: 9 }, Call::Save] {
             assert_eq!(roundtrip(call.clone()), call);
         }
     }

@@ -1,7 +1,9 @@
 //! Which requests the Worker hands to a session's Durable Object, and under which name: the
 //! lifecycle transitions (`POST /api/sessions/{id}/start|stop|restart`, `DELETE
-//! /api/sessions/{id}`) and every runtime connection (`/runtime/sessions/{id}/…`). Reads and
-//! creates stay in the Worker. Pure, so it is tested natively.
+//! /api/sessions/{id}`), the snapshots its container takes or takes back (`POST
+//! /api/sessions/{id}/snapshots/save`, `POST /api/sessions/{id}/snapshots/{snapshot}/restore`)
+//! and every runtime connection (`/runtime/sessions/{id}/…`). Reads and creates stay in the
+//! Worker. Pure, so it is tested natively.
 
 /// The session whose object must serve a request with this method and (undecoded) path, or
 /// `None` when the Worker's own Router serves it.
@@ -19,6 +21,8 @@ pub fn session_of(method: &str, path: &str) -> Option<String> {
     let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
     let id = match (method, segments.as_slice()) {
         ("POST", ["api", "sessions", id, "start" | "stop" | "restart"]) | ("DELETE", ["api", "sessions", id]) => id,
+        ("POST", ["api", "sessions", id, "snapshots", "save"]) => id,
+        ("POST", ["api", "sessions", id, "snapshots", _, "restore"]) => id,
         (_, ["runtime", "sessions", id, ..]) => id,
         _ => return None,
     };
@@ -68,6 +72,15 @@ mod tests {
             assert_eq!(session_of("POST", &path(route, &["ses_1"])).as_deref(), Some("ses_1"), "{route}");
         }
         assert_eq!(session_of("DELETE", &path(routes::SESSION, &["ses_1"])).as_deref(), Some("ses_1"));
+    }
+
+    #[test]
+    fn snapshots_the_container_takes_or_takes_back_go_to_the_session_object() {
+        let save = path(routes::SNAPSHOT_SAVE, &["ses_1"]);
+        assert_eq!(session_of("POST", &save).as_deref(), Some("ses_1"));
+        let restore = path(routes::SNAPSHOT_RESTORE, &["ses_1", "snap_1"]);
+        assert_eq!(session_of("POST", &restore).as_deref(), Some("ses_1"));
+        assert_eq!(session_of("GET", &path(routes::SNAPSHOTS, &["ses_1"])), None, "a list stays in the Worker");
     }
 
     #[test]

@@ -42,6 +42,12 @@ impl SessionRuntime {
 
     /// One of the Worker's driver calls (see [`object_protocol`]).
     async fn internal(&self, mut req: Request, session: SessionId) -> worker::Result<Response> {
+        if req.method() == worker::Method::Put && req.path() == object_protocol::RESTORE {
+            let _turn = self.turn.lock().await;
+            let driver = self.driver().await?;
+            let mut archive = super::object_archive::Incoming::new(req.stream()?);
+            return json_or_error(driver.restore(&session, &mut archive).await.map(|()| serde_json::json!({})));
+        }
         let body = if req.method() == worker::Method::Post { req.bytes().await? } else { Vec::new() };
         let url = req.url()?;
         let call = match decode(req.method().as_ref(), url.path(), url.query(), &body) {
@@ -61,13 +67,23 @@ impl SessionRuntime {
             }
             Call::Status => driver.status(&session).await.map(status_json),
             Call::Logs { max_bytes } => return text_or_error(driver.logs(&session, max_bytes).await),
-        };
-        match result {
-            Ok(value) => Response::from_json(&value),
-            Err(e) => {
-                let (status, value) = error_json(&e);
-                Ok(Response::from_json(&value)?.with_status(status))
+            Call::Save => {
+                return match driver.save(&session).await {
+                    Ok(archive) => Response::from_stream(super::object_archive::outgoing(archive)),
+                    Err(e) => json_or_error(Err(e)),
+                }
             }
+        };
+        json_or_error(result)
+    }
+}
+
+fn json_or_error(result: burstflare_core::ports::PortResult<serde_json::Value>) -> worker::Result<Response> {
+    match result {
+        Ok(value) => Response::from_json(&value),
+        Err(e) => {
+            let (status, value) = error_json(&e);
+            Ok(Response::from_json(&value)?.with_status(status))
         }
     }
 }

@@ -161,7 +161,10 @@ pub async fn refused_uploads_keep_the_previous_bundle(api: &Api) {
     assert_eq!((r.status, r.code()), (415, "unsupported_media_type"));
     let r = upload(api, &owner, &template, &version, Vec::new()).await;
     assert_eq!((r.status, r.code()), (400, "empty_body"));
-    let grant_path = path(routes::BUNDLE_GRANT, &[&template, &version]);
+    // Grants on a version with no bundle yet: the good upload above queued a build, which may
+    // finish (making that version immutable) at any moment.
+    let (unbuilt, _) = add_version(api, &owner, &template, "1.0.1").await;
+    let grant_path = path(routes::BUNDLE_GRANT, &[&template, &unbuilt]);
     let r = api
         .post(&grant_path, Some(&owner.token), json!({ "contentType": "application/gzip", "bytes": 64 * 1024 * 1024 }))
         .await;
