@@ -32,12 +32,22 @@ const PUBLIC = [
 ];
 
 const root = document.getElementById("app");
+// The static "Loading…" of index.html goes; lit-html owns the element from here.
+root.textContent = "";
 const app = {
   me: null,
   busy: false,
   notice: null,
   page: null,
-  update: () => render(shell(), root),
+  update() {
+    try {
+      render(shell(), root);
+    } catch (error) {
+      // A page that cannot render says so instead of freezing on its last state.
+      console.error(error);
+      render(html`<main><p class="state error" role="alert">This page failed to show: ${String(error)}</p></main>`, root);
+    }
+  },
   notify(error, kind = "error") {
     app.notice = { kind, text: typeof error === "string" ? error : error?.message ?? String(error) };
     if (error?.status === 401) app.signedOut();

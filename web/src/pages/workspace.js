@@ -43,7 +43,7 @@ export function workspacePage(app) {
     });
 
   const memberRow = (m) => {
-    const owner = m.membership.role === "owner";
+    const owner = m.role === "owner";
     const editable = can(app, "admin") && !owner && m.user.id !== app.me.user.id;
     return html`<tr>
       <td data-label="Name">${m.user.name}</td>
@@ -51,10 +51,10 @@ export function workspacePage(app) {
       <td data-label="Role">${editable
         ? html`<label class="visually-hidden" for=${`role-${m.user.id}`}>Role of ${m.user.email}</label>
             <select id=${`role-${m.user.id}`} @change=${setRole(m)}>
-              ${ROLES.map((r) => html`<option value=${r} ?selected=${r === m.membership.role}>${r}</option>`)}
+              ${ROLES.map((r) => html`<option value=${r} ?selected=${r === m.role}>${r}</option>`)}
             </select>`
-        : m.membership.role}</td>
-      <td data-label="Since">${when_(m.membership.createdAt)}</td>
+        : m.role}</td>
+      <td data-label="Since">${when_(m.createdAt)}</td>
       <td data-label="">${memberExtras.member(app, m, people.reload)}</td>
     </tr>`;
   };
