@@ -1,11 +1,9 @@
 //! The steps of the browser scenarios, each checking what the page shows.
 
 use super::common::{User, PASSWORD};
-use super::driver::{Browser, WAIT};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::time::{Duration, Instant};
+use super::driver::Browser;
+use super::others::OtherSite;
+use std::io::Write;
 
 /// The app every session runs: Python's HTTP server on the preview port.
 const MANIFEST: &str =
@@ -56,9 +54,14 @@ pub async fn template_built_and_promoted(b: &Browser, url: &str) {
     b.fill("textarea[name=manifest]", MANIFEST).await;
     let bundle = bundle();
     b.find("input[name=bundle]").await.send_keys(bundle.path().to_str().unwrap()).await.unwrap();
+    b.js("window.sawProgress = false; new MutationObserver(() => { \
+          if (document.getElementById('upload-progress')) window.sawProgress = true; \
+        }).observe(document.body, { childList: true, subtree: true });")
+        .await;
     b.click("form[aria-label='New version'] button[type=submit]").await;
     let card = "li[data-version='1.0.0']";
     b.wait_text(&format!("{card} .build"), "a succeeded build", |t| t.contains("succeeded")).await;
+    assert_eq!(b.js("return window.sawProgress;").await, true, "the upload showed its progress bar");
     b.button(card, "Build log").await.click().await.unwrap();
     b.wait_text(&format!("{card} .build-log"), "the build's log", |t| !t.is_empty()).await;
     b.screenshot("template-built").await;
@@ -77,6 +80,9 @@ pub async fn session_started(b: &Browser, url: &str) -> String {
     b.button(row, "Start").await.click().await.unwrap();
     b.wait_text(&format!("{row} .state-cell"), "running", |t| t.starts_with("running")).await;
     b.screenshot("sessions").await;
+    b.client.set_window_size(390, 844).await.unwrap();
+    b.screenshot("sessions-phone").await;
+    b.client.set_window_size(1280, 900).await.unwrap();
     let href = b.find(&format!("{row} a[href^='/sessions/']")).await.attr("href").await.unwrap().unwrap();
     href.trim_start_matches("/sessions/").to_string()
 }
@@ -138,6 +144,28 @@ pub async fn session_stopped(b: &Browser, url: &str) {
     b.screenshot("session-stopped").await;
 }
 
+/// A snapshot uploaded by the CLI is listed on the session's page, downloads with the page's
+/// cookie, and is deleted from the page.
+pub async fn snapshot_listed_downloaded_deleted(b: &Browser, url: &str, user: &User, id: &str) {
+    let archive = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(archive.path(), b"snapshot bytes").unwrap();
+    let file = archive.path().to_str().unwrap();
+    user.ok(&["snapshot", "upload", "dev", file, "--label", "before-refactor"]);
+    b.goto(&format!("{url}/sessions/{id}")).await;
+    b.wait_text("main", "the snapshot", |t| t.contains("before-refactor")).await;
+    let href = b.button("main", "Download").await.attr("href").await.unwrap().unwrap();
+    let fetch = format!(
+        "const done = arguments[arguments.length - 1]; fetch({href:?}).then((r) => r.text()).then(done, (e) => done(String(e)));"
+    );
+    assert_eq!(b.client.execute_async(&fetch, vec![]).await.unwrap(), "snapshot bytes");
+    b.screenshot("session-detail").await;
+    // The snapshot's Delete (the session's own is in the actions above the list).
+    let delete = b.find("ul.plain li button.danger").await;
+    delete.click().await.unwrap();
+    b.client.accept_alert().await.unwrap();
+    b.wait_text("main", "no snapshots", |t| t.contains("No snapshots of this session.")).await;
+}
+
 /// What a viewer is shown: lists, no forms or buttons that change anything; the markup in a
 /// template's description and a session's name shown as text (no `<img>` made of it).
 pub async fn viewer_pages(b: &Browser, url: &str, markup: &str) {
@@ -182,90 +210,4 @@ pub fn promoted_template_by_cli(user: &User, name: &str, description: &str) {
         "--wait",
     ]);
     user.ok(&["template", "promote", name, "1.0.0"]);
-}
-
-/// `burstflare auth device` waiting in the background.
-pub struct DeviceLogin {
-    child: Child,
-    lines: Receiver<String>,
-    printed: String,
-}
-
-impl DeviceLogin {
-    pub fn start(user: &User) -> Self {
-        let mut child = user
-            .command(&["auth", "device", "--poll-interval-ms", "100"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let (tx, lines) = channel();
-        std::thread::spawn(move || stdout.lines().map_while(Result::ok).for_each(|l| drop(tx.send(l))));
-        Self { child, lines, printed: String::new() }
-    }
-
-    pub fn user_code(&mut self) -> String {
-        loop {
-            let line = self.lines.recv_timeout(WAIT).expect("auth device shows a code");
-            self.printed.push_str(&line);
-            if let Some((_, code)) = line.split_once(" and enter code ") {
-                return code.trim().to_string();
-            }
-        }
-    }
-
-    /// The exit status once the process ends (killed, by its PID, after the wait).
-    pub fn finish(mut self) -> (Option<i32>, String) {
-        let started = Instant::now();
-        while self.child.try_wait().unwrap().is_none() && started.elapsed() < WAIT {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let status = self.child.wait().unwrap().code();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
-            self.printed.push_str(&line);
-        }
-        (status, self.printed)
-    }
-}
-
-/// A one-page site on another port of 127.0.0.1, served from a thread until dropped.
-struct OtherSite {
-    url: String,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl OtherSite {
-    fn start() -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}/", listener.local_addr().unwrap());
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stopping = stop.clone();
-        std::thread::spawn(move || {
-            while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
-                let Ok((mut stream, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(20));
-                    continue;
-                };
-                let _ = stream.set_nonblocking(false);
-                let mut head = [0u8; 4096];
-                let _ = stream.read(&mut head);
-                let body = "<!doctype html><title>other</title><h1>another site</h1>";
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = stream.write_all(response.as_bytes());
-            }
-        });
-        Self { url, stop }
-    }
-}
-
-impl Drop for OtherSite {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
 }

@@ -9,6 +9,7 @@
 mod common;
 mod driver;
 mod flows;
+mod others;
 
 use burstflare_edge::native::SandboxMode;
 use common::{TestServer, User};
@@ -27,6 +28,10 @@ fn a_new_user_does_everything_in_the_browser() {
         flows::terminal_echoes(&browser, &url, &id).await;
         flows::other_origins_cannot_open_the_terminal(&browser, &url, &id).await;
         flows::session_stopped(&browser, &url).await;
+        let cli = User::new(&server, "ada@example.com");
+        let login = ["auth", "login", "--email", "ada@example.com", "--password-stdin"];
+        common::succeeded(cli.run_with_stdin(&login, &format!("{}\n", common::PASSWORD)), &login);
+        flows::snapshot_listed_downloaded_deleted(&browser, &url, &cli, &id).await;
         browser.stop().await;
     });
 }
@@ -37,7 +42,7 @@ fn a_cli_device_sign_in_is_approved_in_the_browser() {
     let ada = User::new(&server, "ada@example.com");
     ada.register();
     let laptop = User::new(&server, "ada@example.com");
-    let mut waiting = flows::DeviceLogin::start(&laptop);
+    let mut waiting = others::DeviceLogin::start(&laptop);
     let code = waiting.user_code();
     run(async {
         let browser = Browser::start().await;
@@ -62,6 +67,9 @@ fn viewers_see_no_mutating_controls_and_markup_stays_text() {
     let markup = "<img src=x onerror=alert(1)>";
     flows::promoted_template_by_cli(&ada, "web", markup);
     ada.ok(&["session", "create", markup, "--template", "web"]);
+    let archive = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(archive.path(), b"snapshot bytes").unwrap();
+    ada.ok(&["snapshot", "upload", markup, archive.path().to_str().unwrap(), "--label", "before-refactor"]);
     let code = ada.ok(&["workspace", "invite", "grace@example.com", "--role", "viewer"]);
     let code = code.split_whitespace().find(|w| w.starts_with("bfi_")).expect("an invite code").to_string();
     let grace = User::new(&server, "grace@example.com");
@@ -74,6 +82,12 @@ fn viewers_see_no_mutating_controls_and_markup_stays_text() {
         browser.button("main", "Switch").await.click().await.unwrap();
         browser.wait_text("header .ws", "viewer", |t| t.ends_with("viewer")).await;
         flows::viewer_pages(&browser, server.url(), markup).await;
+        browser.goto(server.url()).await;
+        browser.click("main a[href^='/sessions/']").await;
+        browser.wait_text("main", "the snapshot", |t| t.contains("before-refactor") && t.contains("Download")).await;
+        let buttons =
+            browser.js("return [...document.querySelectorAll('main button')].map((e) => e.textContent.trim());").await;
+        assert_eq!(buttons, serde_json::json!(["Preview", "Show the command's log"]), "a viewer's session page");
         browser.stop().await;
     });
 }
