@@ -1,14 +1,16 @@
 //! [`RuntimeDriver`] for [`LocalRuntime`]: start (folders, bundle, agent, wait for health), stop,
-//! status, logs and the agent's endpoint.
+//! status, logs, the agent's endpoint, and the persisted paths' save and restore.
 
 use crate::client::{self, Health};
 use crate::files;
 use crate::layout::{SessionPaths, BUNDLE_NAME, SOCKET_NAME};
+use crate::persist;
 use crate::runtime::{Live, LocalRuntime, REQUEST_TIMEOUT};
 use crate::sandbox;
 use crate::spawn::{self, agent_output_tail, Launch};
 use async_trait::async_trait;
 use burstflare_containers::config::{AgentConfig, Listen};
+use burstflare_core::blob::ByteStream;
 use burstflare_core::error::PortError;
 use burstflare_core::ids::SessionId;
 use burstflare_core::ports::{AgentAddress, AgentEndpoint, PortResult, RuntimeDriver, RuntimeSpec, RuntimeStatus};
@@ -65,6 +67,12 @@ impl LocalRuntime {
             preview_port: spec.manifest.preview_port,
             ssh_host_key_seed: hex::encode(self.keys.host_key_seed(&spec.session_id)),
             shell: None,
+            persisted_paths: spec
+                .manifest
+                .persisted_paths
+                .iter()
+                .filter_map(|p| p.in_workspace().map(str::to_string))
+                .collect(),
         }
     }
 
@@ -266,6 +274,25 @@ impl RuntimeDriver for LocalRuntime {
         let record = self.record(id).filter(|r| r.is_alive())?;
         let address = AgentAddress::Unix(path_string(&paths.socket())?);
         Some(AgentEndpoint { address, secret: self.secret(id, &record.generation) })
+    }
+
+    fn keeps_persisted_paths(&self) -> bool {
+        true
+    }
+
+    /// `GET /persist` of the session's agent, streamed; the stream fails unless it ends with the
+    /// agent's digest trailer matching what arrived.
+    #[tracing::instrument(skip_all, fields(session = %session), err)]
+    async fn save(&self, session: &SessionId) -> PortResult<Box<dyn ByteStream>> {
+        let (socket, secret) = self.agent_of(session)?;
+        persist::save(&socket, &secret).await
+    }
+
+    /// `PUT /persist` of the session's agent, fed from `archive`.
+    #[tracing::instrument(skip_all, fields(session = %session), err)]
+    async fn restore(&self, session: &SessionId, archive: &mut dyn ByteStream) -> PortResult<()> {
+        let (socket, secret) = self.agent_of(session)?;
+        persist::restore(&socket, &secret, archive).await
     }
 }
 

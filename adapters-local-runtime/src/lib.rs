@@ -18,6 +18,7 @@ mod config;
 mod driver;
 mod files;
 mod layout;
+mod persist;
 mod process;
 mod runtime;
 pub mod sandbox;

@@ -5,20 +5,20 @@
 //! no further check that could fail halfway. References are checked like SQL foreign keys: the
 //! user or workspace a row names must exist, or be created earlier in the same batch. Template
 //! writes are checked in [`templates`], session writes in [`sessions`], snapshot writes in
-//! [`snapshots`].
+//! [`snapshots`]; the membership and token reads the checks share are in [`identity`].
 
+mod identity;
 mod sessions;
 mod snapshots;
 mod templates;
 
 use crate::state::{MembershipKey, State, StoredUser, Table};
 use burstflare_core::error::PortError;
-use burstflare_core::ids::{AuditId, DeviceId, FamilyId, InviteId, TokenId, UserId, WorkspaceId};
+use burstflare_core::ids::{AuditId, DeviceId, InviteId, TokenId, UserId, WorkspaceId};
 use burstflare_core::model::{AuditEntry, DeviceAuthorization, Invite, Membership, Token, Workspace};
 use burstflare_core::ports::{PortResult, QueuedJob};
 use burstflare_core::secret::SecretHash;
 use burstflare_core::store::{Batch, Counted, Write};
-use burstflare_core::time::Timestamp;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -84,6 +84,8 @@ struct Staged {
     users: Vec<StoredUser>,
     workspaces: Stage<WorkspaceId, Workspace>,
     memberships: Stage<MembershipKey, Membership>,
+    /// Memberships the batch removes (applied after the staged rows).
+    removed_memberships: HashSet<MembershipKey>,
     invites: Stage<InviteId, Invite>,
     tokens: Stage<TokenId, Token>,
     devices: Stage<DeviceId, DeviceAuthorization>,
@@ -145,17 +147,30 @@ impl Staged {
             Write::CreateMembership(membership) => {
                 self.refer(state, Some(&membership.user_id), Some(&membership.workspace_id))?;
                 let key = (membership.workspace_id.clone(), membership.user_id.clone());
-                self.claim(Claim::Membership(key.clone()), state.memberships.contains(&key), "membership")?;
+                let stored = state.memberships.contains(&key) && !self.removed_memberships.contains(&key);
+                self.claim(Claim::Membership(key.clone()), stored, "membership")?;
+                self.removed_memberships.remove(&key);
                 self.memberships.put(key, membership);
             }
             Write::UpdateMembership { membership, expected_version } => {
                 let key = (membership.workspace_id.clone(), membership.user_id.clone());
-                let row = self.memberships.read(&state.memberships, &key);
+                let row = self.membership(state, &key);
                 guard(row.as_ref().map(|m| m.version), expected_version, "membership")?;
                 if let Some(mut row) = row {
                     row.role = membership.role;
                     row.version = membership.version;
                     self.memberships.put(key, row);
+                }
+            }
+            Write::DeleteMembership { workspace_id, user_id, expected_version } => {
+                let key = (workspace_id, user_id);
+                guard(self.membership(state, &key).map(|m| m.version), expected_version, "membership")?;
+                self.claims.remove(&Claim::Membership(key.clone()));
+                self.removed_memberships.insert(key);
+            }
+            Write::RevokeMemberTokens { workspace_id, user_id, at } => {
+                for token_id in self.member_tokens(state, &workspace_id, &user_id) {
+                    self.revoke(state, token_id, at);
                 }
             }
             Write::UpdateWorkspace { workspace, expected_version } => {
@@ -293,26 +308,6 @@ impl Staged {
         Ok(())
     }
 
-    /// Revokes a token that is not revoked yet (a change, so its version moves on); a missing or
-    /// already revoked token is left alone.
-    fn revoke(&mut self, state: &State, token_id: TokenId, at: Timestamp) {
-        if let Some(mut token) = self.tokens.read(&state.tokens, &token_id) {
-            if token.revoked_at.is_none() {
-                token.revoked_at = Some(at);
-                token.version += 1;
-                self.tokens.put(token_id, token);
-            }
-        }
-    }
-
-    /// Every token of the family: stored ones, then those this batch creates.
-    fn family(&self, state: &State, family: &FamilyId) -> Vec<TokenId> {
-        let mut ids: Vec<TokenId> = state.families.get(family).cloned().unwrap_or_default();
-        let created = self.tokens.order.iter().filter(|id| !state.tokens.contains(id));
-        ids.extend(created.filter(|id| self.tokens.rows.get(*id).is_some_and(|t| &t.family_id == family)).cloned());
-        ids
-    }
-
     /// Writes every staged row into the store; cannot fail.
     fn apply(self, state: &mut State) {
         for user in self.users {
@@ -324,6 +319,7 @@ impl Staged {
         for membership in self.memberships.into_rows() {
             state.put_membership(membership);
         }
+        state.remove_memberships(&self.removed_memberships);
         for invite in self.invites.into_rows() {
             state.put_invite(invite);
         }

@@ -15,7 +15,7 @@ mod templates;
 
 pub use blobs::MemoryBlobStore;
 pub use jobs::MemoryJobQueue;
-pub use runtime::{FakeRuntime, FakeStart};
+pub use runtime::{FakeRuntime, FakeStart, FAKE_ARCHIVE_HEADER};
 
 use burstflare_core::error::PortError;
 use burstflare_core::ports::{Clock, JobSource, PortResult, Random, Storage};

@@ -6,7 +6,7 @@ use crate::commit;
 use crate::state::State;
 use crate::MemoryStore;
 use async_trait::async_trait;
-use burstflare_core::ids::{UserId, WorkspaceId};
+use burstflare_core::ids::{InviteId, UserId, WorkspaceId};
 use burstflare_core::model::{
     AuditEntry, Credential, DeviceAuthorization, Invite, Member, Membership, User, Workspace,
 };
@@ -89,6 +89,10 @@ impl MembershipRepo for MemoryStore {
 
 #[async_trait]
 impl InviteRepo for MemoryStore {
+    async fn get(&self, id: &InviteId) -> PortResult<Option<Invite>> {
+        self.read(|s| s.invites.get(id).cloned())
+    }
+
     async fn find_by_code(&self, code: &SecretHash) -> PortResult<Option<Invite>> {
         self.read(|s| s.invite_codes.get(code).and_then(|id| s.invites.get(id)).cloned())
     }

@@ -1,8 +1,10 @@
 //! A fake session runtime for tests: it "runs" a session by remembering it, and can be told to
 //! refuse starts, to hang in them, or to let a running session die. It counts the calls it gets,
-//! so tests can check that racing requests booted a session once.
+//! so tests can check that racing requests booted a session once. Each session's persisted paths
+//! are one byte string (what `save` streams and `restore` replaces), which tests set and read.
 
 use async_trait::async_trait;
+use burstflare_core::blob::{read_to_end, ByteStream, BytesBody};
 use burstflare_core::error::PortError;
 use burstflare_core::ids::SessionId;
 use burstflare_core::ports::AgentAddress;
@@ -31,7 +33,17 @@ pub struct FakeRuntime {
     activity: Mutex<HashMap<SessionId, Timestamp>>,
     starts: AtomicUsize,
     stops: AtomicUsize,
+    files: Mutex<HashMap<SessionId, Vec<u8>>>,
+    save_failure: Mutex<Option<String>>,
+    restores: AtomicUsize,
 }
+
+/// The largest persisted content the fake keeps.
+const MAX_FILES: u64 = 64 * 1024 * 1024;
+
+/// How the fake's archives start (a real archive is never empty either): an archive is this
+/// header and then the files' bytes; `restore` refuses anything else.
+pub const FAKE_ARCHIVE_HEADER: &[u8] = b"fake-archive\n";
 
 impl FakeRuntime {
     pub fn new() -> Self {
@@ -58,6 +70,22 @@ impl FakeRuntime {
     }
     pub fn stops(&self) -> usize {
         self.stops.load(Ordering::SeqCst)
+    }
+    /// The session's persisted paths now hold `bytes` (as if its user wrote them).
+    pub fn write_files(&self, session: &SessionId, bytes: &[u8]) {
+        self.files.lock().expect("fake runtime lock").insert(session.clone(), bytes.to_vec());
+    }
+    /// What the session's persisted paths hold (empty when nothing was written or restored).
+    pub fn files(&self, session: &SessionId) -> Vec<u8> {
+        self.files.lock().expect("fake runtime lock").get(session).cloned().unwrap_or_default()
+    }
+    /// The next saves fail with this reason (or succeed again with `None`).
+    pub fn set_save_failure(&self, reason: Option<&str>) {
+        *self.save_failure.lock().expect("fake runtime lock") = reason.map(str::to_string);
+    }
+    /// How many restores it was asked for.
+    pub fn restores(&self) -> usize {
+        self.restores.load(Ordering::SeqCst)
     }
 }
 
@@ -101,5 +129,30 @@ impl RuntimeDriver for FakeRuntime {
             address: AgentAddress::Unix(format!("/nonexistent/burstflare-fake-runtime/{session}.sock")),
             secret: "fake".to_string(),
         })
+    }
+
+    fn keeps_persisted_paths(&self) -> bool {
+        true
+    }
+
+    async fn save(&self, session: &SessionId) -> PortResult<Box<dyn ByteStream>> {
+        if !self.is_running(session) {
+            return Err(PortError::Other("the session is not running".into()));
+        }
+        if let Some(reason) = self.save_failure.lock().expect("fake runtime lock").clone() {
+            return Err(PortError::Other(reason));
+        }
+        Ok(Box::new(BytesBody::new([FAKE_ARCHIVE_HEADER, &self.files(session)].concat())))
+    }
+
+    async fn restore(&self, session: &SessionId, archive: &mut dyn ByteStream) -> PortResult<()> {
+        if !self.is_running(session) {
+            return Err(PortError::Other("the session is not running".into()));
+        }
+        let bytes = read_to_end(archive, MAX_FILES).await?;
+        let files = bytes.strip_prefix(FAKE_ARCHIVE_HEADER).ok_or_else(|| PortError::Other("not an archive".into()))?;
+        self.restores.fetch_add(1, Ordering::SeqCst);
+        self.write_files(session, files);
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@ use burstflare_core::model::{AuditEntry, DeviceAuthorization, Invite, Membership
 use burstflare_core::ports::{Purged, WindowCount};
 use burstflare_core::secret::SecretHash;
 use burstflare_core::time::Timestamp;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
 /// Rows in insertion order with an index by primary key. Rows are only removed by rebuilding a
@@ -126,6 +126,22 @@ impl State {
         if is_new {
             self.members_of.entry(key.0).or_default().push(at);
             self.memberships_of.entry(key.1).or_default().push(at);
+        }
+    }
+
+    /// Removes these memberships, rebuilding the table and its position indexes in insertion
+    /// order (the way SQLite's `rowid` order survives a DELETE).
+    pub(crate) fn remove_memberships(&mut self, gone: &HashSet<MembershipKey>) {
+        if gone.is_empty() {
+            return;
+        }
+        let rows = self.memberships.drain();
+        self.members_of.clear();
+        self.memberships_of.clear();
+        for membership in rows {
+            if !gone.contains(&(membership.workspace_id.clone(), membership.user_id.clone())) {
+                self.put_membership(membership);
+            }
         }
     }
 

@@ -21,6 +21,8 @@ macro_rules! columns {
 
 const FIND_BY_CODE: &str = concat!("SELECT ", columns!(), " FROM invites WHERE code_hash = ?1");
 
+const GET: &str = concat!("SELECT ", columns!(), " FROM invites WHERE id = ?1");
+
 /// Pending and unexpired (expiry is strict: valid while `expires_at > now`), oldest first.
 const LIST_PENDING: &str = concat!(
     "SELECT ",
@@ -88,6 +90,12 @@ pub(crate) fn update(i: &Invite, expected_version: i64) -> Stmt {
 
 #[async_trait]
 impl<E: SqlExecutor> InviteRepo for SqlRepos<E> {
+    #[tracing::instrument(level = "debug", skip_all, err)]
+    async fn get(&self, id: &InviteId) -> PortResult<Option<Invite>> {
+        let rows = self.exec.query(Stmt::new(GET, vec![id.as_str().into()])).await?;
+        first(rows).map(|mut row| read_invite(&mut row)).transpose()
+    }
+
     #[tracing::instrument(level = "debug", skip_all, err)]
     async fn find_by_code(&self, code: &SecretHash) -> PortResult<Option<Invite>> {
         let rows = self.exec.query(Stmt::new(FIND_BY_CODE, vec![code.as_str().into()])).await?;

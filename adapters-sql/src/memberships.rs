@@ -26,6 +26,9 @@ const INSERT: &str = "INSERT INTO memberships (workspace_id, user_id, role, crea
 const UPDATE: &str = "UPDATE memberships SET role = ?1, version = ?5 \
      WHERE workspace_id = ?2 AND user_id = ?3 AND version = ?4";
 
+/// Guarded: matches nothing when the membership is gone or its version moved on.
+const DELETE: &str = "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2 AND version = ?3";
+
 /// Reads `workspace_id, user_id, role, created_at, version`.
 fn read_membership(row: &mut RowReader) -> PortResult<Membership> {
     Ok(Membership {
@@ -56,6 +59,10 @@ pub(crate) fn update(m: &Membership, expected_version: i64) -> Stmt {
         UPDATE,
         vec![m.role.as_str().into(), workspace.into(), user.into(), expected_version.into(), m.version.into()],
     )
+}
+
+pub(crate) fn delete(workspace: &WorkspaceId, user: &UserId, expected_version: i64) -> Stmt {
+    Stmt::new(DELETE, vec![workspace.as_str().into(), user.as_str().into(), expected_version.into()])
 }
 
 #[async_trait]

@@ -44,6 +44,10 @@ const REVOKE: &str = "UPDATE tokens SET revoked_at = ?1, version = version + 1 W
 const REVOKE_FAMILY: &str =
     "UPDATE tokens SET revoked_at = ?1, version = version + 1 WHERE family_id = ?2 AND revoked_at IS NULL";
 
+/// Idempotent; bumps the versions so racing guarded writes on these tokens lose.
+const REVOKE_MEMBER: &str = "UPDATE tokens SET revoked_at = ?1, version = version + 1 \
+     WHERE user_id = ?2 AND workspace_id = ?3 AND revoked_at IS NULL";
+
 /// Reads the columns of `columns!()`.
 fn read_token(row: &mut RowReader) -> PortResult<Token> {
     Ok(Token {
@@ -115,6 +119,10 @@ pub(crate) fn revoke(id: &TokenId, at: Timestamp) -> Stmt {
 
 pub(crate) fn revoke_family(family: &FamilyId, at: Timestamp) -> Stmt {
     Stmt::new(REVOKE_FAMILY, vec![at.millis().into(), family.as_str().into()])
+}
+
+pub(crate) fn revoke_member(workspace: &WorkspaceId, user: &UserId, at: Timestamp) -> Stmt {
+    Stmt::new(REVOKE_MEMBER, vec![at.millis().into(), user.as_str().into(), workspace.as_str().into()])
 }
 
 #[async_trait]

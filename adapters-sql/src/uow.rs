@@ -43,6 +43,12 @@ fn translate(write: &Write) -> PortResult<(Stmt, bool)> {
         Write::Audit(entry) => (audit::insert(entry)?, false),
         Write::RevokeToken { token_id, at } => (tokens::revoke(token_id, *at), false),
         Write::RevokeFamily { family_id, at } => (tokens::revoke_family(family_id, *at), false),
+        Write::RevokeMemberTokens { workspace_id, user_id, at } => {
+            (tokens::revoke_member(workspace_id, user_id, *at), false)
+        }
+        Write::DeleteMembership { workspace_id, user_id, expected_version } => {
+            (memberships::delete(workspace_id, user_id, *expected_version), true)
+        }
         Write::UpdateMembership { membership, expected_version } => {
             (memberships::update(membership, *expected_version), true)
         }
@@ -150,6 +156,26 @@ mod tests {
         assert!(sql[0].starts_with("DELETE FROM templates"));
         assert_eq!(sql[1], GUARD);
         assert!(sql[2].starts_with("INSERT OR REPLACE INTO batch_guard"), "{}", sql[2]);
+    }
+
+    #[test]
+    fn departures_delete_guarded_and_revoke_unguarded() {
+        let (workspace, user) = (WorkspaceId::from_raw("ws_1"), UserId::from_raw("usr_2"));
+        let mut batch = Batch::new();
+        batch
+            .push(Write::DeleteMembership {
+                workspace_id: workspace.clone(),
+                user_id: user.clone(),
+                expected_version: 3,
+            })
+            .push(Write::RevokeMemberTokens { workspace_id: workspace, user_id: user, at: Timestamp(9) });
+        let stmts = statements(&batch).unwrap();
+        let sql: Vec<&str> = stmts.iter().map(|s| s.sql).collect();
+        assert_eq!(sql.len(), 3);
+        assert!(sql[0].starts_with("DELETE FROM memberships") && sql[0].contains("version = ?3"), "{}", sql[0]);
+        assert_eq!(sql[1], GUARD);
+        assert!(sql[2].starts_with("UPDATE tokens") && sql[2].contains("revoked_at IS NULL"), "{}", sql[2]);
+        assert_eq!(stmts[2].params, vec![SqlValue::Int(9), SqlValue::from("usr_2"), SqlValue::from("ws_1")]);
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod blob_list;
 mod blobs;
 mod error;
 mod executor;
+mod group;
 mod pool;
 
 pub use blobs::FsBlobStore;

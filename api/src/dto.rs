@@ -160,7 +160,7 @@ pub struct InviteDto {
     pub code: Option<String>,
 }
 
-/// What register, login, refresh, switch-workspace and device exchange return.
+/// What register, login, refresh, switch-workspace, leave and device exchange return.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignInPayload {
@@ -249,6 +249,13 @@ pub struct WorkspaceResponse {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembershipResponse {
+    pub membership: MembershipDto,
+}
+
+/// What removing a member returns: the membership as it was before the removal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedMemberResponse {
+    pub ok: bool,
     pub membership: MembershipDto,
 }
 

@@ -45,6 +45,11 @@ pub const MEMBERS: &str = "/api/workspaces/current/members";
 pub const INVITES: &str = "/api/workspaces/current/invites";
 pub const ACCEPT_INVITE: &str = "/api/workspaces/current/invites/accept";
 pub const MEMBER_ROLE: &str = "/api/workspaces/current/members/{user_id}/role";
+/// One member of the current workspace (DELETE removes them).
+pub const MEMBER: &str = "/api/workspaces/current/members/{user_id}";
+/// One invite of the current workspace (DELETE revokes it).
+pub const INVITE: &str = "/api/workspaces/current/invites/{invite_id}";
+pub const LEAVE: &str = "/api/workspaces/current/leave";
 pub const PLAN: &str = "/api/workspaces/current/plan";
 pub const AUDIT: &str = "/api/audit";
 
@@ -85,6 +90,10 @@ pub const SNAPSHOTS: &str = "/api/sessions/{session_id}/snapshots";
 pub const SNAPSHOT: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}";
 pub const SNAPSHOT_CONTENT: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}/content";
 pub const SNAPSHOT_GRANT: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}/content/upload";
+/// Saves a running session's persisted paths now (the runtime takes the archive).
+pub const SNAPSHOT_SAVE: &str = "/api/sessions/{session_id}/snapshots/save";
+/// Restores a snapshot into a running session's persisted paths.
+pub const SNAPSHOT_RESTORE: &str = "/api/sessions/{session_id}/snapshots/{snapshot_id}/restore";
 pub const USAGE: &str = "/api/usage";
 pub const ADMIN_REPORT: &str = "/api/admin/report";
 pub const ADMIN_RECONCILE: &str = "/api/admin/reconcile";
@@ -109,6 +118,11 @@ pub fn member_role(user_id: &str) -> String {
     MEMBER_ROLE.replace("{user_id}", user_id)
 }
 
+/// `MEMBER` for one user.
+pub fn member(user_id: &str) -> String {
+    MEMBER.replace("{user_id}", user_id)
+}
+
 /// Every route the edge serves (the API and the device page); the edge's Router is built from
 /// this list and mounts nothing else.
 pub const ALL: &[Route] = &[
@@ -128,6 +142,9 @@ pub const ALL: &[Route] = &[
     route("POST", INVITES, Auth::Access),
     route("POST", ACCEPT_INVITE, Auth::Access),
     route("POST", MEMBER_ROLE, Auth::Access),
+    route("DELETE", MEMBER, Auth::Access),
+    route("DELETE", INVITE, Auth::Access),
+    route("POST", LEAVE, Auth::Access),
     route("POST", PLAN, Auth::Access),
     route("GET", AUDIT, Auth::Access),
     route("GET", TEMPLATES, Auth::Access),
@@ -170,6 +187,8 @@ pub const ALL: &[Route] = &[
     route("PUT", SNAPSHOT_CONTENT, Auth::Access),
     route("GET", SNAPSHOT_CONTENT, Auth::Access),
     route("POST", SNAPSHOT_GRANT, Auth::Access),
+    route("POST", SNAPSHOT_SAVE, Auth::Access),
+    route("POST", SNAPSHOT_RESTORE, Auth::Access),
     route("GET", USAGE, Auth::Access),
     route("GET", ADMIN_REPORT, Auth::Access),
     route("POST", ADMIN_RECONCILE, Auth::Access),
@@ -184,5 +203,7 @@ mod tests {
         assert_eq!(path(BUNDLE, &["tpl_1", "tplv_2"]), "/api/templates/tpl_1/versions/tplv_2/bundle");
         assert_eq!(path(TEMPLATES, &[]), "/api/templates");
         assert_eq!(member_role("usr_1"), "/api/workspaces/current/members/usr_1/role");
+        assert_eq!(member("usr_1"), "/api/workspaces/current/members/usr_1");
+        assert_eq!(path(INVITE, &["inv_1"]), "/api/workspaces/current/invites/inv_1");
     }
 }

@@ -19,6 +19,7 @@ mod seed;
 mod server;
 mod sessions;
 mod sessions_report;
+mod shapes;
 mod upload;
 mod upload_report;
 mod worker;
@@ -62,6 +63,8 @@ enum Cmd {
     Sessions(sessions::Args),
     /// Real sessions on the local runtime: starts, preview throughput, SSH; see `scripts/bench-runtime`.
     Runtime(runtime::Args),
+    /// The native local runtime next to the Worker's containers; see `scripts/bench-shapes`.
+    Shapes(shapes::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -107,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Cmd::BareServer { listen }) => bare::serve(listen).await,
         Some(Cmd::Worker(args)) => worker::run(args).await,
+        Some(Cmd::Shapes(args)) => shapes::run(args).await,
         Some(Cmd::Upload(args)) => upload::run(args).await,
         Some(Cmd::LoginStorm(args)) => login_storm::run(args).await,
         Some(Cmd::Sessions(args)) => sessions::run(args).await,

@@ -185,13 +185,13 @@ fn app_bundle() -> anyhow::Result<Vec<u8>> {
     Ok(tar.into_inner()?.finish()?)
 }
 
-async fn create(owner: &Client, template: &str, name: &str) -> anyhow::Result<String> {
+pub(crate) async fn create(owner: &Client, template: &str, name: &str) -> anyhow::Result<String> {
     let request = CreateSessionRequest { name: name.to_string(), template_id: template.to_string() };
     let created: SessionResponse = owner.json(Method::POST, routes::SESSIONS, Some(&request)).await?;
     Ok(created.session.id)
 }
 
-async fn lifecycle(owner: &Client, id: &str, route: &str) -> anyhow::Result<()> {
+pub(crate) async fn lifecycle(owner: &Client, id: &str, route: &str) -> anyhow::Result<()> {
     let answer: SessionResponse = owner.json(Method::POST, &routes::path(route, &[id]), None::<&()>).await?;
     match answer.session.state.as_str() {
         "running" | "sleeping" => Ok(()),
@@ -201,7 +201,7 @@ async fn lifecycle(owner: &Client, id: &str, route: &str) -> anyhow::Result<()> 
 
 /// Polls `GET …/preview/` until the app answers 200 (the agent itself waits for an app that is
 /// coming up, so this is usually one request).
-async fn wait_for_preview(owner: &Client, id: &str) -> anyhow::Result<()> {
+pub(crate) async fn wait_for_preview(owner: &Client, id: &str) -> anyhow::Result<()> {
     let path = format!("/runtime/sessions/{id}/preview/");
     for _ in 0..200 {
         if owner.call(Method::GET, &path, None, Bytes::new()).await?.0.is_success() {

@@ -38,7 +38,7 @@ pub enum Command {
     /// Sign up, sign in and out, and see who you are
     #[command(subcommand)]
     Auth(AuthCommand),
-    /// Workspaces: list, switch, members, invites, roles and plan
+    /// Workspaces: list, switch, members, invites, roles, removals, leaving and plan
     #[command(subcommand, visible_alias = "ws")]
     Workspace(WorkspaceCommand),
     /// Templates: create, list, show, archive, restore, delete, promote; add versions with bundles
@@ -189,6 +189,20 @@ pub enum WorkspaceCommand {
         #[arg(value_parser = ROLES)]
         role: String,
     },
+    /// Remove a member from the current workspace (admins and the owner)
+    RemoveMember {
+        /// The member's user id or email
+        #[arg(value_name = "USER")]
+        user: String,
+    },
+    /// Revoke a pending invite of the current workspace, so its code no longer works
+    RevokeInvite {
+        /// The invite's id (see `workspace members`) or the email it was sent to
+        #[arg(value_name = "ID")]
+        invite: String,
+    },
+    /// Leave the current workspace and switch to your personal one
+    Leave,
     /// Change the current workspace's plan
     Plan {
         /// The new plan

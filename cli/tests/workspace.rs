@@ -1,5 +1,5 @@
-//! `burstflare workspace …` against a real server: invite, accept, switch, roles, plans and
-//! listings, with two people each at their own terminal.
+//! `burstflare workspace …` against a real server: invite, accept, switch, roles, plans,
+//! listings, revoked invites, removals and leaving, with people each at their own terminal.
 
 mod common;
 
@@ -114,4 +114,52 @@ fn switching_to_a_foreign_workspace_is_refused() {
     let stderr = eve.fails(&["workspace", "switch", &ada.config_field("workspaceId")]);
     assert!(stderr.starts_with("error: ") && stderr.trim_end().ends_with(')'), "{stderr}");
     assert_eq!(eve.config(), before);
+}
+
+#[test]
+fn members_are_removed_invites_revoked_and_members_leave() {
+    let server = TestServer::start();
+    let (ada, bob) = ada_and_bob(&server);
+    let ada_workspace = ada.config_field("workspaceId");
+    let carol = User::new(&server, "carol@example.com");
+    carol.register();
+    let carol_home = carol.config_field("workspaceId");
+    let code = invite_code(&ada.ok(&["workspace", "invite", "carol@example.com", "--role", "viewer"]));
+    carol.ok(&["workspace", "accept", &code, "--switch"]);
+
+    // A pending invite shows its id, and is revoked by id or by email.
+    let dan = ada.json(&["workspace", "invite", "dan@example.com"]);
+    let dan_id = dan["invite"]["id"].as_str().unwrap().to_string();
+    let members = ada.ok(&["workspace", "members"]);
+    assert!(members.contains("INVITE ID") && members.contains(&dan_id), "{members}");
+    let dan_code = dan["invite"]["code"].as_str().unwrap().to_string();
+    let revoked = ada.json(&["workspace", "revoke-invite", &dan_id]);
+    assert_eq!(revoked["invite"]["status"], "revoked");
+    ada.ok(&["workspace", "invite", "erin@example.com"]);
+    let out = ada.ok(&["workspace", "revoke-invite", "erin@example.com"]);
+    assert!(out.starts_with("Revoked the invite for erin@example.com"), "{out}");
+    assert_eq!(ada.json(&["workspace", "members"])["invites"], serde_json::json!([]));
+    let dan_user = User::new(&server, "dan@example.com");
+    dan_user.register();
+    let stderr = dan_user.fails(&["workspace", "accept", &dan_code]);
+    assert!(stderr.contains("(invite_revoked)"), "{stderr}");
+
+    // A member cannot remove anyone; the owner removes Bob, whose sign-in there ends.
+    let stderr = bob.fails(&["workspace", "remove-member", "carol@example.com"]);
+    assert!(stderr.contains("(insufficient_permissions)"), "{stderr}");
+    let out = ada.ok(&["workspace", "remove-member", "bob@example.com"]);
+    assert_eq!(out, "Removed bob@example.com (member) from this workspace.\n");
+    let stderr = bob.fails(&["workspace", "members"]);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+
+    // Carol leaves and is signed in to her own workspace again; the owner cannot leave.
+    let out = carol.ok(&["workspace", "leave"]);
+    assert!(out.starts_with(&format!("Left workspace {ada_workspace}.\n")), "{out}");
+    assert!(out.contains(&format!("({carol_home}) as owner")), "{out}");
+    assert_eq!(carol.config_field("workspaceId"), carol_home);
+    assert_eq!(carol.json(&["auth", "whoami"])["workspace"]["id"], carol_home);
+    let stderr = ada.fails(&["workspace", "leave"]);
+    assert!(stderr.contains("(last_owner)"), "{stderr}");
+    let left = ada.json(&["workspace", "members"]);
+    assert_eq!(left["members"].as_array().map(Vec::len), Some(1), "{left}");
 }

@@ -55,6 +55,10 @@ pub struct AgentConfig {
     /// The shell for terminals and SSH; `None` picks `/bin/bash` when present, else `/bin/sh`.
     #[serde(default)]
     pub shell: Option<PathBuf>,
+    /// The template's persisted paths, relative to `workspace` (`""` for all of it): what
+    /// `GET /persist` archives and `PUT /persist` replaces.
+    #[serde(default)]
+    pub persisted_paths: Vec<String>,
 }
 
 impl fmt::Debug for AgentConfig {
@@ -72,6 +76,7 @@ impl fmt::Debug for AgentConfig {
             .field("preview_port", &self.preview_port)
             .field("ssh_host_key_seed", &"<redacted>")
             .field("shell", &self.shell)
+            .field("persisted_paths", &self.persisted_paths)
             .finish()
     }
 }
@@ -109,6 +114,7 @@ mod tests {
             preview_port: Some(8000),
             ssh_host_key_seed: "ab".repeat(32),
             shell: None,
+            persisted_paths: vec!["data".into()],
         }
     }
 

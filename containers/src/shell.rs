@@ -56,6 +56,7 @@ mod tests {
             preview_port: None,
             ssh_host_key_seed: "00".repeat(32),
             shell: shell.map(PathBuf::from),
+            persisted_paths: Vec::new(),
         }
     }
 

@@ -113,3 +113,28 @@ pub async fn digest(body: &mut dyn ByteStream) -> PortResult<String> {
     }
     Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
 }
+
+/// Passes a body through while hashing it, and ends it with an error instead of its end when its
+/// digest is not `expected` (`sha256:<hex>`): a reader that acts only on a clean end (a restore)
+/// never acts on altered content.
+pub struct VerifiedBody<'a> {
+    inner: HashingBody<'a>,
+    expected: String,
+}
+
+impl<'a> VerifiedBody<'a> {
+    pub fn new(inner: &'a mut dyn ByteStream, expected: &str) -> Self {
+        Self { inner: HashingBody::new(inner), expected: expected.to_string() }
+    }
+}
+
+#[async_trait]
+impl ByteStream for VerifiedBody<'_> {
+    async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
+        let chunk = self.inner.next_chunk().await?;
+        if chunk.is_none() && self.inner.digest() != self.expected {
+            return Err(PortError::Other("the stored content does not match its digest".into()));
+        }
+        Ok(chunk)
+    }
+}

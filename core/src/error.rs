@@ -140,6 +140,8 @@ codes! {
     InvalidDigest => "invalid_digest", BadRequest;
     /// The uploaded body's SHA-256 is not the one the client said it would be; nothing was stored.
     DigestMismatch => "digest_mismatch", BadRequest;
+    /// Members leave a workspace with `leave`, not by removing themselves.
+    SelfRemoval => "self_removal", BadRequest;
     // 401
     /// The credential is missing, unknown, expired or revoked.
     Unauthorized => "unauthorized", Unauthorized;
@@ -203,6 +205,8 @@ codes! {
     AlreadyMember => "already_member", Conflict;
     /// The owner's role cannot be changed.
     OwnerImmutable => "owner_immutable", Conflict;
+    /// The workspace's last owner cannot leave it (or be removed from it).
+    LastOwner => "last_owner", Conflict;
     /// The invite was already accepted.
     InviteUsed => "invite_used", Conflict;
     /// The device sign-in request was already approved or denied.
@@ -245,6 +249,10 @@ codes! {
     SessionNotRunning => "session_not_running", Conflict;
     /// The snapshot changed (or was deleted) while its content was uploading; nothing was stored.
     SnapshotChanged => "snapshot_changed", Conflict;
+    /// The session's persisted paths could not be saved; the previous latest snapshot stays.
+    SaveFailed => "save_failed", Conflict;
+    /// The snapshot could not be restored into the session; its files were left as they were.
+    RestoreFailed => "restore_failed", Conflict;
     // 410
     /// The invite was revoked.
     InviteRevoked => "invite_revoked", Gone;

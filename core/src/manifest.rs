@@ -46,7 +46,18 @@ impl PersistedPath {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// The path relative to the session's workspace (`/workspace`, where sessions may write):
+    /// `""` for the workspace itself, `None` for a path outside it (which no runtime saves).
+    pub fn in_workspace(&self) -> Option<&str> {
+        match self.0.strip_prefix(WORKSPACE_ROOT)? {
+            "" => Some(""),
+            rest => rest.strip_prefix('/'),
+        }
+    }
 }
+
+/// Where a session's workspace is, as its processes see it.
+pub const WORKSPACE_ROOT: &str = "/workspace";
 
 /// What a template version runs: validated at add-version time and stored as given (normalised).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,6 +230,10 @@ mod tests {
         assert_eq!(m.image, "node:22");
         assert_eq!(m.features, vec![Feature::Ssh, Feature::Browser]);
         assert_eq!(m.persisted_paths[0].as_str(), "/work/src");
+        let inside = |raw: &str| PersistedPath::parse(raw).unwrap().in_workspace().map(str::to_string);
+        assert_eq!(inside("/workspace/data/"), Some("data".into()));
+        assert_eq!(inside("/workspace"), Some(String::new()));
+        assert_eq!((inside("/workspaces/x"), inside("/home/dev")), (None, None));
         assert_eq!(Manifest::parse(&m.to_json()).unwrap(), m, "the stored form parses back to the same value");
     }
 

@@ -3,9 +3,9 @@
 //! [`PortError`]: `Unavailable` when the backend cannot be reached, `Other` for anything
 //! unexpected; reads never return `Conflict`.
 
-use crate::blob::BlobStore;
+use crate::blob::{BlobStore, ByteStream};
 use crate::error::PortError;
-use crate::ids::{BuildId, JobId, SessionId, SnapshotId, TemplateId, UserId, VersionId, WorkspaceId};
+use crate::ids::{BuildId, InviteId, JobId, SessionId, SnapshotId, TemplateId, UserId, VersionId, WorkspaceId};
 use crate::model::{
     AuditEntry, Build, Credential, DeviceAuthorization, Invite, Member, Membership, Release, Session, SessionEvent,
     Snapshot, Template, TemplateVersion, UnfinishedSnapshot, UploadGrant, User, Workspace,
@@ -45,6 +45,8 @@ pub trait MembershipRepo: Send + Sync {
 
 #[async_trait]
 pub trait InviteRepo: Send + Sync {
+    /// The invite with this id, whatever its status or workspace (the caller checks both).
+    async fn get(&self, id: &InviteId) -> PortResult<Option<Invite>>;
     async fn find_by_code(&self, code: &SecretHash) -> PortResult<Option<Invite>>;
     /// Pending invites of the workspace that have not expired at `now`, oldest first.
     async fn list_pending(&self, workspace: &WorkspaceId, now: Timestamp) -> PortResult<Vec<Invite>>;
@@ -287,6 +289,26 @@ pub trait RuntimeDriver: Send + Sync {
     /// Where the edge reaches the session's agent; `None` when this driver is not reached over
     /// a socket of this host (the Worker reaches containers through the session's Durable Object).
     fn endpoint(&self, session: &SessionId) -> Option<AgentEndpoint>;
+    /// Whether [`save`](Self::save) and [`restore`](Self::restore) work here; a driver that says
+    /// no is never asked (its sessions keep their files only as long as their runtime does).
+    fn keeps_persisted_paths(&self) -> bool {
+        false
+    }
+    /// Streams an archive (tar + zstd) of the running session's persisted paths. The stream
+    /// ends with an error, never cleanly, when the archive is incomplete or its digest does not
+    /// match (where the runtime can check one). `Other(reason)` when the runtime cannot save
+    /// (not running, refused); `Unavailable` when it cannot be reached.
+    async fn save(&self, session: &SessionId) -> PortResult<Box<dyn ByteStream>> {
+        let _ = session;
+        Err(PortError::Other("this runtime does not save persisted paths".into()))
+    }
+    /// Replaces the running session's persisted paths with `archive` (made by [`save`](Self::save)).
+    /// `Other(reason)` when the runtime refuses the archive (a name outside the persisted paths,
+    /// `..`, an absolute name, a link out of the workspace): nothing changed then.
+    async fn restore(&self, session: &SessionId, archive: &mut dyn ByteStream) -> PortResult<()> {
+        let _ = (session, archive);
+        Err(PortError::Other("this runtime does not restore persisted paths".into()))
+    }
 }
 
 /// The state of one fixed-window counter after a hit.
@@ -316,6 +338,12 @@ pub trait PasswordHasher: Send + Sync {
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
+    /// Waits `millis` before a retry (the wall clock sleeps; test clocks and shapes without a
+    /// timer return at once).
+    fn pause(&self, millis: u64) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        let _ = millis;
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// Randomness: UUIDs for ids, 32 bytes for secrets.

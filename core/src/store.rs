@@ -8,7 +8,7 @@
 //! racing guarded write on them loses. This is what D1's atomic batches, one SQLite transaction
 //! and one in-memory lock all offer alike.
 
-use crate::ids::{FamilyId, SessionId, SnapshotId, TemplateId, TokenId, WorkspaceId};
+use crate::ids::{FamilyId, SessionId, SnapshotId, TemplateId, TokenId, UserId, WorkspaceId};
 use crate::model::{
     AuditEntry, Build, DeviceAuthorization, Invite, Membership, Release, Session, SessionEvent, Snapshot, Template,
     TemplateVersion, Token, UploadGrant, UsageEvent, User, Workspace,
@@ -32,6 +32,20 @@ pub enum Write {
     UpdateMembership {
         membership: Membership,
         expected_version: i64,
+    },
+    /// Removes the membership; guarded, so a removal and a racing role change (or a second
+    /// removal) have one winner.
+    DeleteMembership {
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        expected_version: i64,
+    },
+    /// Revokes every not-yet-revoked token (access, refresh, runtime) of the user that is bound to
+    /// the workspace, including those created earlier in the batch (never conflicts).
+    RevokeMemberTokens {
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        at: Timestamp,
     },
     /// Stores the workspace's plan and version.
     UpdateWorkspace {

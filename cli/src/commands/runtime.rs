@@ -120,15 +120,23 @@ pub async fn terminal(api: &mut Api, session: &str) -> Result<()> {
 pub async fn preview(api: &mut Api, out: Output, session: &str, open: bool) -> Result<()> {
     let id = session_id(api, session).await?;
     let raw = api.post(&routes::path(routes::SESSION_PREVIEW, &[&id]), None).await?;
-    let preview = parse::<PreviewResponse>(&raw)?;
+    let mut preview = parse::<PreviewResponse>(&raw)?;
+    if preview.url.starts_with('/') {
+        // A deployment without preview hosts links to the API-origin path (for API clients,
+        // with their bearer token; see the README's "Using a session").
+        preview.url = format!("{}{}", api.base_url(), preview.url);
+    }
     if open {
         let opened = std::process::Command::new("xdg-open").arg(&preview.url).status();
         if !opened.is_ok_and(|s| s.success()) {
             out.note("could not open a browser; open the link yourself");
         }
     }
-    out.show(&raw, || {
-        format!("{}\n(the link works for two minutes; the preview then keeps its own sign-in)", preview.url)
-    });
+    let hint = if preview.url.contains('?') {
+        "the link works for two minutes; the preview then keeps its own sign-in"
+    } else {
+        "API clients send their bearer token to it: this deployment has no preview hosts"
+    };
+    out.show(&raw, || format!("{}\n({hint})", preview.url));
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! `burstflare snapshot …`: list a session's snapshots (its latest good one marked), upload an
+//! `burstflare snapshot …`: list a session's snapshots (its latest good one marked), save a
+//! running session's persisted paths now, restore a snapshot into a running session, upload an
 //! archive as a new snapshot (through a one-time grant, streamed, with its SHA-256 checked by the
 //! server), download one (streamed to a file, its digest checked), delete one. Transfers show a
 //! progress bar on stderr.
@@ -28,6 +29,20 @@ pub enum SnapshotCommand {
     List {
         /// The session (name or id)
         session: String,
+    },
+    /// Save a running session's persisted paths now, as a snapshot that becomes its latest
+    Save {
+        /// The session (name or id)
+        session: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Restore a snapshot into a running session (its persisted paths are replaced)
+    Restore {
+        /// The session (name or id)
+        session: String,
+        /// The snapshot's id
+        snapshot: String,
     },
     /// Upload an archive as a new snapshot of the session; it becomes the session's latest
     Upload {
@@ -66,6 +81,19 @@ pub async fn run(api: &mut Api, out: Output, command: SnapshotCommand) -> Result
             let raw = api.get(&routes::path(routes::SNAPSHOTS, &[&id])).await?;
             let rows: Vec<Vec<String>> = parse::<SnapshotsResponse>(&raw)?.snapshots.iter().map(row).collect();
             (raw, table(&["ID", "LABEL", "KIND", "SIZE", "UPLOADED", "LATEST"], &rows))
+        }
+        SnapshotCommand::Save { session, label } => {
+            let id = session_id(api, &session).await?;
+            let path = routes::path(routes::SNAPSHOT_SAVE, &[&id]);
+            let raw = api.post(&path, body(&CreateSnapshotRequest { label })).await?;
+            let saved = parse::<SnapshotResponse>(&raw)?.snapshot;
+            (raw, format!("Saved snapshot {} ({}).", saved.id, HumanBytes(saved.bytes)))
+        }
+        SnapshotCommand::Restore { session, snapshot } => {
+            let id = session_id(api, &session).await?;
+            let raw = api.post(&routes::path(routes::SNAPSHOT_RESTORE, &[&id, &snapshot]), None).await?;
+            let restored = parse::<SnapshotResponse>(&raw)?.snapshot;
+            (raw, format!("Restored snapshot {} into {session}.", restored.id))
         }
         SnapshotCommand::Upload { session, file, label, content_type } => {
             let id = session_id(api, &session).await?;

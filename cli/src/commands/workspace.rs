@@ -1,5 +1,6 @@
 //! `burstflare workspace …`: list and switch workspaces, see members and pending invites, invite
-//! by email, accept an invite, change a member's role and the plan.
+//! by email, accept or revoke an invite, change a member's role, remove a member, leave, and
+//! change the plan.
 
 use super::auth::{begin_sign_in, signed_in};
 use crate::args::WorkspaceCommand;
@@ -8,8 +9,9 @@ use crate::error::{CliError, Result};
 use crate::output::{table, Output};
 use burstflare_api::{
     routes, AcceptInviteRequest, InviteRequest, InviteResponse, MembersResponse, MembershipResponse, PlanRequest,
-    RoleRequest, SwitchWorkspaceRequest, WorkspaceDto, WorkspaceResponse, WorkspacesResponse,
+    RemovedMemberResponse, RoleRequest, SwitchWorkspaceRequest, WorkspaceDto, WorkspaceResponse, WorkspacesResponse,
 };
+use reqwest::Method;
 use serde_json::{json, Value};
 
 pub async fn run(api: &mut Api, out: Output, command: WorkspaceCommand) -> Result<()> {
@@ -29,6 +31,30 @@ pub async fn run(api: &mut Api, out: Output, command: WorkspaceCommand) -> Resul
             let raw = api.post(&routes::member_role(&user_id), body(&RoleRequest { role })).await?;
             let membership = parse::<MembershipResponse>(&raw)?.membership;
             out.show(&raw, || format!("{user} is now {} in this workspace.", membership.role));
+            Ok(())
+        }
+        WorkspaceCommand::RemoveMember { user } => {
+            let user_id = resolve_member(api, &user).await?;
+            let raw = api.authed(Method::DELETE, &routes::member(&user_id), None).await?;
+            let removed = parse::<RemovedMemberResponse>(&raw)?.membership;
+            out.show(&raw, || format!("Removed {user} ({}) from this workspace.", removed.role));
+            Ok(())
+        }
+        WorkspaceCommand::RevokeInvite { invite } => {
+            let invite_id = resolve_invite(api, &invite).await?;
+            let raw = api.authed(Method::DELETE, &routes::path(routes::INVITE, &[&invite_id]), None).await?;
+            let revoked = parse::<InviteResponse>(&raw)?.invite;
+            out.show(&raw, || {
+                format!("Revoked the invite for {} ({}); its code no longer works.", revoked.email, revoked.id)
+            });
+            Ok(())
+        }
+        WorkspaceCommand::Leave => {
+            let left = api.config().workspace_id().unwrap_or_default().to_string();
+            let raw = api.post(routes::LEAVE, None).await?;
+            // The server revoked the sign-in to the workspace left: adopt the new one as it is.
+            let sign_in = api.adopt(&raw)?;
+            out.show(&raw, || format!("Left workspace {left}.\n{}", signed_in(&sign_in)));
             Ok(())
         }
         WorkspaceCommand::Plan { plan } => {
@@ -95,10 +121,13 @@ async fn members(api: &mut Api, out: Output) -> Result<()> {
             .collect();
         let mut text = table(&["USER ID", "EMAIL", "NAME", "ROLE", "JOINED"], &rows);
         if !list.invites.is_empty() {
-            let rows: Vec<Vec<String>> =
-                list.invites.iter().map(|i| vec![i.email.clone(), i.role.to_string(), i.expires_at.clone()]).collect();
+            let rows: Vec<Vec<String>> = list
+                .invites
+                .iter()
+                .map(|i| vec![i.id.clone(), i.email.clone(), i.role.to_string(), i.expires_at.clone()])
+                .collect();
             text.push_str("\n\nPending invites:\n");
-            text.push_str(&table(&["EMAIL", "ROLE", "EXPIRES"], &rows));
+            text.push_str(&table(&["INVITE ID", "EMAIL", "ROLE", "EXPIRES"], &rows));
         }
         text
     });
@@ -149,4 +178,22 @@ async fn resolve_member(api: &mut Api, user: &str) -> Result<String> {
         .find(|m| m.user.email.eq_ignore_ascii_case(user))
         .map(|m| m.user.id)
         .ok_or_else(|| CliError::new("member_not_found", format!("no member of this workspace has the email {user}")))
+}
+
+/// A pending invite's id, from either the id itself or the email it was sent to (which must match
+/// exactly one pending invite).
+async fn resolve_invite(api: &mut Api, invite: &str) -> Result<String> {
+    if !invite.contains('@') {
+        return Ok(invite.to_string());
+    }
+    let list: MembersResponse = parse(&api.get(routes::MEMBERS).await?)?;
+    let mut found = list.invites.into_iter().filter(|i| i.email.eq_ignore_ascii_case(invite));
+    match (found.next(), found.next()) {
+        (Some(one), None) => Ok(one.id),
+        (Some(_), Some(_)) => Err(CliError::new(
+            "ambiguous_invite",
+            format!("several pending invites were sent to {invite}; give the invite id (see `workspace members`)"),
+        )),
+        (None, _) => Err(CliError::new("invite_not_found", format!("no pending invite was sent to {invite}"))),
+    }
 }

@@ -33,14 +33,40 @@ pub async fn connect(api: &mut Api, path: &str, warm_up: &str) -> Result<Socket>
         Ok((socket, _)) => Ok(socket),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             let status = response.status().as_u16();
-            let body = response.body().as_deref().unwrap_or_default();
-            match serde_json::from_slice::<burstflare_api::ErrorBody>(body) {
+            let raw = response.body().as_deref().unwrap_or_default();
+            let chunked = response.headers().get("transfer-encoding").is_some_and(|v| v.as_bytes() == b"chunked");
+            let body = if chunked { unchunk(raw) } else { raw.to_vec() };
+            match serde_json::from_slice::<burstflare_api::ErrorBody>(&body) {
                 Ok(error) => Err(CliError::api(status, error)),
+                // The handshake keeps only the bytes that came with the head; a refusal whose
+                // body came later is asked again as a plain request, which the edge refuses for
+                // the same reason before anything else (who, which role, which session).
+                Err(_) if matches!(status, 401 | 403 | 404) => match api.get(path).await {
+                    Err(refusal) => Err(refusal),
+                    Ok(_) => Err(CliError::http(status)),
+                },
                 Err(_) => Err(CliError::http(status)),
             }
         }
         Err(e) => Err(CliError::unreachable(api.base_url(), e)),
     }
+}
+
+/// The payload of a chunked body as far as it arrived (the handshake keeps the raw bytes that
+/// followed a refusal's head; a proxy may have sent them chunked).
+fn unchunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = rest.windows(2).position(|w| w == b"\r\n") {
+        let line = String::from_utf8_lossy(&rest[..end]);
+        let Ok(size) = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16) else { break };
+        let data = &rest[end + 2..];
+        if size == 0 || data.len() < size {
+            break;
+        }
+        out.extend_from_slice(&data[..size]);
+        rest = data[size..].strip_prefix(b"\r\n").unwrap_or(&data[size..]);
+    }
+    out
 }
 
 /// Copies `input` into binary frames and binary frames into `output` until the session's side
@@ -80,5 +106,15 @@ where
     tokio::select! {
         done = &mut downstream => done,
         sent = upstream => { sent?; downstream.await }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_chunked_refusal_is_read_whole() {
+        let raw = b"7\r\n{\"a\":1,\r\n6\r\n\"b\":2}\r\n0\r\n\r\n";
+        assert_eq!(super::unchunk(raw), b"{\"a\":1,\"b\":2}");
+        assert_eq!(super::unchunk(b"zz\r\n"), b"");
     }
 }

@@ -6,8 +6,8 @@ use super::others::OtherSite;
 use std::io::Write;
 
 /// The app every session runs: Python's HTTP server on the preview port.
-const MANIFEST: &str =
-    r#"{"image": "debian:12", "command": ["python3", "-m", "http.server", "8000"], "previewPort": 8000}"#;
+const MANIFEST: &str = r#"{"image": "debian:12", "command": ["python3", "-m", "http.server", "8000"],
+  "previewPort": 8000, "persistedPaths": ["/workspace/data"]}"#;
 const PAGE: &str = "<h1>hello from the session</h1>";
 
 pub async fn sign_up(b: &Browser, url: &str, email: &str) {
@@ -113,7 +113,11 @@ pub async fn terminal_echoes(b: &Browser, url: &str, id: &str) {
     b.button("tr[data-session='dev']", "Terminal").await.click().await.unwrap();
     b.wait_text("#terminal-status", "connected", |t| t == "Connected").await;
     assert!(b.client.current_url().await.unwrap().path().ends_with(&format!("{id}/terminal")));
-    b.find(".xterm-helper-textarea").await.send_keys("echo hello\n").await.unwrap();
+    b.find(".xterm-helper-textarea")
+        .await
+        .send_keys("mkdir -p /workspace/data && echo kept > /workspace/data/note && echo hello\n")
+        .await
+        .unwrap();
     b.wait_text(".xterm-rows", "hello on a line of its own", |t| t.lines().any(|l| l.trim() == "hello")).await;
     let violations = b.js("return window.cspViolations;").await;
     assert_eq!(violations, serde_json::json!([]), "the terminal works under the CSP");
@@ -136,6 +140,15 @@ pub async fn other_origins_cannot_open_the_terminal(b: &Browser, url: &str, id: 
     assert_eq!(b.client.execute_async(&probe, vec![]).await.unwrap(), "refused");
 }
 
+/// "Save snapshot now" on the running session's page lists the new snapshot.
+pub async fn snapshot_saved(b: &Browser, url: &str, id: &str) {
+    b.goto(&format!("{url}/sessions/{id}")).await;
+    b.fill("form[aria-label='Save a snapshot'] input[name=label]", "from-browser").await;
+    b.click("form[aria-label='Save a snapshot'] button[type=submit]").await;
+    b.wait_text("main", "the saved snapshot", |t| t.contains("from-browser")).await;
+    b.screenshot("snapshot-saved").await;
+}
+
 pub async fn session_stopped(b: &Browser, url: &str) {
     b.goto(url).await;
     let row = "tr[data-session='dev']";
@@ -153,17 +166,17 @@ pub async fn snapshot_listed_downloaded_deleted(b: &Browser, url: &str, user: &U
     user.ok(&["snapshot", "upload", "dev", file, "--label", "before-refactor"]);
     b.goto(&format!("{url}/sessions/{id}")).await;
     b.wait_text("main", "the snapshot", |t| t.contains("before-refactor")).await;
-    let href = b.button("main", "Download").await.attr("href").await.unwrap().unwrap();
+    let href = b.button("li[data-snapshot='before-refactor']", "Download").await.attr("href").await.unwrap().unwrap();
     let fetch = format!(
         "const done = arguments[arguments.length - 1]; fetch({href:?}).then((r) => r.text()).then(done, (e) => done(String(e)));"
     );
     assert_eq!(b.client.execute_async(&fetch, vec![]).await.unwrap(), "snapshot bytes");
     b.screenshot("session-detail").await;
     // The snapshot's Delete (the session's own is in the actions above the list).
-    let delete = b.find("ul.plain li button.danger").await;
-    delete.click().await.unwrap();
+    b.button("li[data-snapshot='before-refactor']", "Delete").await.click().await.unwrap();
     b.client.accept_alert().await.unwrap();
-    b.wait_text("main", "no snapshots", |t| t.contains("No snapshots of this session.")).await;
+    b.wait_text("main", "the snapshot gone", |t| !t.contains("before-refactor")).await;
+    assert!(b.body_text().await.contains("from-browser"), "the saved snapshot stays");
 }
 
 /// What a viewer is shown: lists, no forms or buttons that change anything; the markup in a

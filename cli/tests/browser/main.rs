@@ -27,6 +27,7 @@ fn a_new_user_does_everything_in_the_browser() {
         flows::preview_opens(&browser).await;
         flows::terminal_echoes(&browser, &url, &id).await;
         flows::other_origins_cannot_open_the_terminal(&browser, &url, &id).await;
+        flows::snapshot_saved(&browser, &url, &id).await;
         flows::session_stopped(&browser, &url).await;
         let cli = User::new(&server, "ada@example.com");
         let login = ["auth", "login", "--email", "ada@example.com", "--password-stdin"];
@@ -88,6 +89,11 @@ fn viewers_see_no_mutating_controls_and_markup_stays_text() {
         let buttons =
             browser.js("return [...document.querySelectorAll('main button')].map((e) => e.textContent.trim());").await;
         assert_eq!(buttons, serde_json::json!(["Preview", "Show the command's log"]), "a viewer's session page");
+        // Grace leaves Ada's workspace and is back in her own.
+        browser.goto(&format!("{}/workspace", server.url())).await;
+        browser.button("main", "Leave this workspace").await.click().await.unwrap();
+        browser.client.accept_alert().await.unwrap();
+        browser.wait_text("header .ws", "her own workspace", |t| t.starts_with("Grace")).await;
         browser.stop().await;
     });
 }

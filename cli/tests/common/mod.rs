@@ -116,11 +116,55 @@ impl TestServer {
         &self.url
     }
 
-    /// Whether sessions can run here (the in-process server has the fake runtime; the Worker
-    /// has no runtime yet).
+    /// Whether sessions can run here: the in-process server always can (on the fake runtime or
+    /// the local one); a deployment at `BURSTFLARE_TEST_URL` when `BURSTFLARE_TEST_RUNTIME`
+    /// says it has containers.
     pub fn runs_sessions(&self) -> bool {
-        !self.external
+        !self.external || self.has_containers()
     }
+
+    /// Whether this is the deployment at `BURSTFLARE_TEST_URL`, not an in-process server.
+    pub fn is_external(&self) -> bool {
+        self.external
+    }
+
+    /// Whether sessions run in containers on a local Docker engine (`BURSTFLARE_TEST_RUNTIME=containers`,
+    /// set by `scripts/test-worker` for the Worker under `wrangler dev`).
+    pub fn has_containers(&self) -> bool {
+        self.external && std::env::var("BURSTFLARE_TEST_RUNTIME").is_ok_and(|r| r == "containers")
+    }
+
+    /// Kills the session's runtime the hard way, behind the server's back: the agent process
+    /// (by the pid its driver recorded), or the session's container (found by the session id in
+    /// its configuration).
+    pub fn kill_runtime(&self, session: &str) {
+        if self.has_containers() {
+            return kill_container(session);
+        }
+        let record = std::fs::read(self.data_dir().join("sessions").join(session).join("agent.json")).unwrap();
+        let record: Value = serde_json::from_slice(&record).unwrap();
+        let pid = record["process"]["pid"].as_i64().unwrap().to_string();
+        assert!(Command::new("kill").args(["-9", &pid]).status().unwrap().success());
+    }
+}
+
+/// `docker kill` of the one running container whose agent configuration names `session`.
+fn kill_container(session: &str) {
+    let docker = |args: &[&str]| {
+        let out = Command::new("docker").args(args).output().expect("the docker CLI runs");
+        assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let ids = docker(&["ps", "-q", "--no-trunc"]);
+    let needle = format!("\"sessionId\":\"{session}\"");
+    let found: Vec<&str> = ids
+        .split_whitespace()
+        .filter(|id| {
+            docker(&["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", id]).contains(&needle)
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one container runs session {session}: {found:?}");
+    docker(&["kill", found[0]]);
 }
 
 impl Drop for TestServer {

@@ -61,9 +61,19 @@ pub fn unpack_once(bundle: Option<&Path>, workspace: &Path, state_dir: &Path) ->
 }
 
 fn unpack(bundle: &Path, workspace: &Path) -> Result<(), UnpackError> {
-    let write_error = |source| UnpackError::Write { path: workspace.to_path_buf(), source };
     let file = File::open(bundle).map_err(|source| UnpackError::Read { path: bundle.to_path_buf(), source })?;
-    let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(file));
+    unpack_tar(flate2::read::MultiGzDecoder::new(file), workspace, &|_| true)
+}
+
+/// Unpacks a tar stream into `workspace`, every entry checked again (plain relative names, links
+/// inside the root, only files, directories and links) and, by `allowed`, where it may go.
+pub(crate) fn unpack_tar(
+    reader: impl Read,
+    workspace: &Path,
+    allowed: &dyn Fn(&Path) -> bool,
+) -> Result<(), UnpackError> {
+    let write_error = |source| UnpackError::Write { path: workspace.to_path_buf(), source };
+    let mut archive = tar::Archive::new(reader);
     archive.set_overwrite(true);
     archive.set_preserve_mtime(true);
     archive.set_preserve_ownerships(false);
@@ -73,6 +83,9 @@ fn unpack(bundle: &Path, workspace: &Path) -> Result<(), UnpackError> {
         let shown = path.display().to_string();
         if !is_plain_relative(&path) {
             return Err(UnpackError::Refused(format!("path escapes the bundle root: {shown}")));
+        }
+        if !allowed(&path) {
+            return Err(UnpackError::Refused(format!("outside the persisted paths: {shown}")));
         }
         match entry.header().entry_type() {
             EntryType::Regular | EntryType::Continuous | EntryType::Directory => {}

@@ -22,7 +22,8 @@ pub(crate) async fn put(agent: Arc<Agent>, req: Request<Incoming>) -> Response<B
         return error(StatusCode::CONFLICT, "bundle_already_placed", "the bundle is already in place");
     }
     let partial = path.with_extension("part");
-    if let Err(e) = receive(req.into_body(), &partial).await {
+    let max = Limits::default().max_unpacked_bytes;
+    if let Err(e) = receive(req.into_body(), &partial, max, "bundle").await {
         let _ = tokio::fs::remove_file(&partial).await;
         return e;
     }
@@ -50,21 +51,27 @@ pub(crate) async fn put(agent: Arc<Agent>, req: Request<Incoming>) -> Response<B
     }
 }
 
-/// Streams the body into `partial`, refusing one larger than any valid bundle could be.
-async fn receive(mut body: Incoming, partial: &std::path::Path) -> Result<(), Response<Body>> {
+/// Streams the body into `partial`, refusing more than `max` bytes; error codes start with `what`.
+pub(super) async fn receive(
+    mut body: Incoming,
+    partial: &std::path::Path,
+    max: u64,
+    what: &str,
+) -> Result<(), Response<Body>> {
     let unwritable = |e: std::io::Error| {
-        tracing::error!(error = %e, "could not write the uploaded bundle");
-        error(StatusCode::INTERNAL_SERVER_ERROR, "bundle_unwritable", "could not store the bundle")
+        tracing::error!(error = %e, what, "could not write an upload");
+        error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{what}_unwritable"), "could not store the upload")
     };
-    let max = Limits::default().max_unpacked_bytes;
     let mut file = tokio::fs::File::create(partial).await.map_err(unwritable)?;
     let mut written = 0u64;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| error(StatusCode::BAD_REQUEST, "bundle_incomplete", "the upload broke off"))?;
+        let incomplete = |_| error(StatusCode::BAD_REQUEST, &format!("{what}_incomplete"), "the upload broke off");
+        let frame = frame.map_err(incomplete)?;
         let Ok(chunk) = frame.into_data() else { continue };
         written += chunk.len() as u64;
         if written > max {
-            return Err(error(StatusCode::PAYLOAD_TOO_LARGE, "bundle_too_large", "the bundle is larger than allowed"));
+            let code = format!("{what}_too_large");
+            return Err(error(StatusCode::PAYLOAD_TOO_LARGE, &code, &format!("the {what} is larger than allowed")));
         }
         file.write_all(&chunk).await.map_err(unwritable)?;
     }

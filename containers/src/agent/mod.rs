@@ -6,6 +6,8 @@ pub mod bundle;
 mod bundle_upload;
 mod http;
 pub mod log;
+pub mod persist;
+pub mod persist_restore;
 mod preview;
 mod process;
 mod routes;
@@ -46,6 +48,8 @@ pub(crate) struct Agent {
     pub bundle_ready: CancellationToken,
     /// One upload at a time.
     pub bundle_lock: tokio::sync::Mutex<()>,
+    /// One restore of the persisted paths at a time.
+    pub persist_lock: tokio::sync::Mutex<()>,
 }
 
 /// The configuration from the `BURSTFLARE_AGENT_CONFIG` environment variable when it is set,
@@ -128,6 +132,7 @@ pub async fn run_with(
         tasks: TaskTracker::new(),
         bundle_ready,
         bundle_lock: tokio::sync::Mutex::new(()),
+        persist_lock: tokio::sync::Mutex::new(()),
     });
     if let Some(program) = agent.config.command.clone() {
         let log = Arc::new(log::CommandLog::new(&agent.config.state_dir));

@@ -1,9 +1,10 @@
 //! The agent's routes. Every request must carry the agent's secret; then health, logs, the
-//! preview proxy, the terminal and SSH WebSockets, the bundle's upload, and shutdown.
+//! preview proxy, the terminal and SSH WebSockets, the bundle's upload, the persisted paths' save
+//! and restore, and shutdown.
 
 use super::http::{authorized, error, json, query_param, Body};
 use super::log::{read_tail, DEFAULT_TAIL, MAX_TAIL};
-use super::{bundle_upload, preview, ssh_route, terminal, Agent};
+use super::{bundle_upload, persist, persist_restore, preview, ssh_route, terminal, Agent};
 use http::{header, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub(crate) async fn handle(agent: Arc<Agent>, req: Request<Incoming>) -> Respons
         (&Method::GET, "/terminal") => terminal::open(agent, req),
         (&Method::GET, "/ssh") => ssh_route::open(agent, req),
         (&Method::PUT, "/bundle") => bundle_upload::put(agent, req).await,
+        (&Method::GET, "/persist") => persist::get(agent),
+        (&Method::PUT, "/persist") => persist_restore::put(agent, req).await,
         (&Method::POST, "/shutdown") => {
             tracing::info!("shutdown requested");
             agent.stop.cancel();

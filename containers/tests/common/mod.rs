@@ -42,6 +42,7 @@ pub fn config(dir: &Path) -> AgentConfig {
         preview_port: None,
         ssh_host_key_seed: "11".repeat(32),
         shell: None,
+        persisted_paths: Vec::new(),
     }
 }
 

@@ -32,11 +32,14 @@
 //!   last copy wins, as it would when extracted.
 
 mod gzip;
+mod plain_tar;
 mod tar;
 #[cfg(test)]
 mod tests;
 
 use sha2::{Digest, Sha256};
+
+pub use self::plain_tar::{symlink_stays_inside, TarInspector};
 
 use self::gzip::Gunzip;
 use self::tar::TarScanner;

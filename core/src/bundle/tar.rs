@@ -336,7 +336,7 @@ fn prefix_keys(name: &str) -> impl Iterator<Item = u64> + '_ {
 
 /// A symlink target is resolved from the link's directory. Leading `..` may climb no higher than
 /// the root; a `..` after a name is refused, since that name may itself be a link elsewhere.
-fn check_symlink(name: &str, target: &str) -> Result<(), BundleError> {
+pub(super) fn check_symlink(name: &str, target: &str) -> Result<(), BundleError> {
     let escapes = || BundleError::PathEscapes(format!("{name} -> {target} (symlink)"));
     if target.is_empty() {
         return Err(corrupt(name, "symlink with an empty target"));

@@ -33,6 +33,9 @@ pub enum SessionCommand {
     Stopped,
     /// Remove the session (from any state but `deleted`).
     Delete,
+    /// A save of the persisted paths failed (from `running` or `stopping`): the state stays,
+    /// the session keeps the reason in its detail until it starts again.
+    SaveFailed(String),
 }
 
 impl SessionCommand {
@@ -85,6 +88,11 @@ pub fn apply(session: &Session, command: SessionCommand, at: Timestamp) -> Resul
             Sleeping
         }
         (from, SessionCommand::Delete) if from != Deleted => Deleted,
+        (Running | Stopping, SessionCommand::SaveFailed(reason)) => {
+            next.state_detail = Some(format!("the last save failed: {reason}"));
+            details = json!({ "saveFailed": reason });
+            session.state
+        }
         (from, _) => return Err(command.refusal(from)),
     };
     next.state = to;

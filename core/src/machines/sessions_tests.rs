@@ -34,6 +34,7 @@ fn commands() -> Vec<SessionCommand> {
         SessionCommand::Stop { reason: None },
         SessionCommand::Stopped,
         SessionCommand::Delete,
+        SessionCommand::SaveFailed("storage down".into()),
     ]
 }
 
@@ -48,6 +49,7 @@ fn expected(from: SessionState, command: &SessionCommand) -> Result<SessionState
         (_, SessionCommand::Stop { .. }) => Err("session_not_stoppable"),
         (Stopping, SessionCommand::Stopped) => Ok(Sleeping),
         (_, SessionCommand::Delete) => Ok(Deleted),
+        (Running | Stopping, SessionCommand::SaveFailed(_)) => Ok(from),
         _ => Err("session_changed"),
     }
 }
@@ -81,8 +83,11 @@ fn transitions_stamp_their_times_and_keep_the_failure_reason() {
     let (stopping, details) =
         apply(&session(Running), SessionCommand::Stop { reason: Some("idle".into()) }, Timestamp(9)).unwrap();
     assert_eq!(details["reason"], "idle");
-    let (sleeping, _) = apply(&stopping, SessionCommand::Stopped, Timestamp(10)).unwrap();
+    let (noted, details) = apply(&stopping, SessionCommand::SaveFailed("storage down".into()), Timestamp(10)).unwrap();
+    assert_eq!(details["saveFailed"], "storage down");
+    let (sleeping, _) = apply(&noted, SessionCommand::Stopped, Timestamp(10)).unwrap();
     assert_eq!(sleeping.last_stopped_at, Some(Timestamp(10)));
+    assert_eq!(sleeping.state_detail.as_deref(), Some("the last save failed: storage down"), "kept until a start");
 }
 
 #[test]

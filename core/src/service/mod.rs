@@ -6,6 +6,8 @@ pub mod auth;
 mod builds;
 mod device;
 mod maintenance;
+mod members;
+mod persist;
 mod report;
 mod runtime_access;
 mod runtime_connect;
@@ -21,6 +23,7 @@ pub use auth::SignIn;
 pub use builds::BuildRun;
 pub use device::DeviceStart;
 pub use maintenance::{JobOutcome, ReconcileReport};
+pub use persist::SAVE_ATTEMPTS;
 pub use report::AdminReport;
 pub use runtime_access::RuntimeAccess;
 pub use runtime_connect::{

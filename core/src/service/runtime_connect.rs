@@ -145,6 +145,16 @@ impl Service {
         Ok(true)
     }
 
+    /// [`check_runtime`](Self::check_runtime) for a runtime that watches its own session (the
+    /// Durable Object's heartbeat): found by workspace and id, no caller. Returns whether the
+    /// session was marked `failed`.
+    pub async fn check_runtime_of(&self, workspace: &WorkspaceId, id: &SessionId) -> Result<bool> {
+        match self.ports.sessions.get(workspace, id).await? {
+            Some(session) => self.check_runtime(&session).await,
+            None => Ok(false),
+        }
+    }
+
     /// Moves the session's `last_active_at` to now unless it was written in the last
     /// [`ACTIVITY_WRITE_SECONDS`] (so use costs at most one write per session per interval).
     pub async fn record_activity(&self, session: &Session) -> Result<()> {

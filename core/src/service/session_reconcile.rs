@@ -1,5 +1,6 @@
 //! What reconcile does to sessions, across the deployment or within one workspace: it sleeps
-//! running sessions idle past their template's idle timeout (never the others), marks as `failed`
+//! running sessions idle past their template's idle timeout (never the others; their persisted
+//! paths saved first), marks as `failed`
 //! the sessions whose runtime died or never became healthy, finishes stops that were cut off, and
 //! purges deleted sessions and sleeping ones past their sleep TTL, with their events and snapshots
 //! (records in the batch, objects after it), then sweeps unfinished and orphaned snapshots. Every
@@ -101,6 +102,7 @@ impl Service {
             (SessionState::Running, RuntimeStatus::Running { .. }) if is_idle(&session, now) => {
                 let stopping =
                     self.system_transition(&session, SessionCommand::Stop { reason: Some("idle".into()) }).await?;
+                let stopping = self.save_before_stop(stopping).await?;
                 if let Some(runtime) = &self.ports.runtime {
                     runtime.stop(&stopping.id).await?;
                 }

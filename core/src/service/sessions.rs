@@ -130,12 +130,17 @@ impl Service {
         self.transition_to_starting(Some(&actor.user.id), session, None).await
     }
 
-    /// Boots a `starting` session and commits the outcome: `running` once the runtime reports
-    /// healthy, or `failed` with the runtime's reason (which frees its quota slot).
+    /// Boots a `starting` session, restores its latest good snapshot (when its template persists
+    /// paths), and commits the outcome: `running` once both are done, or `failed` with the reason
+    /// (which frees its quota slot).
     pub async fn finish_start(&self, session: Session) -> Result<Session> {
         let runtime = self.runtime()?;
         let spec = self.runtime_spec(&session).await?;
-        match runtime.start(&spec).await {
+        let started = match runtime.start(&spec).await {
+            Ok(()) => self.restore_latest(&session, runtime.as_ref()).await.map_err(|e| e.message),
+            Err(e) => Err(format!("the runtime could not start the session: {e}")),
+        };
+        match started {
             Ok(()) => {
                 let ready = self.transition(None, &session, SessionCommand::Ready, "session.running").await;
                 if ready.is_err() {
@@ -144,9 +149,8 @@ impl Service {
                 }
                 ready
             }
-            Err(e) => {
+            Err(reason) => {
                 let _ = runtime.stop(&session.id).await;
-                let reason = format!("the runtime could not start the session: {e}");
                 self.transition(None, &session, SessionCommand::Fail(reason), "session.failed").await
             }
         }
@@ -196,7 +200,7 @@ impl Service {
         Ok((totals, workspace.plan))
     }
 
-    fn runtime(&self) -> Result<Arc<dyn RuntimeDriver>> {
+    pub(crate) fn runtime(&self) -> Result<Arc<dyn RuntimeDriver>> {
         self.ports.runtime.clone().ok_or_else(runtime_unavailable)
     }
 
@@ -251,7 +255,10 @@ impl Service {
 
     pub(crate) async fn stop(&self, actor: Option<&UserId>, session: Session, reason: Option<&str>) -> Result<Session> {
         let command = SessionCommand::Stop { reason: reason.map(str::to_string) };
-        let stopping = self.transition(actor, &session, command, "session.stopped").await?;
+        let mut stopping = self.transition(actor, &session, command, "session.stopped").await?;
+        if session.state == SessionState::Running {
+            stopping = self.save_before_stop(stopping).await?;
+        }
         if let Some(runtime) = &self.ports.runtime {
             runtime.stop(&stopping.id).await?;
         }

@@ -42,7 +42,7 @@ fn session_deleted() -> Error {
     Error::new(Code::SessionDeleted, "Session deleted")
 }
 
-fn parse_label(label: Option<&str>, default: &str) -> Result<String> {
+pub(super) fn parse_label(label: Option<&str>, default: &str) -> Result<String> {
     let label = label.map(str::trim).filter(|l| !l.is_empty()).unwrap_or(default);
     if label.chars().count() > LABEL_MAX || label.chars().any(char::is_control) {
         return Err(Error::new(
@@ -183,11 +183,23 @@ impl Service {
     /// is then sent to `PUT /api/uploads/{secret}` (or [`upload_through_grant`](Self::upload_through_grant));
     /// only when that upload completes does the session's latest pointer move to it.
     pub async fn begin_automatic_snapshot(&self, session: &Session) -> Result<(Snapshot, Secret)> {
+        self.begin_runtime_snapshot(session, "automatic".to_string(), SnapshotKind::Automatic, None).await
+    }
+
+    /// A snapshot record of `kind` and a grant for the runtime's archive (see above).
+    pub(crate) async fn begin_runtime_snapshot(
+        &self,
+        session: &Session,
+        label: String,
+        kind: SnapshotKind,
+        actor: Option<&Actor>,
+    ) -> Result<(Snapshot, Secret)> {
         let current = self.ports.sessions.get(&session.workspace_id, &session.id).await?;
         let current = current.ok_or_else(session_not_found)?;
-        let snapshot = self.new_snapshot(&current, "automatic".to_string(), SnapshotKind::Automatic, None).await?;
+        let snapshot = self.new_snapshot(&current, label, kind, actor).await?;
         let content_type = super::snapshot_uploads::ARCHIVE_CONTENT_TYPE;
-        let (_, secret) = self.grant_snapshot_upload(&current, &snapshot, content_type, None, None).await?;
+        let user = actor.map(|a| &a.user.id);
+        let (_, secret) = self.grant_snapshot_upload(&current, &snapshot, content_type, None, user).await?;
         Ok((snapshot, secret))
     }
 

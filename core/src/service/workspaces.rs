@@ -1,5 +1,5 @@
 //! Workspaces and membership: listing, members, invites (create, accept), role changes, plan
-//! changes, and the audit log.
+//! changes, and the audit log (departures and revoked invites are in `members`).
 
 use super::{Actor, Service};
 use crate::error::{Code, Error, Result};

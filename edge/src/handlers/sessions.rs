@@ -81,17 +81,19 @@ pub async fn start(
     Ok(answer(&state, session).await?.into_response())
 }
 
-/// Boots the session after the response went out. Natively on the runtime's tasks; the Worker
-/// has no runtime driver yet, so it never gets here (its starts answer 503 before).
+/// Boots the session after the response went out: natively on the runtime's tasks; in the
+/// Worker on the session's Durable Object (the start route is served there), which stays
+/// active while the boot awaits its container.
 fn in_background(state: AppState, starting: Session) {
-    #[cfg(not(target_arch = "wasm32"))]
-    tokio::spawn(async move {
+    let boot = async move {
         if let Err(error) = state.service.finish_start(starting).await {
             tracing::warn!(%error, "a background start did not complete");
         }
-    });
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    tokio::spawn(boot);
     #[cfg(target_arch = "wasm32")]
-    let _ = (state, starting);
+    worker::wasm_bindgen_futures::spawn_local(boot);
 }
 
 pub async fn stop(

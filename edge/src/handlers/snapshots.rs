@@ -1,5 +1,6 @@
 //! Snapshot routes: list and create a session's snapshots, upload content (streamed, directly or
-//! through a grant created here), download it, delete a snapshot.
+//! through a grant created here), download it, delete a snapshot; save a running session's
+//! persisted paths now and restore a snapshot into it.
 
 use super::rate_limited;
 use super::templates::{content_type, upload_url};
@@ -117,6 +118,29 @@ pub async fn delete(
     let (session, snapshot) = ids(s, n);
     state.service.delete_snapshot(&actor, &session, &snapshot).await?;
     Ok(Json(DeleteSnapshotResponse { ok: true, snapshot_id: snapshot.to_string() }))
+}
+
+/// `POST …/snapshots/save`: the runtime archives the persisted paths into a new snapshot, which
+/// becomes the session's latest.
+pub async fn save(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<CreateSnapshotRequest>,
+) -> ApiResult<Json<SnapshotResponse>> {
+    let snapshot = state.service.save_snapshot(&actor, &SessionId::from_raw(id), req.label.as_deref()).await?;
+    Ok(Json(SnapshotResponse { snapshot: dto(&state, &snapshot).await? }))
+}
+
+/// `POST …/snapshots/{id}/restore`: the snapshot replaces the running session's persisted paths.
+pub async fn restore(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath((s, n)): Ids,
+) -> ApiResult<Json<SnapshotResponse>> {
+    let (session, snapshot) = ids(s, n);
+    let snapshot = state.service.restore_snapshot(&actor, &session, &snapshot).await?;
+    Ok(Json(SnapshotResponse { snapshot: dto(&state, &snapshot).await? }))
 }
 
 pub async fn create_grant(

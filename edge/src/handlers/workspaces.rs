@@ -1,16 +1,20 @@
-//! Workspace routes: list, members and invites, accept, role and plan changes, and the audit log.
+//! Workspace routes: list, members and invites, accept, role and plan changes, removing a member,
+//! revoking an invite, leaving, and the audit log.
 
+use super::sign_in_response;
 use crate::app::AppState;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::extract::{cookie_names, ApiJson, ApiPath, ApiQuery, Authed};
 use crate::mapping;
 use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
 use axum::Json;
 use burstflare_api::{
     AcceptInviteRequest, AuditResponse, InviteRequest, InviteResponse, MembersResponse, MembershipResponse,
-    PlanRequest, RoleRequest, WorkspaceResponse, WorkspacesResponse,
+    PlanRequest, RemovedMemberResponse, RoleRequest, WorkspaceResponse, WorkspacesResponse,
 };
-use burstflare_core::ids::UserId;
+use burstflare_core::ids::{InviteId, UserId};
 use serde::Deserialize;
 
 pub async fn list(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Json<WorkspacesResponse>> {
@@ -52,6 +56,36 @@ pub async fn set_role(
 ) -> ApiResult<Json<MembershipResponse>> {
     let membership = state.service.set_member_role(&actor, &UserId::from_raw(user_id), &req.role).await?;
     Ok(Json(MembershipResponse { membership: mapping::membership(&membership) }))
+}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(user_id): ApiPath<String>,
+) -> ApiResult<Json<RemovedMemberResponse>> {
+    let membership = state.service.remove_member(&actor, &UserId::from_raw(user_id)).await?;
+    Ok(Json(RemovedMemberResponse { ok: true, membership: mapping::membership(&membership) }))
+}
+
+pub async fn revoke_invite(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(invite_id): ApiPath<String>,
+) -> ApiResult<Json<InviteResponse>> {
+    let invite = state.service.revoke_invite(&actor, &InviteId::from_raw(invite_id)).await?;
+    Ok(Json(InviteResponse { invite: mapping::invite(&invite, None) }))
+}
+
+/// Leaves the current workspace; answers with a sign-in to the caller's fallback workspace (and,
+/// for browsers, its cookies), as switching does.
+pub async fn leave(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let sign_in = state.service.leave_workspace(&actor).await?;
+    Ok(sign_in_response(&state, sign_in, cookie_names(&state, &headers, &uri)))
 }
 
 pub async fn set_plan(

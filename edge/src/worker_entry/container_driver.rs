@@ -2,7 +2,8 @@
 //! the object's own container. Start boots the container with the agent's configuration (a
 //! plain options object, see [`super::container_options`]), waits until the agent answers
 //! `/health`, then uploads the template's bundle (`PUT /bundle`); stop asks the agent to shut
-//! down and destroys the container; status and logs ask the agent. The boot's generation (which
+//! down and destroys the container; status and logs ask the agent; save and restore stream the
+//! persisted paths' archive from and to the agent (`GET`/`PUT /persist`). The boot's generation (which
 //! the agent's secret is derived from) is kept in the object's storage, so a later request, or
 //! the object after an eviction, still reaches the same agent.
 
@@ -28,6 +29,13 @@ use worker::{Container, Storage};
 
 /// The object's storage key of the current boot's generation.
 const GENERATION: &str = "agent-generation";
+/// The object's storage key of the running session's workspace and id (the heartbeat reports
+/// on them).
+const RUNNING: &str = "running-session";
+/// Between two heartbeats of a running container. An object that handles nothing is evicted,
+/// and its container with it (after ~10 s under `wrangler dev`, a minute or two on Cloudflare);
+/// the heartbeat alarm keeps it, and notices a container that stopped by itself.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
 /// How long a start may take until the agent answers.
 const START_DEADLINE_MS: f64 = 30_000.0;
 /// Between two health checks while starting.
@@ -92,6 +100,55 @@ impl ContainerDriver {
         Ok(())
     }
 
+    /// Records the running session (`[workspace, session]`) and arms the heartbeat (`Some`),
+    /// or forgets both (`None`).
+    async fn arm(&self, running: Option<[String; 2]>) -> PortResult<()> {
+        let storage = &self.storage;
+        SendFuture::new(async move {
+            match running {
+                Some(running) => {
+                    storage.put(RUNNING, running).await?;
+                    storage.set_alarm(HEARTBEAT).await
+                }
+                None => {
+                    storage.delete_alarm().await?;
+                    storage.delete(RUNNING).await.map(|_| ())
+                }
+            }
+        })
+        .await
+        .map_err(|e| PortError::Unavailable(format!("the object's storage: {e}")))
+    }
+
+    /// One heartbeat: `None` while all is well (the next one is armed) or nothing runs;
+    /// `Some([workspace, session])` when a boot is recorded but its container stopped by
+    /// itself, which the caller reports (the session fails with the reason) before the record
+    /// is dropped.
+    pub async fn heartbeat(&self) -> PortResult<Option<[String; 2]>> {
+        let recorded = self.generation.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+        if !recorded {
+            return Ok(None);
+        }
+        if self.container.as_ref().is_some_and(|c| c.running()) {
+            let storage = &self.storage;
+            SendFuture::new(storage.set_alarm(HEARTBEAT))
+                .await
+                .map_err(|e| PortError::Unavailable(format!("the object's storage: {e}")))?;
+            return Ok(None);
+        }
+        let storage = &self.storage;
+        let running: Option<[String; 2]> = SendFuture::new(storage.get(RUNNING))
+            .await
+            .map_err(|e| PortError::Unavailable(format!("the object's storage: {e}")))?;
+        Ok(running)
+    }
+
+    /// Forgets a boot whose container is gone (after the heartbeat reported it).
+    pub async fn forget(&self) -> PortResult<()> {
+        self.arm(None).await?;
+        self.remember(None).await
+    }
+
     async fn wait_until_healthy(&self, container: &Container, secret: &str) -> PortResult<()> {
         let deadline = worker::js_sys::Date::now() + START_DEADLINE_MS;
         loop {
@@ -126,11 +183,7 @@ impl ContainerDriver {
         if response.status() == StatusCode::OK {
             return Ok(());
         }
-        let status = response.status();
-        let text = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        let message: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
-        let reason = message["error"].as_str().unwrap_or("no reason given").to_string();
-        Err(PortError::Other(format!("the agent refused the bundle ({status}): {reason}")))
+        Err(refusal(response, "the bundle").await)
     }
 }
 
@@ -153,7 +206,8 @@ impl RuntimeDriver for ContainerDriver {
         if let Some(key) = &spec.bundle_key {
             self.upload_bundle(container, &secret, key).await?;
         }
-        Ok(())
+        let running = [spec.workspace_id.as_str().to_string(), spec.session_id.as_str().to_string()];
+        self.arm(Some(running)).await
     }
 
     async fn stop(&self, session: &SessionId) -> PortResult<()> {
@@ -166,6 +220,7 @@ impl RuntimeDriver for ContainerDriver {
             }
             SendFuture::new(container.destroy(None)).await.map_err(|e| other("destroying the container", e))?;
         }
+        self.arm(None).await?;
         self.remember(None).await
     }
 
@@ -192,11 +247,91 @@ impl RuntimeDriver for ContainerDriver {
         Ok(String::from_utf8_lossy(&body.to_bytes()).into_owned())
     }
 
+    fn keeps_persisted_paths(&self) -> bool {
+        true
+    }
+
+    /// `GET /persist`, streamed as it arrives. The agent's digest trailer does not cross the
+    /// container's fetch, so the server's own digest (computed while storing) is what is recorded.
+    async fn save(&self, session: &SessionId) -> PortResult<Box<dyn ByteStream>> {
+        let (container, secret) = self.running(session).ok_or_else(not_running)?;
+        let response = agent_client::call(container, &secret, Method::GET, "/persist", Body::empty())
+            .await
+            .map_err(|e| PortError::Unavailable(format!("the session's agent: {e}")))?;
+        if response.status() != StatusCode::OK {
+            return Err(PortError::Other(format!("the agent refused to archive ({})", response.status())));
+        }
+        Ok(Box::new(AgentArchive(SendWrapper::new(response.into_body().into_data_stream()))))
+    }
+
+    /// `PUT /persist`, its body fed from `archive` through a small channel; a failing source
+    /// breaks the body off, so the agent changes nothing.
+    async fn restore(&self, session: &SessionId, archive: &mut dyn ByteStream) -> PortResult<()> {
+        let (container, secret) = self.running(session).ok_or_else(not_running)?;
+        let (mut tx, rx) = futures_channel::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(2);
+        let send = agent_client::call(container, &secret, Method::PUT, "/persist", Body::from_stream(rx));
+        let pump = async move {
+            loop {
+                let item = match archive.next_chunk().await {
+                    Ok(Some(chunk)) => Ok(bytes::Bytes::from(chunk)),
+                    Ok(None) => return Ok(()),
+                    Err(e) => Err(e),
+                };
+                if futures_util::future::poll_fn(|cx| tx.poll_ready(cx)).await.is_err() {
+                    return item.map(|_| ());
+                }
+                match item {
+                    Ok(chunk) => {
+                        let _ = tx.start_send(Ok(chunk));
+                    }
+                    Err(e) => {
+                        let _ = tx.start_send(Err(std::io::Error::other(e.to_string())));
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        let (response, pumped) = futures_util::future::join(send, pump).await;
+        pumped?;
+        let response = response.map_err(|e| PortError::Unavailable(format!("the session's agent: {e}")))?;
+        if response.status() == StatusCode::OK {
+            return Ok(());
+        }
+        Err(refusal(response, "the archive").await)
+    }
+
     /// A label for the container's port and the current secret; the object forwards through
     /// the container itself (`get_tcp_port`), never to this address.
     fn endpoint(&self, session: &SessionId) -> Option<AgentEndpoint> {
         let (_, secret) = self.running(session)?;
         let address = AgentAddress::Tcp(format!("container:{}", super::container_options::AGENT_PORT));
         Some(AgentEndpoint { address, secret })
+    }
+}
+
+/// The agent's refusal of an upload, with the reason its JSON answer gives.
+async fn refusal(response: axum::http::Response<Body>, what: &str) -> PortError {
+    let status = response.status();
+    let text = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let message: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
+    let reason = message["error"].as_str().unwrap_or("no reason given");
+    PortError::Other(format!("the agent refused {what} ({status}): {reason}"))
+}
+
+fn not_running() -> PortError {
+    PortError::Other("the session's container is not running".into())
+}
+
+/// The agent's archive as it arrives through the container's fetch.
+struct AgentArchive(SendWrapper<axum::body::BodyDataStream>);
+
+#[async_trait::async_trait]
+impl ByteStream for AgentArchive {
+    async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
+        match SendFuture::new(self.0.next()).await {
+            None => Ok(None),
+            Some(Ok(chunk)) => Ok(Some(chunk.to_vec())),
+            Some(Err(e)) => Err(other("the archive broke off", e)),
+        }
     }
 }

@@ -13,7 +13,7 @@ use super::events::{compose_with, csrf_key, service_with, BLOBS};
 use super::object_protocol::{self, decode, error_json, status_json, Call};
 use crate::app::router;
 use burstflare_adapters_cloudflare::{system_ports, R2BlobStore};
-use burstflare_core::ids::SessionId;
+use burstflare_core::ids::{SessionId, WorkspaceId};
 use burstflare_core::ports::RuntimeDriver;
 use futures_util::lock::Mutex;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use tower_service::Service as _;
 use worker::wasm_bindgen;
 use worker::{durable_object, DurableObject, Env, HttpRequest, Request, Response, State};
 
-#[durable_object(fetch)]
+#[durable_object(alarm)]
 pub struct SessionRuntime {
     state: State,
     env: Env,
@@ -82,6 +82,25 @@ fn text_or_error(result: burstflare_core::ports::PortResult<String>) -> worker::
     }
 }
 
+impl SessionRuntime {
+    /// The heartbeat: keeps a running container's object (and so the container) alive, and
+    /// fails the session, with its reason, when the container stopped by itself.
+    async fn beat(&self) -> worker::Result<()> {
+        let driver = self.driver().await?;
+        let running = driver.heartbeat().await.map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let Some([workspace, session]) = running else { return Ok(()) };
+        let session = SessionId::from_raw(session);
+        let runtime: Arc<dyn RuntimeDriver> = driver.clone();
+        let service = service_with(&self.env, Some(runtime))?;
+        let failed = service.check_runtime_of(&WorkspaceId::from_raw(workspace), &session).await;
+        match failed {
+            Ok(failed) => tracing::info!(session = %session.as_str(), failed, "container stopped by itself"),
+            Err(e) => tracing::warn!(session = %session.as_str(), error = %e, "could not record a stopped container"),
+        }
+        driver.forget().await.map_err(|e| worker::Error::RustError(e.to_string()))
+    }
+}
+
 impl DurableObject for SessionRuntime {
     fn new(state: State, env: Env) -> Self {
         Self { state, env, turn: Mutex::new(()) }
@@ -105,5 +124,11 @@ impl DurableObject for SessionRuntime {
         request.extensions_mut().insert(driver);
         let response = router(state).call(request).await?;
         Response::try_from(response)
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let _turn = self.turn.lock().await;
+        self.beat().await?;
+        Response::ok("")
     }
 }

@@ -41,6 +41,7 @@ macro_rules! contract_scenarios {
             storage::batch::member_roles_are_guarded,
             storage::batch::guards_see_earlier_writes_of_their_batch,
             storage::batch::racing_guarded_writes_have_one_winner,
+            storage::batch::a_failing_guard_among_concurrent_batches_fails_alone,
             storage::tokens::credentials_join_user_and_membership,
             storage::tokens::used_revoked_and_expired_tokens_are_returned_as_they_are,
             storage::tokens::refresh_tokens_rotate_once,
@@ -99,6 +100,14 @@ macro_rules! contract_scenarios {
             service::workspaces::viewers_cannot_manage_the_workspace,
             service::workspaces::the_owner_role_is_immutable,
             service::workspaces::plans_change_with_their_limits,
+            service::members::a_removed_member_loses_access_at_once_and_their_sessions_stay,
+            service::members::the_owner_stays_and_nobody_removes_themselves,
+            service::members::a_member_who_leaves_falls_back_to_their_personal_workspace,
+            service::members::revoked_invites_cannot_be_accepted,
+            service::members::a_removal_racing_a_role_change_has_one_winner,
+            storage::departures::deleting_a_membership_is_guarded,
+            storage::departures::member_tokens_are_revoked_for_one_user_in_one_workspace,
+            storage::departures::invites_are_read_by_id,
             service::maintenance::reconcile_purges_only_what_expired,
             service::builds::builds_wait_for_bundles_then_check_them,
             service::builds::hostile_bundles_fail_at_once,
@@ -139,6 +148,9 @@ macro_rules! contract_scenarios {
             service::snapshots::viewers_read_snapshots_and_other_workspaces_see_none,
             service::snapshot_reconcile::reconcile_purges_snapshots_of_purged_sessions_and_orphans,
             service::snapshot_reconcile::snapshot_writes_keep_their_guards,
+            service::persist::persisted_paths_survive_stop_restart_and_reconciles_sleep,
+            service::persist::a_failed_save_keeps_the_previous_latest_and_says_why,
+            service::persist::snapshots_restore_into_running_sessions_only_when_their_digest_matches,
         );
     };
 }

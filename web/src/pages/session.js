@@ -1,5 +1,5 @@
-// One session: its state (polled), actions, events, the command's log, and its snapshots (list,
-// download, delete).
+// One session: its state (polled), actions, events, the command's log, and its snapshots (save
+// now, list, download, restore into the running session, delete).
 import { html, nothing } from "lit-html";
 import { api, path } from "../api.js";
 import { act, badge, bytes, can, list, resource, when, when_ } from "../ui.js";
@@ -26,13 +26,26 @@ export function sessionPage(app, id) {
     if (!confirm(`Delete snapshot ${snap.label || snap.id}?`)) return;
     act(app, () => api("DELETE", path(`${S}/snapshots/{sid}`, id, snap.id)), () => snapshots.reload());
   };
+  const save = (event) => {
+    const label = new FormData(event.target).get("label");
+    event.preventDefault();
+    act(app, () => api("POST", path(`${S}/snapshots/save`, id), label ? { label } : {}), () => snapshots.reload());
+  };
+  const restore = (snap) => {
+    if (!confirm(`Replace the session's persisted files with ${snap.label || snap.id}?`)) return;
+    act(app, () => api("POST", path(`${S}/snapshots/{sid}/restore`, id, snap.id)), () =>
+      app.notify(`Restored ${snap.label || snap.id}.`, "ok"));
+  };
   const snapshotRows = (r) =>
-    list(r.snapshots, "No snapshots of this session.", (snap) => html`<li>
+    list(r.snapshots, "No snapshots of this session.", (snap) => html`<li data-snapshot=${snap.label || snap.id}>
       <span>${snap.label || snap.id}</span> ${snap.latest ? badge("latest") : nothing}
       <small>${bytes(snap.bytes)} · ${when_(snap.uploadedAt || snap.createdAt)}</small>
       ${snap.uploadedAt
         ? html`<a class="button" href=${path(`${S}/snapshots/{sid}/content`, id, snap.id)} download>Download</a>`
         : html`<small>(content not uploaded)</small>`}
+      ${can(app, "member") && snap.uploadedAt && detail.data?.session.state === "running"
+        ? html`<button type="button" @click=${() => restore(snap)}>Restore</button>`
+        : nothing}
       ${can(app, "member")
         ? html`<button type="button" class="danger" @click=${() => deleteSnapshot(snap)}>Delete</button>`
         : nothing}
@@ -53,6 +66,12 @@ export function sessionPage(app, id) {
       </section>
       <section>
         <h2>Snapshots</h2>
+        ${can(app, "member") && session.state === "running"
+          ? html`<form class="inline" @submit=${save} aria-label="Save a snapshot">
+              <label>Label <input name="label" maxlength="200" autocomplete="off"></label>
+              <button type="submit" ?disabled=${app.busy}>Save snapshot now</button>
+            </form>`
+          : nothing}
         <ul class="plain">${when(snapshots, snapshotRows)}</ul>
       </section>
       <section>

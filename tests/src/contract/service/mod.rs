@@ -7,6 +7,8 @@ pub mod device;
 pub mod errors;
 pub mod jobs;
 pub mod maintenance;
+pub mod members;
+pub mod persist;
 pub mod runtime_connect;
 pub mod sessions;
 pub mod snapshot_reconcile;

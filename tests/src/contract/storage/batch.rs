@@ -139,3 +139,37 @@ pub async fn an_empty_batch_commits(h: &Harness) -> anyhow::Result<()> {
     assert_eq!(h.ports.audit.list(&ada.workspace.id, 10).await?, vec![]);
     Ok(())
 }
+
+/// Many batches at once (on SQLite they commit in groups, each batch in its own savepoint):
+/// those with a stale guard fail alone, every other lands whole.
+pub async fn a_failing_guard_among_concurrent_batches_fails_alone(h: &Harness) -> anyhow::Result<()> {
+    let ada = h.account("ada@example.com").await?;
+    let ws = ada.workspace.id.clone();
+    let racers = (0..48).map(|n| {
+        let uow = h.ports.uow.clone();
+        let mut batch = Batch::new();
+        batch.push(Write::Audit(fixtures::audit(Some(&ws), &format!("batch {n}"), h.now())));
+        if n % 4 == 3 {
+            // Version 7 never exists: this batch's guard fails, after its audit entry was written.
+            batch.push(set_plan(&ws, Plan::Pro, 7));
+        }
+        batch.push(Write::Audit(fixtures::audit(Some(&ws), &format!("batch {n} again"), h.now())));
+        tokio::spawn(async move { (n, uow.commit(batch).await) })
+    });
+    let mut landed = Vec::new();
+    for racer in racers.collect::<Vec<_>>() {
+        let (n, outcome) = racer.await?;
+        if n % 4 == 3 {
+            assert_conflict(outcome);
+        } else {
+            outcome.with_context(|| format!("batch {n}"))?;
+            landed.extend([format!("batch {n}"), format!("batch {n} again")]);
+        }
+    }
+    let mut actions: Vec<String> = h.ports.audit.list(&ws, 200).await?.into_iter().map(|e| e.action).collect();
+    actions.sort();
+    landed.sort();
+    assert_eq!(actions, landed, "exactly the good batches' entries, both of each");
+    assert_eq!(h.ports.workspaces.get(&ws).await?.context("workspace")?.version, 1, "no guard passed");
+    Ok(())
+}

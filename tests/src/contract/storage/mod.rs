@@ -6,6 +6,7 @@ pub mod audit_rate;
 pub mod batch;
 pub mod blobs;
 pub mod concurrency;
+pub mod departures;
 pub mod devices;
 pub mod invites;
 pub mod jobs;

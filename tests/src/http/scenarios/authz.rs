@@ -41,6 +41,9 @@ fn need(method: &str, route: &str) -> Option<Need> {
         ("POST", LOGOUT) | ("GET", ME) | ("POST", SWITCH_WORKSPACE) | ("POST", DEVICE_APPROVE) => Need::AnyMember,
         ("GET", WORKSPACES) | ("GET", MEMBERS) | ("POST", ACCEPT_INVITE) | ("GET", AUDIT) => Need::AnyMember,
         ("POST", INVITES) | ("POST", MEMBER_ROLE) | ("POST", PLAN) => Need::Admin,
+        ("DELETE", MEMBER) | ("DELETE", INVITE) => Need::Admin,
+        // Anyone leaves (the owner is refused with 409 `last_owner`, which only authorisation precedes).
+        ("POST", LEAVE) => Need::AnyMember,
         ("GET", TEMPLATES) | ("GET", TEMPLATE) | ("GET", BUNDLE) | ("GET", RELEASES) => Need::AnyMember,
         ("GET", BUILDS) | ("GET", BUILD) | ("GET", BUILD_LOG) => Need::AnyMember,
         ("POST", TEMPLATES) | ("POST", VERSIONS) | ("PUT", BUNDLE) | ("POST", BUNDLE_GRANT) => Need::Writer,
@@ -59,6 +62,7 @@ fn need(method: &str, route: &str) -> Option<Need> {
         ("POST", SNAPSHOTS) | ("PUT", SNAPSHOT_CONTENT) | ("POST", SNAPSHOT_GRANT) | ("DELETE", SNAPSHOT) => {
             Need::Writer
         }
+        ("POST", SNAPSHOT_SAVE) | ("POST", SNAPSHOT_RESTORE) => Need::Writer,
         // The grant in the path is the credential.
         ("PUT", UPLOAD) => Need::Nobody,
         _ => return None,
@@ -79,6 +83,19 @@ struct World {
     build: String,
     /// A template the table deletes.
     doomed: String,
+}
+
+impl Caller {
+    /// The role a caller of the main workspace has there (`None`: anonymous, the owner, the
+    /// outsider, who are not joined through an invite).
+    fn joined_role(self) -> Option<&'static str> {
+        match self {
+            Caller::Viewer => Some("viewer"),
+            Caller::Member => Some("member"),
+            Caller::Admin => Some("admin"),
+            Caller::Anonymous | Caller::Owner | Caller::Outsider => None,
+        }
+    }
 }
 
 impl World {
@@ -105,6 +122,22 @@ async fn request(
 ) -> (String, Value, Option<String>) {
     use routes::*;
     let mut token = world.account(caller).map(|a| a.token.clone());
+    // Leaving and removal end a membership: each caller leaves, or removes someone, afresh.
+    if let (LEAVE, Some(role)) = (route, caller.joined_role()) {
+        token = Some(join(api, &world.owner, &register(api, "t-leaver").await, role).await.token);
+    }
+    let target = match route {
+        MEMBER => join(api, &world.owner, &register(api, "t-removed").await, "member").await.user_id,
+        _ => world.target.user_id.clone(),
+    };
+    let invite = match route {
+        INVITE => {
+            let body = json!({ "email": unique_email("t-revoked") });
+            let r = api.post(INVITES, Some(&world.owner.token), body).await;
+            r.body["invite"]["id"].as_str().expect("invite id").to_string()
+        }
+        _ => String::new(),
+    };
     if let (LOGOUT, Some(account)) = (route, world.account(caller)) {
         let login = json!({ "email": account.email, "password": "correct horse battery", "kind": "api",
                             "workspaceId": account.workspace_id });
@@ -139,7 +172,7 @@ async fn request(
         VERSIONS => json!({ "version": unique_name(), "manifest": { "image": "node:22" } }),
         TEMPLATE_PROMOTE => json!({ "versionId": world.version }),
         BUNDLE_GRANT => json!({ "contentType": "application/gzip", "bytes": 100 }),
-        SNAPSHOTS => json!({ "label": "authz" }),
+        SNAPSHOTS | SNAPSHOT_SAVE => json!({ "label": "authz" }),
         SNAPSHOT_GRANT => json!({ "contentType": "text/plain", "bytes": 10 }),
         // The template has no promoted version: a writer gets 409, which only authorisation precedes.
         SESSIONS => json!({ "name": unique_name(), "templateId": world.template }),
@@ -147,7 +180,8 @@ async fn request(
     };
     let template = if route == TEMPLATE && method == "DELETE" { &world.doomed } else { &world.template };
     let concrete = route
-        .replace("{user_id}", &world.target.user_id)
+        .replace("{user_id}", &target)
+        .replace("{invite_id}", &invite)
         .replace("{template_id}", template)
         .replace("{version_id}", &world.version)
         .replace("{build_id}", &world.build)
@@ -169,11 +203,13 @@ fn cross_workspace(caller: Caller, route: &str) -> Option<u16> {
         (Caller::Outsider, MEMBER_ROLE | TEMPLATE | TEMPLATE_ARCHIVE | TEMPLATE_RESTORE | TEMPLATE_PROMOTE) => {
             Some(404)
         }
+        (Caller::Outsider, MEMBER | INVITE) => Some(404),
         (Caller::Outsider, VERSIONS | BUNDLE | BUNDLE_GRANT | BUILD | BUILD_LOG | BUILD_RETRY) => Some(404),
         (Caller::Outsider, SESSION | SESSION_EVENTS | SESSION_START | SESSION_STOP | SESSION_RESTART) => Some(404),
         (Caller::Outsider, SESSION_RUNTIME_TOKEN | SESSION_LOGS | SESSION_SSH | SESSION_PREVIEW) => Some(404),
         (Caller::Outsider, RUNTIME_TERMINAL | RUNTIME_SSH | RUNTIME_PREVIEW | RUNTIME_PREVIEW_ROOT) => Some(404),
         (Caller::Outsider, SNAPSHOTS | SNAPSHOT | SNAPSHOT_CONTENT | SNAPSHOT_GRANT) => Some(404),
+        (Caller::Outsider, SNAPSHOT_SAVE | SNAPSHOT_RESTORE) => Some(404),
         _ => None,
     }
 }

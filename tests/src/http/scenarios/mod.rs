@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod authz;
 pub mod browser;
+pub mod departures;
 pub mod device;
 pub mod input;
 pub mod sessions;

@@ -92,8 +92,9 @@ pub async fn sessions_run_their_lifecycle(api: &Api) {
         .post(&format!("{}?wait=false", path(routes::SESSION_START, &[&later])), Some(&owner.token), json!({}))
         .await;
     assert_eq!((r.status, r.body["session"]["state"].as_str()), (202, Some("starting")), "{}", r.text);
+    // Up to 30 s: a real runtime (a container) may take seconds to boot on a loaded machine.
     let mut state = String::new();
-    for _ in 0..100 {
+    for _ in 0..600 {
         let r = api.get(&path(routes::SESSION, &[&later]), &owner.token).await;
         state = r.body["session"]["state"].as_str().unwrap_or_default().to_string();
         if state == "running" {

@@ -1,0 +1,242 @@
+//! Group commit: batches that arrive while the writer is busy are committed together, in one
+//! `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint, so a batch whose guard fails (or
+//! whose statement fails) rolls back alone and the others commit; every caller learns its own
+//! outcome, and only after the `COMMIT` that holds its batch returned.
+//!
+//! There is no writer thread: the first caller to find the writer idle leads. It takes every
+//! batch waiting, commits them with its own, answers their callers, and hands the lead to the
+//! oldest batch that arrived meanwhile (whose caller then commits the next group), so a leader
+//! answers its own request after one group, never after a stream of others'.
+
+use burstflare_adapters_sql::Stmt;
+use burstflare_core::error::PortError;
+use burstflare_core::ports::PortResult;
+use rusqlite::Connection;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use tokio::sync::oneshot;
+
+/// What a waiting caller is told: its batch's outcome, or that it leads the next group (with
+/// its statements handed back).
+enum Turn {
+    Done(PortResult<()>),
+    Lead(Vec<Stmt>),
+}
+
+struct Waiting {
+    stmts: Vec<Stmt>,
+    turn: oneshot::Sender<Turn>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Waiting>,
+    /// Whether a caller is committing a group now (it hands the lead on before it returns).
+    leading: bool,
+}
+
+/// The writer's queue of batches.
+#[derive(Default)]
+pub(crate) struct GroupCommit {
+    queue: Mutex<Queue>,
+}
+
+impl std::fmt::Debug for GroupCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit").finish_non_exhaustive()
+    }
+}
+
+impl GroupCommit {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Commits `stmts` as one atomic batch, grouped with whatever else waits. `commit` runs a
+    /// group on the writer's connection (see [`commit_group`]).
+    pub(crate) async fn submit<F>(&self, stmts: Vec<Stmt>, commit: F) -> PortResult<()>
+    where
+        F: Fn(&[Vec<Stmt>]) -> PortResult<Vec<PortResult<()>>>,
+    {
+        let waiting = {
+            let mut queue = self.lock();
+            if !queue.leading {
+                queue.leading = true;
+                Err(stmts)
+            } else {
+                let (turn, receiver) = oneshot::channel();
+                queue.waiting.push(Waiting { stmts, turn });
+                Ok(receiver)
+            }
+        };
+        let receiver = match waiting {
+            Ok(receiver) => receiver,
+            Err(stmts) => return self.lead(stmts, &commit),
+        };
+        match receiver.await {
+            Ok(Turn::Done(outcome)) => outcome,
+            Ok(Turn::Lead(stmts)) => self.lead(stmts, &commit),
+            Err(_) => Err(PortError::Unavailable("the database writer stopped".into())),
+        }
+    }
+
+    /// Commits `mine` with every batch waiting, answers the others, hands the lead on, and
+    /// returns `mine`'s outcome.
+    fn lead<F>(&self, mine: Vec<Stmt>, commit: &F) -> PortResult<()>
+    where
+        F: Fn(&[Vec<Stmt>]) -> PortResult<Vec<PortResult<()>>>,
+    {
+        // Hands the lead on however this ends, a panic included (the others' callers then hear
+        // that the writer stopped).
+        let _hand_on = HandOn(self);
+        let others = std::mem::take(&mut self.lock().waiting);
+        let (mut batches, mut turns) = (Vec::with_capacity(others.len() + 1), Vec::with_capacity(others.len()));
+        batches.push(mine);
+        for waiting in others {
+            batches.push(waiting.stmts);
+            turns.push(waiting.turn);
+        }
+        let outcomes = match commit(&batches) {
+            Ok(outcomes) => outcomes,
+            Err(e) => vec![Err(e); batches.len()],
+        };
+        let mut outcomes = outcomes.into_iter();
+        let own = outcomes.next().unwrap_or_else(|| Err(PortError::Other("a group lost its outcomes".into())));
+        for (turn, outcome) in turns.into_iter().zip(outcomes) {
+            // A caller that went away is answered by no one: its batch committed all the same.
+            let _ = turn.send(Turn::Done(outcome));
+        }
+        own
+    }
+
+    /// Gives the lead to the oldest waiting batch whose caller is still there, or ends it.
+    fn hand_on(&self) {
+        let mut queue = self.lock();
+        while !queue.waiting.is_empty() {
+            let next = queue.waiting.remove(0);
+            match next.turn.send(Turn::Lead(next.stmts)) {
+                Ok(()) => return,
+                // Its caller went away before its batch was taken: never committed, never acknowledged.
+                Err(_) => continue,
+            }
+        }
+        queue.leading = false;
+    }
+}
+
+struct HandOn<'a>(&'a GroupCommit);
+
+impl Drop for HandOn<'_> {
+    fn drop(&mut self) {
+        self.0.hand_on();
+    }
+}
+
+/// Commits `batches` in one transaction, each in its own savepoint: the outcome of each, or one
+/// error for all when the transaction itself could not begin or commit.
+pub(crate) fn commit_group(
+    conn: &Connection,
+    batches: &[Vec<Stmt>],
+    run: impl Fn(&Connection, &Stmt) -> PortResult<()>,
+) -> PortResult<Vec<PortResult<()>>> {
+    let control =
+        |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map_err(crate::error::port_error);
+    control("BEGIN IMMEDIATE")?;
+    let mut outcomes = Vec::with_capacity(batches.len());
+    for stmts in batches {
+        control("SAVEPOINT batch").inspect_err(|_| rollback(conn))?;
+        let outcome = stmts.iter().try_for_each(|stmt| run(conn, stmt));
+        if conn.is_autocommit() {
+            // SQLite rolled the whole transaction back (out of disk, an I/O error): every batch
+            // of the group so far is gone with it.
+            let error = outcome.err().unwrap_or_else(|| PortError::Unavailable("the transaction ended".into()));
+            return Err(error);
+        }
+        if outcome.is_err() {
+            control("ROLLBACK TO batch").inspect_err(|_| rollback(conn))?;
+        }
+        control("RELEASE batch").inspect_err(|_| rollback(conn))?;
+        outcomes.push(outcome);
+    }
+    control("COMMIT").inspect_err(|_| rollback(conn))?;
+    Ok(outcomes)
+}
+
+fn rollback(conn: &Connection) {
+    if !conn.is_autocommit() {
+        if let Err(e) = conn.execute_batch("ROLLBACK") {
+            // The pool drops a connection it gets back still inside a transaction.
+            tracing::warn!(error = %e, "rollback after a failed group commit failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burstflare_adapters_sql::SqlValue;
+
+    fn stmt(sql: &'static str, n: i64) -> Stmt {
+        Stmt { sql, params: vec![SqlValue::Int(n)] }
+    }
+
+    fn run(conn: &Connection, stmt: &Stmt) -> PortResult<()> {
+        let SqlValue::Int(n) = stmt.params[0] else { unreachable!() };
+        conn.execute(stmt.sql, [n]).map(drop).map_err(crate::error::port_error)
+    }
+
+    /// A batch whose statement fails rolls back alone; those before and after it commit, in one
+    /// transaction.
+    #[test]
+    fn a_failing_batch_rolls_back_alone() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER NOT NULL CHECK (n > 0))").unwrap();
+        let insert = "INSERT INTO t (n) VALUES (?1)";
+        let batches = vec![
+            vec![stmt(insert, 1), stmt(insert, 2)],
+            vec![stmt(insert, 3), stmt(insert, -1)],
+            vec![stmt(insert, 4)],
+        ];
+        let outcomes = commit_group(&conn, &batches, run).unwrap();
+        assert!(outcomes[0].is_ok() && outcomes[2].is_ok(), "{outcomes:?}");
+        assert!(matches!(outcomes[1], Err(PortError::Conflict(_))), "{outcomes:?}");
+        let mut kept = conn.prepare("SELECT n FROM t ORDER BY n").unwrap();
+        let kept: Vec<i64> = kept.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        assert_eq!(kept, [1, 2, 4], "the failed batch's first row went with it");
+        assert!(conn.is_autocommit(), "the transaction is over");
+    }
+
+    /// Callers that arrive while one leads are answered each with their own outcome, and the
+    /// lead passes on until the queue is empty.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_caller_hears_its_own_outcome() {
+        let group = std::sync::Arc::new(GroupCommit::default());
+        let sizes = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let callers = (0..64i64).map(|n| {
+            let (group, sizes) = (group.clone(), sizes.clone());
+            tokio::spawn(async move {
+                let commit = |batches: &[Vec<Stmt>]| {
+                    sizes.lock().unwrap().push(batches.len());
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    let outcome = |b: &Vec<Stmt>| match b[0].params[0] {
+                        SqlValue::Int(n) if n % 5 == 0 => Err(PortError::Conflict(format!("{n}"))),
+                        _ => Ok(()),
+                    };
+                    Ok(batches.iter().map(outcome).collect())
+                };
+                (n, group.submit(vec![stmt("x", n)], commit).await)
+            })
+        });
+        for caller in callers.collect::<Vec<_>>() {
+            let (n, outcome) = caller.await.unwrap();
+            match outcome {
+                Err(PortError::Conflict(m)) => assert_eq!((n % 5, m), (0, n.to_string())),
+                Ok(()) => assert_ne!(n % 5, 0),
+                other => panic!("{n}: {other:?}"),
+            }
+        }
+        let sizes = sizes.lock().unwrap().clone();
+        assert_eq!(sizes.iter().sum::<usize>(), 64, "every batch committed once: {sizes:?}");
+        assert!(sizes.iter().any(|&s| s > 1), "batches that waited were grouped: {sizes:?}");
+        assert!(!group.lock().leading && group.lock().waiting.is_empty());
+    }
+}

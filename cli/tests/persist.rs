@@ -1,0 +1,124 @@
+//! Persisted paths with real sessions: the native server, its local runtime (the agent in a
+//! bubblewrap sandbox), the real `burstflare` binary and the real OpenSSH client. A file written
+//! through `ssh` into a persisted path is saved when the session stops and restored when it starts
+//! on a fresh workspace (its folder removed on the host, as a new machine would have it), also
+//! across a server restart; `snapshot save` and `snapshot restore` work on a running session; and
+//! an uploaded archive that tries to leave the workspace is refused on restore, changing nothing.
+
+mod common;
+
+use burstflare_edge::native::SandboxMode;
+use common::{TestServer, User};
+use std::path::PathBuf;
+
+const MANIFEST: &str = r#"{ "image": "debian:12", "persistedPaths": ["/workspace/data"], "idleTimeoutSeconds": 600 }"#;
+
+/// Ada with a session `dev` whose template persists `/workspace/data`, running.
+fn ada_running(server: &TestServer) -> User {
+    let ada = User::new(server, "ada@example.com");
+    ada.register();
+    ada.ok(&["template", "create", "keeper"]);
+    let work = tempfile::tempdir().unwrap();
+    let manifest = work.path().join("burstflare.json");
+    std::fs::write(&manifest, MANIFEST).unwrap();
+    std::fs::write(work.path().join("README.txt"), "from the bundle").unwrap();
+    let args = ["template", "version", "add", "keeper", "--version", "1.0.0", "--manifest"];
+    let mut args: Vec<&str> = args.to_vec();
+    args.extend([manifest.to_str().unwrap(), "--bundle", work.path().to_str().unwrap(), "--wait"]);
+    ada.ok(&args);
+    ada.ok(&["template", "promote", "keeper", "1.0.0"]);
+    ada.ok(&["session", "create", "dev", "--template", "keeper"]);
+    assert_eq!(ada.ok(&["session", "start", "dev"]).trim(), "Session dev is running.");
+    ada
+}
+
+/// Runs a shell command in the session through `burstflare ssh`; its standard output.
+fn sh(ada: &User, command: &str) -> String {
+    let run = ada.run(&["ssh", "dev", "--", command]);
+    assert_eq!(run.code, Some(0), "{command}: {run:?}");
+    run.stdout
+}
+
+/// The session's persisted folder on the host.
+fn host_data(server: &TestServer, ada: &User) -> PathBuf {
+    let id = ada.json(&["session", "show", "dev"])["session"]["id"].as_str().unwrap().to_string();
+    server.data_dir().join("sessions").join(id).join("workspace").join("data")
+}
+
+fn latest(ada: &User) -> serde_json::Value {
+    let list = ada.json(&["snapshot", "list", "dev"]);
+    let id = list["latestSnapshotId"].clone();
+    list["snapshots"].as_array().unwrap().iter().find(|s| s["id"] == id).cloned().unwrap_or_default()
+}
+
+#[test]
+fn files_in_persisted_paths_survive_stop_start_and_a_server_restart() {
+    let mut server = TestServer::with_local_runtime(SandboxMode::Bwrap);
+    let ada = ada_running(&server);
+    sh(&ada, "mkdir -p data/deep && echo kept > data/deep/note.txt && ln -s deep/note.txt data/link");
+    assert_eq!(ada.ok(&["session", "stop", "dev"]).trim(), "Session dev is sleeping.");
+    let saved = latest(&ada);
+    assert_eq!((saved["kind"].as_str(), saved["contentType"].as_str()), (Some("automatic"), Some("application/zstd")));
+    assert!(saved["bytes"].as_u64().unwrap() > 0, "{saved}");
+
+    // A fresh machine: nothing of the folder is left until the start restores it.
+    std::fs::remove_dir_all(host_data(&server, &ada)).unwrap();
+    ada.ok(&["session", "start", "dev"]);
+    assert_eq!(sh(&ada, "cat data/deep/note.txt data/link; cat README.txt"), "kept\nkept\nfrom the bundle");
+
+    // Saved and restored by hand while it runs.
+    let manual = ada.json(&["snapshot", "save", "dev", "--label", "checkpoint"]);
+    let manual_id = manual["snapshot"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (manual["snapshot"]["latest"].as_bool(), manual["snapshot"]["kind"].as_str()),
+        (Some(true), Some("manual"))
+    );
+    sh(&ada, "echo changed > data/deep/note.txt && touch data/extra");
+    let restored = ada.ok(&["snapshot", "restore", "dev", &manual_id]);
+    assert!(restored.contains("Restored snapshot"), "{restored}");
+    assert_eq!(sh(&ada, "cat data/deep/note.txt; ls data"), "kept\ndeep\nlink\n");
+
+    // Across a server restart: saved on the stop, restored by the new server's start.
+    sh(&ada, "echo second > data/deep/note.txt");
+    ada.ok(&["session", "stop", "dev"]);
+    server.restart();
+    std::fs::remove_dir_all(host_data(&server, &ada)).unwrap();
+    assert_eq!(ada.ok(&["session", "start", "dev"]).trim(), "Session dev is running.");
+    assert_eq!(sh(&ada, "cat data/deep/note.txt"), "second\n");
+    ada.ok(&["session", "stop", "dev"]);
+}
+
+/// A tar + zstd archive with one entry named `name` (written raw, past the tar crate's checks).
+fn hostile_archive(name: &str) -> Vec<u8> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(4);
+    header.set_mode(0o644);
+    header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    header.set_cksum();
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append(&header, &b"evil"[..]).unwrap();
+    zstd::encode_all(&builder.into_inner().unwrap()[..], 3).unwrap()
+}
+
+#[test]
+fn an_uploaded_archive_that_leaves_the_workspace_is_refused_on_restore() {
+    let server = TestServer::with_local_runtime(SandboxMode::Bwrap);
+    let ada = ada_running(&server);
+    sh(&ada, "mkdir -p data && echo mine > data/file.txt");
+    let work = tempfile::tempdir().unwrap();
+    for (i, name) in ["../escape.txt", "data/../../escape.txt", "/tmp/absolute.txt", "elsewhere.txt"].iter().enumerate()
+    {
+        let file = work.path().join(format!("hostile-{i}.tar.zst"));
+        std::fs::write(&file, hostile_archive(name)).unwrap();
+        let uploaded = ada.json(&["snapshot", "upload", "dev", file.to_str().unwrap()]);
+        let id = uploaded["snapshot"]["id"].as_str().unwrap().to_string();
+        let refused = ada.fails(&["snapshot", "restore", "dev", &id]);
+        assert!(refused.contains("restore_failed"), "{name}: {refused}");
+        assert_eq!(
+            sh(&ada, "cat data/file.txt; ls"),
+            "mine\nREADME.txt\nburstflare.json\ndata\n",
+            "{name} changed nothing"
+        );
+    }
+    ada.ok(&["session", "stop", "dev"]);
+}

@@ -1,0 +1,157 @@
+//! `GET /persist`: the template's persisted paths as one tar + zstd stream, written by a blocking
+//! task into a small bounded channel (so neither the archive nor a file of it is ever held whole)
+//! and ended by an HTTP trailer with the SHA-256 of the compressed bytes. A stream that fails
+//! midway ends without that trailer, which the reader takes as a failed save. Symlinks that would
+//! point out of the workspace (a virtualenv's `python -> /usr/bin/python3`) are left out, since a
+//! restore refuses them; sockets and fifos too.
+
+use super::http::Body;
+use super::Agent;
+use burstflare_core::bundle::symlink_stays_inside;
+use bytes::Bytes;
+use http::{header, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Frame;
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Component, Path};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
+
+/// The trailer carrying `sha256:<hex>` of the archive's bytes (sent when the request says
+/// `TE: trailers`).
+pub const DIGEST_TRAILER: &str = "x-burstflare-archive-sha256";
+/// The archives' content type.
+pub const CONTENT_TYPE: &str = "application/zstd";
+/// Bytes gathered before a chunk goes out.
+const CHUNK: usize = 64 * 1024;
+
+pub(crate) fn get(agent: Arc<Agent>) -> Response<Body> {
+    let (tx, rx) = mpsc::channel(4);
+    let (root, paths) = (agent.config.workspace.clone(), agent.config.persisted_paths.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut out = FrameWriter { tx, buffer: Vec::with_capacity(CHUNK), hasher: Sha256::new() };
+        match write_archive(&root, &paths, &mut out).and_then(|skipped| out.finish().map(|()| skipped)) {
+            Ok(0) => tracing::info!("persisted paths archived"),
+            Ok(skipped) => tracing::warn!(skipped, "persisted paths archived without links out of the workspace"),
+            Err(e) => tracing::warn!(error = %e, "archiving the persisted paths failed; the stream ends unsigned"),
+        }
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, CONTENT_TYPE)
+        .header(header::TRAILER, DIGEST_TRAILER)
+        .body(ChannelBody(rx).boxed())
+        .expect("a valid response")
+}
+
+/// Archives `paths` (relative to `root`, `""` for all of it) into `out`; returns how many links
+/// out of the root were left out.
+pub fn write_archive(root: &Path, paths: &[String], out: &mut impl Write) -> io::Result<u64> {
+    let mut builder = tar::Builder::new(zstd::Encoder::new(out, 3)?);
+    builder.follow_symlinks(false);
+    let mut skipped = 0;
+    for path in paths {
+        let name = Path::new(path);
+        if through_symlink(root, name) {
+            return Err(io::Error::other(format!("the persisted path {path} goes through a symlink")));
+        }
+        add(&mut builder, root, name, &mut skipped)?;
+    }
+    builder.into_inner()?.finish()?;
+    Ok(skipped)
+}
+
+/// Whether a folder on the way from `root` to `name` (not `name` itself) is a symlink.
+pub(crate) fn through_symlink(root: &Path, name: &Path) -> bool {
+    let mut at = root.to_path_buf();
+    let parts: Vec<Component> = name.components().collect();
+    parts.iter().take(parts.len().saturating_sub(1)).any(|part| {
+        at.push(part);
+        fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink())
+    })
+}
+
+fn add<W: Write>(builder: &mut tar::Builder<W>, root: &Path, name: &Path, skipped: &mut u64) -> io::Result<()> {
+    let full = root.join(name);
+    let meta = match fs::symlink_metadata(&full) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        other => other?,
+    };
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        if !name.as_os_str().is_empty() {
+            builder.append_dir(name, &full)?;
+        }
+        let mut children = fs::read_dir(&full)?.map(|e| e.map(|e| e.file_name())).collect::<io::Result<Vec<_>>>()?;
+        children.sort();
+        for child in children {
+            add(builder, root, &name.join(child), skipped)?;
+        }
+    } else if kind.is_file() {
+        builder.append_path_with_name(&full, name)?;
+    } else if kind.is_symlink() {
+        let target = fs::read_link(&full)?;
+        match (name.to_str(), target.to_str()) {
+            (Some(n), Some(t)) if symlink_stays_inside(n, t) => builder.append_path_with_name(&full, name)?,
+            _ => *skipped += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Sends what is written as body frames of at most [`CHUNK`] bytes, hashing them.
+struct FrameWriter {
+    tx: mpsc::Sender<Frame<Bytes>>,
+    buffer: Vec<u8>,
+    hasher: Sha256,
+}
+
+impl FrameWriter {
+    fn send(&mut self, frame: Frame<Bytes>) -> io::Result<()> {
+        self.tx.blocking_send(frame).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the reader went away"))
+    }
+
+    /// The last bytes, then the digest trailer.
+    fn finish(&mut self) -> io::Result<()> {
+        self.flush()?;
+        let digest = format!("sha256:{}", hex::encode(self.hasher.clone().finalize()));
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert(DIGEST_TRAILER, digest.parse().map_err(io::Error::other)?);
+        self.send(Frame::trailers(trailers))
+    }
+}
+
+impl Write for FrameWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK));
+        self.hasher.update(&chunk);
+        self.send(Frame::data(Bytes::from(chunk)))
+    }
+}
+
+/// A response body fed by a channel.
+struct ChannelBody(mpsc::Receiver<Frame<Bytes>>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        self.0.poll_recv(cx).map(|frame| frame.map(Ok))
+    }
+}
