@@ -7,6 +7,7 @@ mod idle_body;
 mod runner;
 pub mod runtime;
 mod serve;
+mod web;
 
 pub use serve::Timeouts;
 
@@ -241,7 +242,13 @@ pub async fn start_with_signal(
     let addr = listener.local_addr()?;
     let reconciler = tokio::spawn(reconcile_loop(state.service.clone(), config.reconcile_every));
     let previews = axum::middleware::from_fn_with_state(state.clone(), runtime::preview_host::route);
-    let app = router(state).layer(previews).layer(tower_http::trace::TraceLayer::new_for_http());
+    if web::embedded() == 0 {
+        tracing::warn!("the web app is not built into this binary: run scripts/build-web, then build again");
+    }
+    let app = router(state)
+        .layer(axum::middleware::from_fn(web::route))
+        .layer(previews)
+        .layer(tower_http::trace::TraceLayer::new_for_http());
     let task = tokio::spawn(serve::serve(listener, app, config.timeouts, signal));
     tracing::info!(%addr, storage = ?config.data_dir, "burstflare listening");
     Ok(RunningServer { addr, stop: None, task, reconciler, runner })

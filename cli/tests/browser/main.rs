@@ -1,0 +1,105 @@
+//! The web app in headless Chromium against the real native server (local runtime): a new user
+//! signs up, builds and promotes a template from the browser, starts a session, opens its
+//! preview, types `echo hello` into the terminal and stops it. Also: a CLI device sign-in is
+//! approved in the browser, a viewer is offered no mutating controls, user-supplied markup
+//! renders as text, and a page of another origin cannot open the terminal's WebSocket with the
+//! user's cookies. Screenshots go to `target/web-screenshots/`.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod driver;
+mod flows;
+mod others;
+
+use burstflare_edge::native::SandboxMode;
+use common::{TestServer, User};
+use driver::Browser;
+
+#[test]
+fn a_new_user_does_everything_in_the_browser() {
+    let server = TestServer::with_local_runtime(SandboxMode::Auto);
+    let url = server.url().to_string();
+    run(async {
+        let browser = Browser::start().await;
+        flows::sign_up(&browser, &url, "ada@example.com").await;
+        flows::template_built_and_promoted(&browser, &url).await;
+        let id = flows::session_started(&browser, &url).await;
+        flows::preview_opens(&browser).await;
+        flows::terminal_echoes(&browser, &url, &id).await;
+        flows::other_origins_cannot_open_the_terminal(&browser, &url, &id).await;
+        flows::snapshot_saved(&browser, &url, &id).await;
+        flows::session_stopped(&browser, &url).await;
+        let cli = User::new(&server, "ada@example.com");
+        let login = ["auth", "login", "--email", "ada@example.com", "--password-stdin"];
+        common::succeeded(cli.run_with_stdin(&login, &format!("{}\n", common::PASSWORD)), &login);
+        flows::snapshot_listed_downloaded_deleted(&browser, &url, &cli, &id).await;
+        browser.stop().await;
+    });
+}
+
+#[test]
+fn a_cli_device_sign_in_is_approved_in_the_browser() {
+    let server = TestServer::start();
+    let ada = User::new(&server, "ada@example.com");
+    ada.register();
+    let laptop = User::new(&server, "ada@example.com");
+    let mut waiting = others::DeviceLogin::start(&laptop);
+    let code = waiting.user_code();
+    run(async {
+        let browser = Browser::start().await;
+        flows::sign_in(&browser, server.url(), "ada@example.com").await;
+        browser.goto(&format!("{}/approve?user_code={code}", server.url())).await;
+        assert_eq!(browser.find("input[name=code]").await.prop("value").await.unwrap().as_deref(), Some(code.as_str()));
+        browser.screenshot("device-approval").await;
+        browser.button("form", "Approve").await.click().await.unwrap();
+        browser.wait_text("#device-result", "approved", |t| t.starts_with("Approved")).await;
+        let (status, stdout) = waiting.finish();
+        assert_eq!(status, Some(0), "{stdout}");
+        assert_eq!(laptop.json(&["auth", "whoami"])["user"]["email"], "ada@example.com");
+        browser.stop().await;
+    });
+}
+
+#[test]
+fn viewers_see_no_mutating_controls_and_markup_stays_text() {
+    let server = TestServer::start();
+    let ada = User::new(&server, "ada@example.com");
+    ada.register();
+    let markup = "<img src=x onerror=alert(1)>";
+    flows::promoted_template_by_cli(&ada, "web", markup);
+    ada.ok(&["session", "create", markup, "--template", "web"]);
+    let archive = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(archive.path(), b"snapshot bytes").unwrap();
+    ada.ok(&["snapshot", "upload", markup, archive.path().to_str().unwrap(), "--label", "before-refactor"]);
+    let code = ada.ok(&["workspace", "invite", "grace@example.com", "--role", "viewer"]);
+    let code = code.split_whitespace().find(|w| w.starts_with("bfi_")).expect("an invite code").to_string();
+    let grace = User::new(&server, "grace@example.com");
+    grace.register();
+    grace.ok(&["workspace", "accept", &code]);
+    run(async {
+        let browser = Browser::start().await;
+        flows::sign_in(&browser, server.url(), "grace@example.com").await;
+        browser.goto(&format!("{}/workspace", server.url())).await;
+        browser.button("main", "Switch").await.click().await.unwrap();
+        browser.wait_text("header .ws", "viewer", |t| t.ends_with("viewer")).await;
+        flows::viewer_pages(&browser, server.url(), markup).await;
+        browser.goto(server.url()).await;
+        browser.click("main a[href^='/sessions/']").await;
+        browser.wait_text("main", "the snapshot", |t| t.contains("before-refactor") && t.contains("Download")).await;
+        let buttons =
+            browser.js("return [...document.querySelectorAll('main button')].map((e) => e.textContent.trim());").await;
+        assert_eq!(buttons, serde_json::json!(["Preview", "Show the command's log"]), "a viewer's session page");
+        // Grace leaves Ada's workspace and is back in her own.
+        browser.goto(&format!("{}/workspace", server.url())).await;
+        browser.button("main", "Leave this workspace").await.click().await.unwrap();
+        browser.client.accept_alert().await.unwrap();
+        browser.wait_text("header .ws", "her own workspace", |t| t.starts_with("Grace")).await;
+        browser.stop().await;
+    });
+}
+
+/// Runs a scenario's browser part on its own runtime; the test server is dropped (and its
+/// sessions' agents stopped) outside it.
+fn run(scenario: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(scenario);
+}
