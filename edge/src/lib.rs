@@ -15,6 +15,7 @@ pub mod jobs;
 mod mapping;
 mod runtime_auth;
 mod runtime_headers;
+mod web_page;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;

@@ -71,6 +71,14 @@ pub async fn template_built_and_promoted(b: &Browser, url: &str) {
     b.screenshot("template-promoted").await;
 }
 
+/// Creates `dev` and sees it listed, not started.
+pub async fn session_listed(b: &Browser, url: &str) {
+    b.goto(url).await;
+    b.fill("form[aria-label='New session'] input[name=name]", "dev").await;
+    b.click("form[aria-label='New session'] button[type=submit]").await;
+    b.wait_text("tr[data-session='dev'] .state-cell", "created", |t| t.starts_with("created")).await;
+}
+
 /// Creates and starts `dev`; returns its id.
 pub async fn session_started(b: &Browser, url: &str) -> String {
     b.goto(url).await;

@@ -3,7 +3,8 @@
 //! preview, types `echo hello` into the terminal and stops it. Also: a CLI device sign-in is
 //! approved in the browser, a viewer is offered no mutating controls, user-supplied markup
 //! renders as text, and a page of another origin cannot open the terminal's WebSocket with the
-//! user's cookies. Screenshots go to `target/web-screenshots/`.
+//! user's cookies. Screenshots go to `target/web-screenshots/`. One scenario also runs against the
+//! Worker under `wrangler dev` (`scripts/test-worker`), which serves the app from its static assets.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -14,6 +15,22 @@ mod others;
 use burstflare_edge::native::SandboxMode;
 use common::{TestServer, User};
 use driver::Browser;
+
+/// On either shape (with `BURSTFLARE_TEST_URL`, the Worker serving the app from its static
+/// assets): sign up, a template built and promoted, and a session in the list.
+#[test]
+fn the_app_signs_up_builds_a_template_and_lists_sessions_on_this_target() {
+    let server = TestServer::start();
+    let url = server.url().to_string();
+    let email = User::new(&server, "lin@example.com").email;
+    run(async {
+        let browser = Browser::start().await;
+        flows::sign_up(&browser, &url, &email).await;
+        flows::template_built_and_promoted(&browser, &url).await;
+        flows::session_listed(&browser, &url).await;
+        browser.stop().await;
+    });
+}
 
 #[test]
 fn a_new_user_does_everything_in_the_browser() {

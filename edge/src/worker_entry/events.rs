@@ -2,7 +2,8 @@
 //! behind `fetch` (a session's transitions and runtime connections pass through its
 //! `SessionRuntime` object first, see [`super::routing`]), the queue consumer that runs jobs
 //! (ack on success, retry otherwise, so a job that keeps failing ends in the dead-letter queue),
-//! and the cron trigger that enqueues reconcile.
+//! and the cron trigger that enqueues reconcile. Browser paths get the web app
+//! ([`super::web_assets`]).
 //! Adapters are picked in [`compose`], from the bindings of `wrangler.toml`; sessions run in
 //! Cloudflare Containers, each owned by its session's object.
 
@@ -104,6 +105,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<axum::ht
         // authentication and CSRF are checked there exactly as here.
         let stub = env.durable_object(SESSIONS)?.id_from_name(&session)?.get_stub()?;
         return Ok(stub.fetch_with_request(req).await?.into());
+    }
+    if super::web_assets::is_app_request(&req) {
+        return super::web_assets::serve(req, &env).await;
     }
     let state = compose(&env)?;
     Ok(router(state).call(HttpRequest::try_from(req)?).await?)

@@ -29,3 +29,5 @@ mod object_driver;
 pub mod runtime_routes;
 #[cfg(target_arch = "wasm32")]
 mod session_runtime;
+#[cfg(target_arch = "wasm32")]
+mod web_assets;

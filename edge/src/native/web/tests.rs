@@ -3,9 +3,12 @@
 //! reaches the Router untouched.
 
 use super::*;
+use crate::web_page::content_security_policy;
 use axum::body::Body;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::Router;
+use burstflare_api::routes;
 use tower::ServiceExt;
 
 fn app() -> Router {
