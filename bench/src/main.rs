@@ -12,6 +12,7 @@ mod client;
 mod load;
 mod login_report;
 mod login_storm;
+mod persist;
 mod report;
 mod runtime;
 mod runtime_report;
@@ -65,6 +66,8 @@ enum Cmd {
     Runtime(runtime::Args),
     /// The native local runtime next to the Worker's containers; see `scripts/bench-shapes`.
     Shapes(shapes::Args),
+    /// A 100 MiB persisted path saved and restored; see `scripts/bench-persist`.
+    Persist(persist::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -111,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Cmd::BareServer { listen }) => bare::serve(listen).await,
         Some(Cmd::Worker(args)) => worker::run(args).await,
         Some(Cmd::Shapes(args)) => shapes::run(args).await,
+        Some(Cmd::Persist(args)) => persist::run(args).await,
         Some(Cmd::Upload(args)) => upload::run(args).await,
         Some(Cmd::LoginStorm(args)) => login_storm::run(args).await,
         Some(Cmd::Sessions(args)) => sessions::run(args).await,

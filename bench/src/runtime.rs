@@ -333,6 +333,19 @@ async fn pairs(
 /// The resident memory of the session's agent and of all its processes (sandbox, agent, app),
 /// in KiB, found from the driver's record of the session's process.
 fn session_rss_kib(data: &Path, id: &str) -> Option<(u64, u64)> {
+    let tree = session_processes(data, id)?;
+    let rss = |pid: i64| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")?.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    };
+    let comm = |pid: i64| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let total = tree.iter().filter_map(|pid| rss(*pid)).sum();
+    let agent = tree.iter().filter(|pid| comm(**pid).starts_with("burstflare-")).filter_map(|pid| rss(*pid)).max()?;
+    Some((agent, total))
+}
+
+/// The session's processes: the one its driver recorded (`agent.json`) and all its descendants.
+pub(crate) fn session_processes(data: &Path, id: &str) -> Option<Vec<i64>> {
     let record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(data.join("sessions").join(id).join("agent.json")).ok()?).ok()?;
     let root = record["process"]["pid"].as_i64()?;
@@ -350,14 +363,7 @@ fn session_rss_kib(data: &Path, id: &str) -> Option<(u64, u64)> {
             }
         }
     }
-    let rss = |pid: i64| {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status.lines().find_map(|l| l.strip_prefix("VmRSS:")?.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-    };
-    let comm = |pid: i64| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-    let total = tree.iter().filter_map(|pid| rss(*pid)).sum();
-    let agent = tree.iter().filter(|pid| comm(**pid).starts_with("burstflare-")).filter_map(|pid| rss(*pid)).max()?;
-    Some((agent, total))
+    Some(tree)
 }
 
 /// Stops every session of the workspace (agents outlive the server on purpose).
