@@ -128,6 +128,29 @@ fn a_persisted_file_comes_back_after_stop_and_start() {
     ada.ok(&["session", "stop", "dev"]);
 }
 
+/// A save that fails (here: over the server's snapshot limit) keeps the previous snapshot as the
+/// latest, says why on the session, and the next start brings back that previous data.
+#[test]
+fn a_failed_save_keeps_the_previous_data_and_says_why() {
+    let limit = burstflare_core::Config { snapshot_limit_bytes: 16 * 1024, ..Default::default() };
+    let server = TestServer::with_local_runtime_and(SandboxMode::Bwrap, limit);
+    let ada = ada_running(&server);
+    sh(&ada, "mkdir -p data && echo kept > data/note.txt");
+    ada.ok(&["session", "stop", "dev"]);
+    let good = latest(&ada)["id"].clone();
+    assert!(good.is_string(), "the small save landed");
+    ada.ok(&["session", "start", "dev"]);
+    sh(&ada, "head -c 65536 /dev/urandom > data/big.bin && echo changed > data/note.txt");
+    assert_eq!(ada.ok(&["session", "stop", "dev"]).trim(), "Session dev is sleeping.", "the stop completes");
+    let session = ada.json(&["session", "show", "dev"]);
+    let detail = session["session"]["stateDetail"].as_str().unwrap_or_default().to_string();
+    assert!(detail.contains("the last save failed"), "{session}");
+    assert_eq!(latest(&ada)["id"], good, "the previous snapshot stays the latest");
+    ada.ok(&["session", "start", "dev"]);
+    assert_eq!(sh(&ada, "cat data/note.txt; ls data"), "kept\nnote.txt\n", "the previous data came back");
+    ada.ok(&["session", "stop", "dev"]);
+}
+
 /// `POST /api/admin/reconcile` as Ada (her workspace's owner), over plain HTTP.
 fn reconcile(server: &TestServer, ada: &User) -> serde_json::Value {
     use std::io::{Read, Write};

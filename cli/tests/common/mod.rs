@@ -24,6 +24,8 @@ pub struct TestServer {
     thread: Option<std::thread::JoinHandle<()>>,
     /// The real local runtime's settings (`None`: the fake driver).
     local: Option<LocalRuntimeSettings>,
+    /// The use cases' settings (limits).
+    service: burstflare_core::Config,
     data: TempDir,
 }
 
@@ -44,19 +46,29 @@ impl TestServer {
 
     /// A server whose sessions run for real: agents started by the local runtime, sandboxed or not.
     pub fn with_local_runtime(sandbox: SandboxMode) -> Self {
-        Self::launch(Some(LocalRuntimeSettings {
+        Self::with_local_runtime_and(sandbox, burstflare_core::Config::default())
+    }
+
+    /// [`with_local_runtime`](Self::with_local_runtime) with other use-case settings (limits).
+    pub fn with_local_runtime_and(sandbox: SandboxMode, service: burstflare_core::Config) -> Self {
+        let local = LocalRuntimeSettings {
             sandbox,
             agent_command: vec![server_binary().into_os_string(), "agent".into()],
             start_timeout: std::time::Duration::from_secs(20),
-        }))
+        };
+        Self::launch_with(Some(local), service)
     }
 
     fn launch(local: Option<LocalRuntimeSettings>) -> Self {
+        Self::launch_with(local, burstflare_core::Config::default())
+    }
+
+    fn launch_with(local: Option<LocalRuntimeSettings>, service: burstflare_core::Config) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         if let Some(url) = std::env::var("BURSTFLARE_TEST_URL").ok().filter(|u| !u.is_empty()) {
-            return Self { url, external: true, stop: None, thread: None, local: None, data };
+            return Self { url, external: true, stop: None, thread: None, local: None, service, data };
         }
-        let mut server = Self { url: String::new(), external: false, stop: None, thread: None, local, data };
+        let mut server = Self { url: String::new(), external: false, stop: None, thread: None, local, service, data };
         server.serve("127.0.0.1:0".parse().unwrap());
         server
     }
@@ -65,6 +77,7 @@ impl TestServer {
     fn serve(&mut self, listen: std::net::SocketAddr) {
         let data_dir = self.data.path().to_path_buf();
         let local = self.local.clone();
+        let service = self.service.clone();
         let (url_tx, url_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -77,6 +90,7 @@ impl TestServer {
                     trust_forwarded_for: true,
                     runtime: if local.is_some() { None } else { Some(fake) },
                     local_runtime: local,
+                    service,
                     ..Default::default()
                 };
                 let server = start(config).await.expect("the server starts");

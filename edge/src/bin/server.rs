@@ -83,6 +83,10 @@ struct Args {
     #[arg(long, env = "BURSTFLARE_START_TIMEOUT", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     start_timeout: u64,
+    /// The largest snapshot accepted (an upload, or a save of a session's persisted paths), in MiB.
+    #[arg(long, env = "BURSTFLARE_SNAPSHOT_LIMIT_MIB", default_value_t = 512,
+          value_parser = clap::value_parser!(u64).range(1..=1024 * 1024))]
+    snapshot_limit_mib: u64,
     #[command(subcommand)]
     command: Option<ServerCommand>,
 }
@@ -124,6 +128,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         },
         preview_domain: args.preview_domain,
         local_runtime: Some(local_runtime),
+        service: burstflare_core::Config { snapshot_limit_bytes: args.snapshot_limit_mib << 20, ..Default::default() },
         ..ServerConfig::default()
     };
     let server = start_with_signal(config, shutdown_signal()).await.context("starting the server")?;
