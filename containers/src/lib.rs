@@ -12,17 +12,4 @@ pub mod shell;
 pub mod ssh;
 pub mod ws_stream;
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1, plus the `proxy-connection` some clients still send): never
-/// forwarded as they are by the proxies between a client and a session's app (the edge's and the
-/// agent's).
-pub const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+pub use burstflare_core::ports::HOP_BY_HOP;

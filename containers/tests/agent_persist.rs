@@ -12,7 +12,8 @@ use sha2::Digest;
 use std::fs;
 use std::path::Path;
 
-/// `GET /persist` with `TE: trailers`: the archive and its digest trailer.
+/// `GET /persist` with `TE: trailers`: the archive and its digest trailer, checked against what
+/// `GET /persist/digest?archive=N` says of it (the readers that cannot see trailers).
 async fn save(agent: &TestAgent) -> (Vec<u8>, String) {
     let stream = tokio::net::UnixStream::connect(agent.socket()).await.unwrap();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
@@ -25,9 +26,17 @@ async fn save(agent: &TestAgent) -> (Vec<u8>, String) {
         .unwrap();
     let response = sender.send_request(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    let number: u64 = response.headers()["x-burstflare-archive"].to_str().unwrap().parse().unwrap();
     let collected = response.into_body().collect().await.unwrap();
     let digest = collected.trailers().and_then(|t| t.get("x-burstflare-archive-sha256")).expect("a digest trailer");
     let digest = digest.to_str().unwrap().to_string();
+    let path = |n: u64| format!("/persist/digest?archive={n}");
+    let (status, _, body) = agent.try_request(Method::GET, &path(number), Some(SECRET), common::empty()).await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["digest"], digest.as_str());
+    let (status, _, _) =
+        agent.try_request(Method::GET, &path(number + 1), Some(SECRET), common::empty()).await.unwrap();
+    assert_eq!(status, StatusCode::NOT_FOUND, "only the archive named gets its digest");
     (collected.to_bytes().to_vec(), digest)
 }
 

@@ -274,6 +274,25 @@ pub enum AgentAddress {
 /// The request header that carries an agent's secret.
 pub const AGENT_SECRET_HEADER: &str = "x-burstflare-agent-secret";
 
+/// The header of an agent's `GET /persist` answer numbering the archive, for readers that cannot
+/// see its digest trailer (`GET /persist/digest?archive=N`).
+pub const ARCHIVE_HEADER: &str = "x-burstflare-archive";
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1, plus the `proxy-connection` some clients still send):
+/// never forwarded as they are by the proxies between a client and a session's app (the edge's,
+/// in both shapes, and the agent's).
+pub const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
 /// Starts, stops and reports on the runtime of a session (a container, a local process, a fake).
 /// Called around the guarded transitions, never instead of them.
 #[async_trait]

@@ -1,5 +1,6 @@
 //! Streaming bodies between HTTP and the blob store: request bodies read frame by frame as a
-//! `ByteStream` (never buffered whole), and stored blobs streamed out as response bodies.
+//! `ByteStream` (never buffered whole), and a `ByteStream` (a stored blob, an archive) streamed
+//! out as a body or a stream of chunks.
 
 use async_trait::async_trait;
 use axum::body::Body;
@@ -32,13 +33,25 @@ impl ByteStream for RequestBody {
 
 /// A stored blob as a response body, streamed chunk by chunk.
 pub fn response_body(blob: Blob) -> Body {
-    let stream = futures_util::stream::unfold(Some(blob.body), |state| async move {
+    stream_body(blob.body)
+}
+
+/// `body` as an HTTP body, streamed chunk by chunk; its error breaks the body off.
+pub fn stream_body(body: Box<dyn ByteStream>) -> Body {
+    use futures_util::StreamExt;
+    let io =
+        |chunk: PortResult<Vec<u8>>| chunk.map(bytes::Bytes::from).map_err(|e| std::io::Error::other(e.to_string()));
+    Body::from_stream(chunks(body).map(io))
+}
+
+/// `body`'s chunks as a stream, ending after the first error.
+pub fn chunks(body: Box<dyn ByteStream>) -> impl futures_util::Stream<Item = PortResult<Vec<u8>>> + Send {
+    futures_util::stream::unfold(Some(body), |state| async move {
         let mut body = state?;
         match body.next_chunk().await {
-            Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(bytes::Bytes::from(chunk)), Some(body))),
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(body))),
             Ok(None) => None,
-            Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+            Err(e) => Some((Err(e), None)),
         }
-    });
-    Body::from_stream(stream)
+    })
 }

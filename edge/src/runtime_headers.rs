@@ -6,17 +6,7 @@
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use burstflare_core::ports::AGENT_SECRET_HEADER;
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded as they are.
-pub const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+pub use burstflare_core::ports::HOP_BY_HOP;
 
 /// Whether the request asks to switch protocols (WebSocket).
 pub fn is_upgrade(headers: &HeaderMap) -> bool {

@@ -50,9 +50,9 @@ pub(crate) struct Agent {
     pub bundle_lock: tokio::sync::Mutex<()>,
     /// One restore of the persisted paths at a time.
     pub persist_lock: tokio::sync::Mutex<()>,
-    /// The digest of the last archive of the persisted paths written to its end (`None` while
-    /// one is being written, or after one failed), for readers that cannot see trailers.
-    pub last_archive: std::sync::Mutex<Option<String>>,
+    /// The number of the last archive of the persisted paths begun, and its digest once it was
+    /// written to its end, for readers that cannot see trailers (`GET /persist/digest?archive=N`).
+    pub last_archive: std::sync::Mutex<(u64, Option<String>)>,
 }
 
 /// The configuration from the `BURSTFLARE_AGENT_CONFIG` environment variable when it is set,
@@ -136,7 +136,7 @@ pub async fn run_with(
         bundle_ready,
         bundle_lock: tokio::sync::Mutex::new(()),
         persist_lock: tokio::sync::Mutex::new(()),
-        last_archive: std::sync::Mutex::new(None),
+        last_archive: std::sync::Mutex::new((0, None)),
     });
     if let Some(program) = agent.config.command.clone() {
         let log = Arc::new(log::CommandLog::new(&agent.config.state_dir));

@@ -2,8 +2,10 @@
 //! task into a small bounded channel (so neither the archive nor a file of it is ever held whole)
 //! and ended by an HTTP trailer with the SHA-256 of the compressed bytes. A stream that fails
 //! midway ends without that trailer, which the reader takes as a failed save. Readers that cannot
-//! see trailers (a container's fetch on Cloudflare) ask `GET /persist/digest` afterwards: the
-//! digest of the last archive written to its end, or 404 when the last one failed. Symlinks that would
+//! see trailers (a container's fetch on Cloudflare) ask `GET /persist/digest?archive=N` afterwards
+//! (`N` from the response's [`ARCHIVE_HEADER`]): its digest, or 404 when it failed or another
+//! archive began since. An archive is written under the restore lock, so it never walks a
+//! workspace a restore is replacing. Symlinks that would
 //! point out of the workspace (a virtualenv's `python -> /usr/bin/python3`) are left out, since a
 //! restore refuses them; sockets and fifos too.
 
@@ -26,6 +28,7 @@ use tokio::sync::mpsc;
 /// The trailer carrying `sha256:<hex>` of the archive's bytes (sent when the request says
 /// `TE: trailers`).
 pub const DIGEST_TRAILER: &str = "x-burstflare-archive-sha256";
+pub use burstflare_core::ports::ARCHIVE_HEADER;
 /// The archives' content type.
 pub const CONTENT_TYPE: &str = "application/zstd";
 /// Bytes gathered before a chunk goes out.
@@ -34,12 +37,22 @@ const CHUNK: usize = 64 * 1024;
 pub(crate) fn get(agent: Arc<Agent>) -> Response<Body> {
     let (tx, rx) = mpsc::channel(4);
     let (root, paths) = (agent.config.workspace.clone(), agent.config.persisted_paths.clone());
-    *last_archive(&agent) = None;
+    let number = {
+        let mut last = last_archive(&agent);
+        *last = (last.0 + 1, None);
+        last.0
+    };
     tokio::task::spawn_blocking(move || {
+        // Not while a restore replaces the persisted paths (nor alongside another archive).
+        let _restore = agent.persist_lock.blocking_lock();
         let mut out = FrameWriter { tx, buffer: Vec::with_capacity(CHUNK), hasher: Sha256::new() };
         match write_archive(&root, &paths, &mut out).and_then(|skipped| out.finish().map(|d| (skipped, d))) {
             Ok((skipped, digest)) => {
-                *last_archive(&agent) = Some(digest);
+                let mut last = last_archive(&agent);
+                if last.0 == number {
+                    last.1 = Some(digest);
+                }
+                drop(last);
                 match skipped {
                     0 => tracing::info!("persisted paths archived"),
                     _ => tracing::warn!(skipped, "persisted paths archived without links out of the workspace"),
@@ -52,19 +65,24 @@ pub(crate) fn get(agent: Arc<Agent>) -> Response<Body> {
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, CONTENT_TYPE)
         .header(header::TRAILER, DIGEST_TRAILER)
+        .header(ARCHIVE_HEADER, number)
         .body(ChannelBody(rx).boxed())
         .expect("a valid response")
 }
 
-fn last_archive(agent: &Agent) -> std::sync::MutexGuard<'_, Option<String>> {
+fn last_archive(agent: &Agent) -> std::sync::MutexGuard<'_, (u64, Option<String>)> {
     agent.last_archive.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// `GET /persist/digest`: `{"digest": "sha256:…"}` of the last archive written to its end.
-pub(crate) fn last_digest(agent: &Agent) -> Response<Body> {
-    match last_archive(agent).clone() {
-        Some(digest) => super::http::json(StatusCode::OK, &serde_json::json!({ "digest": digest })),
-        None => super::http::error(StatusCode::NOT_FOUND, "no_archive", "no archive was written to its end"),
+/// `GET /persist/digest?archive=N`: `{"digest": "sha256:…"}` of archive `N`, when it was the last
+/// one begun and it was written to its end.
+pub(crate) fn last_digest(agent: &Agent, query: Option<&str>) -> Response<Body> {
+    let asked = super::http::query_param(query, "archive").and_then(|n| n.parse::<u64>().ok());
+    match (asked, last_archive(agent).clone()) {
+        (Some(asked), (number, Some(digest))) if asked == number => {
+            super::http::json(StatusCode::OK, &serde_json::json!({ "digest": digest }))
+        }
+        _ => super::http::error(StatusCode::NOT_FOUND, "no_archive", "that archive was not written to its end"),
     }
 }
 

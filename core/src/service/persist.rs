@@ -51,11 +51,15 @@ fn save_reason(e: &Error) -> String {
 impl Service {
     /// Whether the session's template version names persisted paths and the runtime keeps them.
     pub(crate) async fn persists(&self, session: &Session) -> Result<bool> {
-        if !self.ports.runtime.as_ref().is_some_and(|r| r.keeps_persisted_paths()) {
+        if !self.runtime_keeps_paths() {
             return Ok(false);
         }
         let version = self.ports.templates.get_version(&session.template_id, &session.version_id).await?;
         Ok(version.is_some_and(|v| !v.manifest.persisted_paths.is_empty()))
+    }
+
+    fn runtime_keeps_paths(&self) -> bool {
+        self.ports.runtime.as_ref().is_some_and(|r| r.keeps_persisted_paths())
     }
 
     /// Saves a `stopping` session's persisted paths before its runtime goes down. A failed save
@@ -140,8 +144,14 @@ impl Service {
 
     /// Restores the latest good snapshot into a session whose runtime just booted (when its
     /// template persists paths and it has one).
-    pub(crate) async fn restore_latest(&self, session: &Session, runtime: &dyn RuntimeDriver) -> Result<()> {
-        if !self.persists(session).await? {
+    /// `manifest` is the session's version's, which the start already read.
+    pub(crate) async fn restore_latest(
+        &self,
+        session: &Session,
+        manifest: &crate::manifest::Manifest,
+        runtime: &dyn RuntimeDriver,
+    ) -> Result<()> {
+        if manifest.persisted_paths.is_empty() || !self.runtime_keeps_paths() {
             return Ok(());
         }
         let Some(snapshot) = self.latest_snapshot(session).await? else { return Ok(()) };

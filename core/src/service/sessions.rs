@@ -137,7 +137,7 @@ impl Service {
         let runtime = self.runtime()?;
         let spec = self.runtime_spec(&session).await?;
         let started = match runtime.start(&spec).await {
-            Ok(()) => self.restore_latest(&session, runtime.as_ref()).await.map_err(|e| e.message),
+            Ok(()) => self.restore_latest(&session, &spec.manifest, runtime.as_ref()).await.map_err(|e| e.message),
             Err(e) => Err(format!("the runtime could not start the session: {e}")),
         };
         match started {

@@ -15,7 +15,7 @@ use burstflare_core::blob::{BlobStore, ByteStream};
 use burstflare_core::error::PortError;
 use burstflare_core::ids::SessionId;
 use burstflare_core::ports::{
-    AgentAddress, AgentEndpoint, PortResult, Random, RuntimeDriver, RuntimeSpec, RuntimeStatus,
+    AgentAddress, AgentEndpoint, PortResult, Random, RuntimeDriver, RuntimeSpec, RuntimeStatus, ARCHIVE_HEADER,
 };
 use burstflare_core::session_keys::SessionKeys;
 use burstflare_core::time::Timestamp;
@@ -169,14 +169,7 @@ impl ContainerDriver {
     async fn upload_bundle(&self, container: &Container, secret: &str, key: &str) -> PortResult<()> {
         let blob = self.blobs.get(key).await?;
         let blob = blob.ok_or_else(|| PortError::Other("the template's bundle is missing from storage".into()))?;
-        let chunks = futures_util::stream::unfold(blob.body, |mut body: Box<dyn ByteStream>| async move {
-            match body.next_chunk().await {
-                Ok(Some(chunk)) => Some((Ok(bytes::Bytes::from(chunk)), body)),
-                Ok(None) => None,
-                Err(e) => Some((Err(std::io::Error::other(e.to_string())), body)),
-            }
-        });
-        let body = Body::from_stream(chunks.boxed());
+        let body = crate::body::stream_body(blob.body);
         let response = agent_client::call(container, secret, Method::PUT, "/bundle", body)
             .await
             .map_err(|e| other("uploading the bundle", e))?;
@@ -263,11 +256,13 @@ impl RuntimeDriver for ContainerDriver {
         if response.status() != StatusCode::OK {
             return Err(PortError::Other(format!("the agent refused to archive ({})", response.status())));
         }
+        let number = response.headers().get(ARCHIVE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let handle: Container = AsRef::<worker::wasm_bindgen::JsValue>::as_ref(container).clone().unchecked_into();
         Ok(Box::new(AgentArchive {
             body: SendWrapper::new(response.into_body().into_data_stream()),
             container: SendWrapper::new(handle),
             secret,
+            number,
             hasher: sha2::Sha256::default(),
         }))
     }
@@ -316,12 +311,15 @@ struct AgentArchive {
     body: SendWrapper<axum::body::BodyDataStream>,
     container: SendWrapper<Container>,
     secret: String,
+    /// The agent's number for this archive (its `ARCHIVE_HEADER`).
+    number: String,
     hasher: sha2::Sha256,
 }
 
 impl AgentArchive {
     async fn agents_digest(&self) -> PortResult<Option<String>> {
-        let call = agent_client::call(&self.container, &self.secret, Method::GET, "/persist/digest", Body::empty());
+        let path = format!("/persist/digest?archive={}", self.number);
+        let call = agent_client::call(&self.container, &self.secret, Method::GET, &path, Body::empty());
         let response = SendFuture::new(call).await.map_err(|e| other("asking the agent for the digest", e))?;
         if response.status() != StatusCode::OK {
             return Ok(None);

@@ -31,14 +31,7 @@ impl ByteStream for Incoming {
 
 /// `archive` as a response body's stream; an error ends the body as a failed one.
 pub fn outgoing(archive: Box<dyn ByteStream>) -> impl futures_util::Stream<Item = worker::Result<Vec<u8>>> {
-    futures_util::stream::unfold(Some(archive), |archive| async move {
-        let mut archive = archive?;
-        match archive.next_chunk().await {
-            Ok(Some(chunk)) => Some((Ok(chunk), Some(archive))),
-            Ok(None) => None,
-            Err(e) => Some((Err(worker::Error::RustError(e.to_string())), None)),
-        }
-    })
+    crate::body::chunks(archive).map(|chunk| chunk.map_err(|e| worker::Error::RustError(e.to_string())))
 }
 
 type Chunk = Result<bytes::Bytes, std::io::Error>;

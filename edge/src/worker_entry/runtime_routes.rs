@@ -31,9 +31,10 @@ async fn connect(state: AppState, id: String, request: Request<Body>, use_: Runt
         // Only a method workerd cannot hand to an object stays in the Worker (see routing).
         return ApiError::new(Code::MethodNotAllowed, "This method cannot reach a session").into_response();
     };
-    if let Err(e) = state.service.connect_runtime(&caller, &id, use_).await {
-        return ApiError::from(e).into_response();
-    }
+    let connection = match state.service.connect_runtime(&caller, &id, use_).await {
+        Ok(connection) => connection,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     if use_ != RuntimeUse::Preview && !is_upgrade(request.headers()) {
         return ApiError::new(Code::UpgradeRequired, "This route takes a WebSocket upgrade").into_response();
     }
@@ -46,6 +47,10 @@ async fn connect(state: AppState, id: String, request: Request<Body>, use_: Runt
         Ok(response) => response,
         Err(e) => {
             tracing::debug!(error = %e, "agent unreachable");
+            // As natively: a container that is gone fails its session now, not at the next beat.
+            if let Err(e) = state.service.check_runtime(&connection.session).await {
+                tracing::warn!(error = %e, "could not check the session's runtime");
+            }
             ApiError::new(Code::AgentUnreachable, "The session's agent did not answer").into_response()
         }
     }

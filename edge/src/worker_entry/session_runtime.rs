@@ -29,10 +29,23 @@ pub struct SessionRuntime {
     /// Held for the whole of each transition. Without it the runtime would interleave requests
     /// whenever one awaits D1 (the input gate only covers the object's own storage).
     turn: Mutex<()>,
+    /// The object's one driver, made on its first request: every request sees the same boot
+    /// generation (a start's new secret included) and nothing is loaded again.
+    driver: Mutex<Option<Arc<ContainerDriver>>>,
 }
 
 impl SessionRuntime {
     async fn driver(&self) -> worker::Result<Arc<ContainerDriver>> {
+        let mut made = self.driver.lock().await;
+        if let Some(driver) = made.as_ref() {
+            return Ok(driver.clone());
+        }
+        let driver = self.load_driver().await?;
+        *made = Some(driver.clone());
+        Ok(driver)
+    }
+
+    async fn load_driver(&self) -> worker::Result<Arc<ContainerDriver>> {
         let blobs = Arc::new(R2BlobStore::new(self.env.bucket(BLOBS)?));
         let keys = csrf_key(&self.env)?.session_keys();
         let container = self.state.container();
@@ -119,7 +132,7 @@ impl SessionRuntime {
 
 impl DurableObject for SessionRuntime {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, turn: Mutex::new(()) }
+        Self { state, env, turn: Mutex::new(()), driver: Mutex::new(None) }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
