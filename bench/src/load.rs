@@ -1,8 +1,10 @@
 //! A small closed-loop HTTP/1.1 load generator: `connections` keep-alive connections to a loopback
-//! address, each sending its next request as soon as the previous answer is read. Requests started
+//! address, each sending its next request as soon as the previous answer is read (over
+//! [`crate::wire`], so it costs about what `wrk` costs per request). Requests started
 //! during the warm-up are not counted; every later one has its latency recorded in an HDR
 //! histogram (microseconds). The run is bounded in time and in request count.
 
+use crate::wire;
 use anyhow::{bail, Context};
 use burstflare_api::dto::InviteRequest;
 use hdrhistogram::Histogram;
@@ -13,7 +15,7 @@ use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
@@ -53,23 +55,44 @@ pub struct Target {
 /// What a run sends: a [`Target`], or a wrapper of one that adds headers.
 pub trait MakeRequest: Clone + Send + Sync + 'static {
     fn addr(&self) -> SocketAddr;
-    /// The `sequence`-th request of connection `connection`.
-    fn request(&self, connection: usize, sequence: u64) -> anyhow::Result<Request<Full<Bytes>>>;
+    /// The `sequence`-th request of connection `connection`, as bytes on the wire.
+    fn request(&self, connection: usize, sequence: u64) -> anyhow::Result<Vec<u8>>;
+    /// Whether every request is the same (then each connection encodes it once).
+    fn constant(&self) -> bool;
+}
+
+impl Target {
+    /// The request's bytes with `extra` headers after the target's own.
+    pub fn encode(&self, connection: usize, sequence: u64, extra: &[(&str, &str)]) -> anyhow::Result<Vec<u8>> {
+        let body = match self.body {
+            Body::Empty => Vec::new(),
+            Body::UniqueInvite => {
+                let email = format!("invitee-{connection}-{sequence}@bench.example");
+                serde_json::to_vec(&InviteRequest { email, role: Some("member".to_string()) })?
+            }
+        };
+        let bearer = self.bearer.as_ref().map(|token| format!("Bearer {token}"));
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer));
+        }
+        if !body.is_empty() {
+            headers.push(("content-type", "application/json"));
+        }
+        headers.extend_from_slice(extra);
+        Ok(wire::encode(self.method.as_str(), self.path, self.addr, &headers, &body))
+    }
 }
 
 impl MakeRequest for Target {
     fn addr(&self) -> SocketAddr {
         self.addr
     }
-    fn request(&self, connection: usize, sequence: u64) -> anyhow::Result<Request<Full<Bytes>>> {
-        let body = match self.body {
-            Body::Empty => Bytes::new(),
-            Body::UniqueInvite => {
-                let email = format!("invitee-{connection}-{sequence}@bench.example");
-                Bytes::from(serde_json::to_vec(&InviteRequest { email, role: Some("member".to_string()) })?)
-            }
-        };
-        build(self.addr, self.method.clone(), self.path, self.bearer.as_deref(), body)
+    fn request(&self, connection: usize, sequence: u64) -> anyhow::Result<Vec<u8>> {
+        self.encode(connection, sequence, &[])
+    }
+    fn constant(&self) -> bool {
+        matches!(self.body, Body::Empty)
     }
 }
 
@@ -86,6 +109,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    fn empty() -> anyhow::Result<Self> {
+        Ok(Outcome { latencies: histogram()?, errors: 0, first_error: None, elapsed: Duration::ZERO })
+    }
+    fn merge(&mut self, part: Outcome) -> anyhow::Result<()> {
+        self.latencies.add(&part.latencies).context("merging histograms")?;
+        self.errors += part.errors;
+        self.first_error = self.first_error.take().or(part.first_error);
+        Ok(())
+    }
     pub fn requests(&self) -> u64 {
         self.latencies.len()
     }
@@ -98,24 +130,47 @@ impl Outcome {
     }
 }
 
-/// Runs `load` against `target` and returns what was measured after the warm-up.
+/// Runs `load` against `target` and returns what was measured after the warm-up. The connections
+/// are spread over one thread per CPU this process may run on (as `wrk -t` would be set), each
+/// thread a single-threaded runtime, so a request costs no cross-thread wake-up.
 pub async fn run<T: MakeRequest>(target: &T, load: Load) -> anyhow::Result<Outcome> {
     if load.connections == 0 {
         bail!("at least one connection is needed");
     }
-    let target = Arc::new(target.clone());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(load.connections);
     let measure_from = Instant::now() + load.warmup;
     let until = measure_from + load.duration;
     let per_connection = load.max_requests.div_ceil(load.connections as u64);
-    let tasks: Vec<_> = (0..load.connections)
-        .map(|c| tokio::spawn(connection(target.clone(), c, measure_from, until, per_connection)))
-        .collect();
-    let mut total = Outcome { latencies: histogram()?, errors: 0, first_error: None, elapsed: Duration::ZERO };
-    for task in tasks {
-        let part = task.await.context("a load task panicked")??;
-        total.latencies.add(&part.latencies).context("merging histograms")?;
-        total.errors += part.errors;
-        total.first_error = total.first_error.or(part.first_error);
+    let workers: Vec<_> = (0..threads)
+        .map(|thread| {
+            let target = target.clone();
+            let connections: Vec<usize> = (thread..load.connections).step_by(threads).collect();
+            std::thread::Builder::new().name(format!("load-{thread}")).spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                runtime.block_on(async move {
+                    let target = Rc::new(target);
+                    let local = tokio::task::LocalSet::new();
+                    let tasks: Vec<_> = connections
+                        .into_iter()
+                        .map(|c| local.spawn_local(connection(target.clone(), c, measure_from, until, per_connection)))
+                        .collect();
+                    local
+                        .run_until(async move {
+                            let mut outcome = Outcome::empty()?;
+                            for task in tasks {
+                                outcome.merge(task.await.context("a load task panicked")??)?;
+                            }
+                            Ok::<_, anyhow::Error>(outcome)
+                        })
+                        .await
+                })
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let mut total = Outcome::empty()?;
+    for worker in workers {
+        let part = tokio::task::spawn_blocking(move || worker.join()).await?;
+        total.merge(part.map_err(|_| anyhow::anyhow!("a load thread panicked"))??)?;
     }
     total.elapsed = measure_from.elapsed();
     Ok(total)
@@ -123,34 +178,42 @@ pub async fn run<T: MakeRequest>(target: &T, load: Load) -> anyhow::Result<Outco
 
 /// One connection's closed loop; reconnects after a transport error or a timeout.
 async fn connection<T: MakeRequest>(
-    target: Arc<T>,
+    target: Rc<T>,
     index: usize,
     measure_from: Instant,
     until: Instant,
     max_measured: u64,
 ) -> anyhow::Result<Outcome> {
-    let mut out = Outcome { latencies: histogram()?, errors: 0, first_error: None, elapsed: Duration::ZERO };
+    let mut out = Outcome::empty()?;
     let mut sequence = 0;
-    let mut sender = None;
+    let mut conn = None;
+    let constant = if target.constant() { Some(target.request(index, 0)?) } else { None };
     while Instant::now() < until && out.latencies.len() < max_measured {
-        let conn = match sender.as_mut() {
-            Some(conn) => conn,
-            None => sender.insert(connect(target.addr()).await?),
+        let open = match conn.as_mut() {
+            Some(open) => open,
+            None => conn.insert(wire::Connection::open(target.addr()).await?),
         };
-        let request = target.request(index, sequence)?;
+        let varying;
+        let request = match &constant {
+            Some(bytes) => bytes,
+            None => {
+                varying = target.request(index, sequence)?;
+                &varying
+            }
+        };
         sequence += 1;
         let started = Instant::now();
-        let result = tokio::time::timeout(REQUEST_TIMEOUT, exchange(conn, request)).await;
+        let result = tokio::time::timeout(REQUEST_TIMEOUT, open.exchange(request)).await;
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let error = match result {
-            Ok(Ok((status, _))) if status.is_success() => None,
-            Ok(Ok((status, body))) => Some(format!("{status}: {}", String::from_utf8_lossy(&body))),
+            Ok(Ok(answer)) if (200..300).contains(&answer.status) => None,
+            Ok(Ok(answer)) => Some(format!("{}: {}", answer.status, String::from_utf8_lossy(&answer.body))),
             Ok(Err(e)) => {
-                sender = None;
+                conn = None;
                 Some(format!("{e:#}"))
             }
             Err(_) => {
-                sender = None;
+                conn = None;
                 Some(format!("no answer within {REQUEST_TIMEOUT:?}"))
             }
         };

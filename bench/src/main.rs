@@ -23,7 +23,9 @@ mod sessions_report;
 mod shapes;
 mod upload;
 mod upload_report;
+mod wire;
 mod worker;
+mod wrk;
 
 use anyhow::{bail, Context};
 use burstflare_api::dto::RegisterRequest;
@@ -31,8 +33,8 @@ use burstflare_api::routes;
 use clap::{Parser, Subcommand};
 use hyper::body::Bytes;
 use hyper::Method;
-use load::{Body, Load, Outcome, Target};
-use report::{Machine, Report, Scenario};
+use load::{Body, Load, Target};
+use report::{Machine, Measured, Report, Scenario};
 use server::{Memory, Server};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -128,6 +130,8 @@ pub(crate) struct Setup {
     load: Load,
     cpus: Option<String>,
     work_dir: PathBuf,
+    /// `wrk`, when installed: the second load generator of the main run.
+    wrk: Option<PathBuf>,
 }
 
 impl Setup {
@@ -140,7 +144,7 @@ impl Setup {
         if machine.looks_busy() {
             eprintln!("warning: load average {} — other work will skew the numbers", machine.load_before);
         }
-        Ok((machine, Setup { load, cpus, work_dir: work_dir.to_path_buf() }))
+        Ok((machine, Setup { load, cpus, work_dir: work_dir.to_path_buf(), wrk: wrk::find() }))
     }
 }
 
@@ -154,6 +158,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         max_requests: args.max_requests,
     };
     let (machine, setup) = Setup::prepare(&args.work_dir, &args.cpus, load)?;
+    if setup.wrk.is_none() {
+        eprintln!("warning: wrk is not installed: the load generators' agreement is not checked");
+    }
 
     eprintln!("bare axum handler…");
     let (bare, bare_memory) = measure_bare(&this, &setup).await?;
@@ -172,14 +179,27 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Loads `target` with the bench's client, then with `wrk` when it is installed.
+async fn measure(target: &Target, setup: &Setup) -> anyhow::Result<Measured> {
+    let bench = load::run(target, setup.load).await?;
+    let wrk = match &setup.wrk {
+        Some(wrk) => {
+            let (wrk, target, load, dir) = (wrk.clone(), target.clone(), setup.load, setup.work_dir.clone());
+            Some(tokio::task::spawn_blocking(move || wrk::run(&wrk, &target, load, &dir)).await??)
+        }
+        None => None,
+    };
+    Ok(Measured { bench, wrk })
+}
+
 /// Starts `burstflare-bench bare-server` and loads its one route.
-async fn measure_bare(this: &Path, setup: &Setup) -> anyhow::Result<(Outcome, Memory)> {
+async fn measure_bare(this: &Path, setup: &Setup) -> anyhow::Result<(Measured, Memory)> {
     let addr = server::free_loopback_addr()?;
     let args = ["bare-server".to_string(), "--listen".to_string(), addr.to_string()];
     let log = setup.work_dir.join("bare-server.log");
     let server = Server::start(server::command(this, &args, setup.cpus.as_deref()), &log).await?;
     let target = Target { addr, method: Method::GET, path: bare::PATH, bearer: Some(fake_token()), body: Body::Empty };
-    let outcome = load::run(&target, setup.load).await?;
+    let outcome = measure(&target, setup).await?;
     let memory = server.memory()?;
     server.stop().await?;
     Ok((outcome, memory))
@@ -206,10 +226,10 @@ async fn measure_server(server_bin: &Path, users: u64, log_format: &str, setup: 
     let token = register_owner(addr).await?;
 
     let read = Target { addr, method: Method::GET, path: routes::ME, bearer: Some(token.clone()), body: Body::Empty };
-    let read = load::run(&read, setup.load).await?;
+    let read = measure(&read, setup).await?;
     let write =
         Target { addr, method: Method::POST, path: routes::INVITES, bearer: Some(token), body: Body::UniqueInvite };
-    let write = load::run(&write, setup.load).await?;
+    let write = measure(&write, setup).await?;
     let memory = server.memory()?;
     let exit = server.stop().await?;
     if !exit.success() {

@@ -103,7 +103,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         sessions: count,
         created_in,
         list_bytes: listed.len(),
-        bare,
+        bare: bare.bench,
         bare_memory,
         list,
         memory,

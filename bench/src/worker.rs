@@ -10,10 +10,7 @@ use crate::report::{self, Machine};
 use crate::server::{self, Memory};
 use anyhow::{bail, Context};
 use burstflare_api::routes;
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::header::HeaderValue;
-use hyper::{Method, Request};
+use hyper::Method;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -62,17 +59,18 @@ pub struct Args {
 #[derive(Debug, Clone)]
 struct Forwarded {
     target: Target,
-    ip: HeaderValue,
+    ip: &'static str,
 }
 
 impl MakeRequest for Forwarded {
     fn addr(&self) -> SocketAddr {
         self.target.addr()
     }
-    fn request(&self, connection: usize, sequence: u64) -> anyhow::Result<Request<Full<Bytes>>> {
-        let mut request = self.target.request(connection, sequence)?;
-        request.headers_mut().insert("x-forwarded-for", self.ip.clone());
-        Ok(request)
+    fn request(&self, connection: usize, sequence: u64) -> anyhow::Result<Vec<u8>> {
+        self.target.encode(connection, sequence, &[("x-forwarded-for", self.ip)])
+    }
+    fn constant(&self) -> bool {
+        self.target.constant()
     }
 }
 
@@ -121,7 +119,7 @@ async fn measure(addr: SocketAddr, load: Load) -> anyhow::Result<Outcome> {
     let owner = Client::new(addr, CLIENT_IP)?.register("bench.worker@bench.example").await?;
     let token = owner.token().context("no token after registering")?.to_string();
     let target = Target { addr, method: Method::GET, path: routes::ME, bearer: Some(token), body: Body::Empty };
-    load::run(&Forwarded { target, ip: HeaderValue::from_static(CLIENT_IP) }, load).await
+    load::run(&Forwarded { target, ip: CLIENT_IP }, load).await
 }
 
 /// The file's size, and its size after `gzip -9`.
