@@ -1,6 +1,6 @@
 //! The Worker runtime's clock (`Date.now()`) and randomness (`crypto.getRandomValues`).
 
-use burstflare_core::ports::{Clock, Random};
+use burstflare_core::ports::{time_ordered_uuid, Clock, Random};
 use burstflare_core::time::Timestamp;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -26,7 +26,7 @@ impl WorkerRandom {
 
 impl Random for WorkerRandom {
     fn uuid(&self) -> uuid::Uuid {
-        uuid::Builder::from_random_bytes(Self::fill::<16>()).into_uuid()
+        time_ordered_uuid(worker::Date::now().as_millis() as i64, Self::fill::<10>())
     }
     fn bytes32(&self) -> [u8; 32] {
         Self::fill::<32>()

@@ -11,8 +11,11 @@
 //! call), for no benefit to a call that does not wait.
 //!
 //! Batches (the unit of work's atomic commits) go through [`GroupCommit`]: those that arrive
-//! while the writer is busy commit together, each in its own savepoint.
+//! while the writer is busy commit together, each in its own savepoint. The write-ahead log is
+//! copied back into the database file by a thread of its own ([`Checkpointer`]), never inside
+//! a commit.
 
+use crate::checkpoint::Checkpointer;
 use crate::error::port_error;
 use crate::group::{commit_group, GroupCommit};
 use crate::pool::{Mode, Pool};
@@ -23,6 +26,7 @@ use burstflare_core::ports::PortResult;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params_from_iter, Connection, ToSql};
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
@@ -37,6 +41,7 @@ pub struct RusqliteExecutor {
     readers: Pool,
     writer: Pool,
     group: GroupCommit,
+    checkpointer: Mutex<Option<Checkpointer>>,
 }
 
 impl RusqliteExecutor {
@@ -45,12 +50,22 @@ impl RusqliteExecutor {
     pub(crate) fn open(path: &Path, readers: usize) -> PortResult<RusqliteExecutor> {
         let writer = Pool::open(path.to_path_buf(), Mode::Write, 1, BUSY_TIMEOUT)?;
         let readers = Pool::open(path.to_path_buf(), Mode::Read, readers, BUSY_TIMEOUT)?;
-        Ok(RusqliteExecutor { readers, writer, group: GroupCommit::default() })
+        let checkpointer = Checkpointer::start(path, BUSY_TIMEOUT).map_err(port_error)?;
+        Ok(RusqliteExecutor {
+            readers,
+            writer,
+            group: GroupCommit::default(),
+            checkpointer: Mutex::new(Some(checkpointer)),
+        })
     }
 
     /// Closes every connection, waiting for those in use to be given back; calls made afterwards
     /// are `Unavailable`. The writer closes last, so it checkpoints the WAL into the file.
     pub async fn close(&self) {
+        let checkpointer = self.checkpointer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(mut checkpointer) = checkpointer {
+            tokio::task::spawn_blocking(move || checkpointer.stop()).await.ok();
+        }
         self.readers.close().await;
         self.writer.close().await;
     }

@@ -5,6 +5,7 @@
 
 mod blob_list;
 mod blobs;
+mod checkpoint;
 mod error;
 mod executor;
 mod group;

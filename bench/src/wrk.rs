@@ -72,7 +72,11 @@ fn once(
         bail!("wrk failed ({}): {stdout}{}", output.status, String::from_utf8_lossy(&output.stderr));
     }
     let line = stdout.lines().find_map(|line| line.strip_prefix("BENCH_JSON ")).context("no summary from wrk")?;
-    serde_json::from_str(line).with_context(|| format!("reading wrk's summary {line}"))
+    let outcome: WrkOutcome = serde_json::from_str(line).with_context(|| format!("reading wrk's summary {line}"))?;
+    if outcome.requests == 0 {
+        bail!("wrk completed no request in {seconds} s: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(outcome)
 }
 
 /// The script: the target's method, headers and body; a unique invitee per request for the write

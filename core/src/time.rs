@@ -16,7 +16,26 @@ impl Timestamp {
     }
     /// ISO-8601 in UTC with milliseconds and a trailing `Z`.
     pub fn to_iso(self) -> String {
+        use chrono::{Datelike, Timelike};
+        use std::fmt::Write as _;
         match chrono::DateTime::from_timestamp_millis(self.0) {
+            // Written field by field: every response carries several of these, and parsing a
+            // strftime pattern each time showed in profiles.
+            Some(dt) if (0..=9999).contains(&dt.year()) => {
+                let mut out = String::with_capacity(24);
+                let (date, millis) = (dt.date_naive(), dt.timestamp_subsec_millis());
+                let _ = write!(
+                    out,
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+                    date.year(),
+                    date.month(),
+                    date.day(),
+                    dt.hour(),
+                    dt.minute(),
+                    dt.second()
+                );
+                out
+            }
             Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
             None => "1970-01-01T00:00:00.000Z".to_string(),
         }
@@ -48,6 +67,12 @@ mod tests {
     fn renders_iso_with_millis() {
         assert_eq!(Timestamp(1_772_150_401_000).to_iso(), "2026-02-27T00:00:01.000Z");
         assert_eq!(Timestamp(5).to_iso(), "1970-01-01T00:00:00.005Z");
+        assert_eq!(Timestamp(-1).to_iso(), "1969-12-31T23:59:59.999Z");
+        for millis in [0, 999, 86_399_999, 951_782_400_123, 4_102_444_799_999, -62_167_219_200_000, 253_402_300_800_000]
+        {
+            let strftime = chrono::DateTime::from_timestamp_millis(millis).unwrap().format("%Y-%m-%dT%H:%M:%S%.3fZ");
+            assert_eq!(Timestamp(millis).to_iso(), strftime.to_string(), "{millis}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use burstflare_api::routes::{self, Route};
 use burstflare_core::Service;
+use std::sync::Arc;
 
 /// JSON bodies above this size are refused with 413 before they are parsed.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -52,7 +53,7 @@ pub struct AppState {
     pub csrf: CsrfKey,
     /// Previews are served at `<session uuid>.<this domain>` (natively `preview.localhost`);
     /// `None` serves them only on the API's origin, sandboxed.
-    pub preview_domain: Option<String>,
+    pub preview_domain: Option<Arc<str>>,
 }
 
 /// The API router over a state: every route of `routes::ALL`, each with its handler, and nothing

@@ -149,7 +149,7 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
         client_ip,
         force_secure_cookies: config.force_secure_cookies,
         csrf,
-        preview_domain: Some(config.preview_domain.clone()),
+        preview_domain: Some(config.preview_domain.as_str().into()),
     };
     Ok(Composed { state, jobs, clock })
 }
