@@ -1,12 +1,15 @@
 //! The WAL checkpointer: a thread with its own connection that copies committed pages from the
-//! write-ahead log into the database file (`PRAGMA wal_checkpoint(PASSIVE)`) every
-//! [`INTERVAL`] while writes come in, so the writer seldom does it inline. SQLite's automatic
-//! checkpoint runs inside the `COMMIT` that crosses its threshold: that commit, and every batch
-//! queued behind it, waits for the copy and the `fsync`s it ends with. A passive checkpoint
-//! takes no lock a writer or reader waits on. The writer keeps its own automatic checkpoint,
-//! at a higher threshold ([`WRITER_PAGES`]): only a checkpoint run between two commits lets the
-//! next one restart the log from its beginning, and by then this thread has copied nearly
-//! everything, so it costs the writer little. The log stays a few MiB long.
+//! write-ahead log into the database file (`PRAGMA wal_checkpoint(PASSIVE)`) every [`INTERVAL`]
+//! while writes come in, so the writer never copies a long log inline. SQLite's automatic
+//! checkpoint runs inside a `COMMIT`, and again after every commit until the log can restart:
+//! that commit, and every batch queued behind it, waits for the copy and its `fsync`s.
+//!
+//! A passive checkpoint takes no lock a writer or reader waits on, but only a checkpoint that
+//! runs between two commits lets the next one restart the log from its beginning (otherwise it
+//! grows for as long as writes keep coming). So once the log is longer than [`RESTART_PAGES`],
+//! this thread asks for one ([`Restart`]): the writer runs a passive checkpoint once, after the
+//! next group it commits, and finds nearly everything already copied. Its two `fsync`s are
+//! what remains of the writes' tail latency (BENCHMARKS.md, "Writes").
 //!
 //! Durability is SQLite's own with `synchronous=NORMAL`: a commit is in the log when it
 //! returns (a killed process loses nothing acknowledged); the log is synced at checkpoints, so a
@@ -14,18 +17,36 @@
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How often the log is checkpointed while writes come in…
 pub(crate) const INTERVAL: Duration = Duration::from_millis(25);
-/// …and while the last checkpoint found nothing to copy.
+/// …and while the last checkpoint found nothing new to copy.
 const IDLE_INTERVAL: Duration = Duration::from_millis(500);
-/// The writer's own checkpoint runs after a commit that leaves the log this many pages long.
-pub(crate) const WRITER_PAGES: i64 = 16384;
+/// A log this many pages long (4 KiB each) is restarted by the writer. A restart costs the
+/// writer two `fsync`s (up to ~8 ms each under load here), so it is rare: about every 1.5 s
+/// under a sustained 10,000 writes/s.
+pub(crate) const RESTART_PAGES: i64 = 16384;
 /// A log file that grew past this is truncated back to it once restarted (bytes).
-pub(crate) const LOG_SIZE_LIMIT: i64 = 80 * 1024 * 1024;
+pub(crate) const LOG_SIZE_LIMIT: i64 = 96 * 1024 * 1024;
+
+/// The checkpointer's request that the writer run one checkpoint between two commits.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Restart(Arc<AtomicBool>);
+
+impl Restart {
+    /// Called by the writer after a commit: runs the requested checkpoint, if any, on `conn`.
+    pub(crate) fn run_if_due(&self, conn: &Connection) {
+        if self.0.swap(false, Ordering::AcqRel) {
+            // If it fails or cannot restart the log yet, the checkpointer asks again.
+            let _ = checkpoint(conn);
+        }
+    }
+}
 
 /// The running checkpointer; [`Checkpointer::stop`] ends it.
 #[derive(Debug)]
@@ -35,8 +56,13 @@ pub(crate) struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Opens a connection to `path` (a WAL database) and starts checkpointing it.
-    pub(crate) fn start(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Checkpointer> {
+    /// Opens a connection to `path` (a WAL database) and starts checkpointing it; `restart` is
+    /// raised when the log is `restart_pages` long (see [`RESTART_PAGES`]).
+    pub(crate) fn start(
+        path: &Path,
+        busy_timeout: Duration,
+        (restart, restart_pages): (Restart, i64),
+    ) -> rusqlite::Result<Checkpointer> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(busy_timeout)?;
@@ -47,6 +73,9 @@ impl Checkpointer {
                 let mut last = None;
                 loop {
                     let now = checkpoint(&conn);
+                    if now.is_some_and(|(pages, _)| pages >= restart_pages) {
+                        restart.0.store(true, Ordering::Release);
+                    }
                     let interval = if now.is_some() && now != last { INTERVAL } else { IDLE_INTERVAL };
                     last = now;
                     match stopped.recv_timeout(interval) {
@@ -74,8 +103,8 @@ impl Drop for Checkpointer {
     }
 }
 
-/// Runs one passive checkpoint: the pages in the log and those copied, to tell whether writes
-/// came in since the last one.
+/// Runs one passive checkpoint: the pages in the log and those copied (which also tells whether
+/// writes came in since the last one).
 fn checkpoint(conn: &Connection) -> Option<(i64, i64)> {
     let outcome = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get(1)?, row.get(2)?)));
     outcome
@@ -102,7 +131,8 @@ mod tests {
         std::thread::sleep(INTERVAL * 2);
         assert_eq!(file_len(), before, "nothing copies the log without the checkpointer");
 
-        let mut checkpointer = Checkpointer::start(&path, Duration::from_secs(1)).unwrap();
+        let restart = Restart::default();
+        let mut checkpointer = Checkpointer::start(&path, Duration::from_secs(1), (restart, RESTART_PAGES)).unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while file_len() == before {
             assert!(std::time::Instant::now() < deadline, "never checkpointed");
@@ -112,5 +142,38 @@ mod tests {
         let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
         let sum: i64 = reader.query_row("SELECT sum(n) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(sum, 6);
+    }
+
+    /// Under a stream of commits the log is restarted by the writer when asked, so its file
+    /// stays bounded; without that it grows with every commit.
+    #[test]
+    fn a_long_log_is_restarted_between_commits() {
+        const PAGES: i64 = 256;
+        const LIMIT: u64 = 4 * 1024 * 1024;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let writer = Connection::open(&path).unwrap();
+        writer.pragma_update(None, "journal_mode", "WAL").unwrap();
+        writer.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        writer.pragma_update(None, "journal_size_limit", LIMIT).unwrap();
+        writer.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY, text TEXT)").unwrap();
+        let restart = Restart::default();
+        let mut checkpointer = Checkpointer::start(&path, Duration::from_secs(1), (restart.clone(), PAGES)).unwrap();
+        let wal = dir.path().join("db.sqlite-wal");
+        let page = "x".repeat(3000);
+        let mut longest = 0;
+        for n in 0..4096 {
+            writer.execute("INSERT INTO t (n, text) VALUES (?1, ?2)", (n, &page)).unwrap();
+            restart.run_if_due(&writer);
+            longest = longest.max(std::fs::metadata(&wal).unwrap().len());
+            if n % 64 == 0 {
+                // Leaves the checkpointer time to run, as requests would.
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        checkpointer.stop();
+        assert!(longest <= 2 * LIMIT, "the log grew to {longest} bytes");
+        let count: i64 = writer.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 4096);
     }
 }

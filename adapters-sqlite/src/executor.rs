@@ -12,10 +12,10 @@
 //!
 //! Batches (the unit of work's atomic commits) go through [`GroupCommit`]: those that arrive
 //! while the writer is busy commit together, each in its own savepoint. The write-ahead log is
-//! copied back into the database file by a thread of its own ([`Checkpointer`]), never inside
-//! a commit.
+//! copied back into the database file by a thread of its own ([`Checkpointer`]); the writer
+//! only restarts it, between two groups, when asked.
 
-use crate::checkpoint::Checkpointer;
+use crate::checkpoint::{Checkpointer, Restart, RESTART_PAGES};
 use crate::error::port_error;
 use crate::group::{commit_group, GroupCommit};
 use crate::pool::{Mode, Pool};
@@ -42,6 +42,7 @@ pub struct RusqliteExecutor {
     writer: Pool,
     group: GroupCommit,
     checkpointer: Mutex<Option<Checkpointer>>,
+    restart: Restart,
 }
 
 impl RusqliteExecutor {
@@ -50,13 +51,10 @@ impl RusqliteExecutor {
     pub(crate) fn open(path: &Path, readers: usize) -> PortResult<RusqliteExecutor> {
         let writer = Pool::open(path.to_path_buf(), Mode::Write, 1, BUSY_TIMEOUT)?;
         let readers = Pool::open(path.to_path_buf(), Mode::Read, readers, BUSY_TIMEOUT)?;
-        let checkpointer = Checkpointer::start(path, BUSY_TIMEOUT).map_err(port_error)?;
-        Ok(RusqliteExecutor {
-            readers,
-            writer,
-            group: GroupCommit::default(),
-            checkpointer: Mutex::new(Some(checkpointer)),
-        })
+        let restart = Restart::default();
+        let checkpointer = Checkpointer::start(path, BUSY_TIMEOUT, (restart.clone(), RESTART_PAGES));
+        let checkpointer = Mutex::new(Some(checkpointer.map_err(port_error)?));
+        Ok(RusqliteExecutor { readers, writer, group: GroupCommit::default(), checkpointer, restart })
     }
 
     /// Closes every connection, waiting for those in use to be given back; calls made afterwards
@@ -144,7 +142,11 @@ impl SqlExecutor for RusqliteExecutor {
     #[tracing::instrument(level = "trace", skip_all, fields(statements = stmts.len()))]
     async fn batch(&self, stmts: Vec<Stmt>) -> PortResult<()> {
         let commit = |batches: &[Vec<Stmt>]| {
-            call(&self.writer, |conn| commit_group(conn, batches, |conn, stmt| run(conn, stmt).map(drop)))
+            call(&self.writer, |conn| {
+                let outcomes = commit_group(conn, batches, |conn, stmt| run(conn, stmt).map(drop));
+                self.restart.run_if_due(conn);
+                outcomes
+            })
         };
         self.group.submit(stmts, commit).await
     }

@@ -162,9 +162,8 @@ impl Pool {
         if self.mode == Mode::Write {
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
-            // The checkpointer thread copies the log back (see `checkpoint`); the writer's own
-            // checkpoint, past this many pages, finds little left to copy and restarts the log.
-            conn.pragma_update(None, "wal_autocheckpoint", crate::checkpoint::WRITER_PAGES)?;
+            // The checkpointer thread copies the log back instead (see `checkpoint`).
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
             conn.pragma_update(None, "journal_size_limit", crate::checkpoint::LOG_SIZE_LIMIT)?;
         }
         Ok(conn)
