@@ -72,7 +72,13 @@ impl GroupCommit {
             Ok(receiver) => receiver,
             Err(stmts) => return self.lead(stmts, &commit),
         };
-        match receiver.await {
+        let mut waiter = Waiter { group: self, receiver: Some(receiver) };
+        let turn = match waiter.receiver.as_mut() {
+            Some(receiver) => receiver.await,
+            None => unreachable!("the receiver is set just above"),
+        };
+        waiter.receiver = None;
+        match turn {
             Ok(Turn::Done(outcome)) => outcome,
             Ok(Turn::Lead(stmts)) => self.lead(stmts, &commit),
             Err(_) => Err(PortError::Unavailable("the database writer stopped".into())),
@@ -120,6 +126,28 @@ impl GroupCommit {
             }
         }
         queue.leading = false;
+    }
+}
+
+/// A caller waiting for its turn. If its request is dropped (the client went away) after the
+/// lead was handed to it but before it took it, the lead would be lost and every later batch
+/// would wait for ever: dropping it passes the lead on instead. Its batch is then neither
+/// committed nor acknowledged, like one whose caller went away before its turn came.
+struct Waiter<'a> {
+    group: &'a GroupCommit,
+    receiver: Option<oneshot::Receiver<Turn>>,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        if let Some(mut receiver) = self.receiver.take() {
+            // Closing first makes any later send fail (so the leader moves on); what was sent
+            // before is still there to read.
+            receiver.close();
+            if let Ok(Turn::Lead(_)) = receiver.try_recv() {
+                self.group.hand_on();
+            }
+        }
     }
 }
 
@@ -237,6 +265,50 @@ mod tests {
         let sizes = sizes.lock().unwrap().clone();
         assert_eq!(sizes.iter().sum::<usize>(), 64, "every batch committed once: {sizes:?}");
         assert!(sizes.iter().any(|&s| s > 1), "batches that waited were grouped: {sizes:?}");
+        assert!(!group.lock().leading && group.lock().waiting.is_empty());
+    }
+
+    /// A caller that goes away after the lead was handed to it, before it took it, passes the
+    /// lead on: the next caller still commits (without this, every later write hung).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_caller_that_goes_away_with_the_lead_passes_it_on() {
+        let group = std::sync::Arc::new(GroupCommit::default());
+        let ok = |batches: &[Vec<Stmt>]| Ok(batches.iter().map(|_| Ok(())).collect());
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Mutex::new(released);
+        let leader = tokio::spawn({
+            let group = group.clone();
+            async move {
+                let commit = |batches: &[Vec<Stmt>]| {
+                    released.lock().unwrap().recv().unwrap();
+                    Ok(batches.iter().map(|_| Ok(())).collect())
+                };
+                group.submit(vec![stmt("x", 1)], commit).await
+            }
+        });
+        while !group.lock().leading {
+            tokio::task::yield_now().await;
+        }
+        // Queued behind the leader, polled once, then left alone.
+        let mut gone = Box::pin(group.submit(vec![stmt("x", 2)], ok));
+        tokio::select! {
+            biased;
+            _ = &mut gone => panic!("it cannot finish while the leader commits"),
+            () = std::future::ready(()) => {}
+        }
+        let next = tokio::spawn({
+            let group = group.clone();
+            async move { group.submit(vec![stmt("x", 3)], ok).await }
+        });
+        while group.lock().waiting.len() < 2 {
+            tokio::task::yield_now().await;
+        }
+        release.send(()).unwrap();
+        leader.await.unwrap().unwrap();
+        // The leader handed its lead to `gone`, which never takes it.
+        drop(gone);
+        let outcome = tokio::time::timeout(std::time::Duration::from_secs(5), next).await;
+        assert!(matches!(outcome, Ok(Ok(Ok(())))), "the next caller never committed: {outcome:?}");
         assert!(!group.lock().leading && group.lock().waiting.is_empty());
     }
 }

@@ -14,8 +14,9 @@ const MIN_READ_SHARE: f64 = 0.30;
 const MIN_WRITE_RPS: f64 = 15_000.0;
 /// …with its p99 below this, in milliseconds.
 const MAX_WRITE_P99_MS: f64 = 10.0;
-/// The two load generators agree when their req/s on the bare handler are within this share.
-const CLIENTS_AGREE: f64 = 0.10;
+/// The bench's client is not the bottleneck when it drives the bare handler at least this share
+/// as hard as `wrk` (faster than `wrk` is fine: the server, not the client, sets the pace).
+const MIN_CLIENT_SHARE: f64 = 0.90;
 /// "Flat": p50 and p99 with 10⁵ users within this factor of those with 10².
 const FLAT_FACTOR: f64 = 2.0;
 /// Peak resident memory of the server, in MiB.
@@ -278,9 +279,9 @@ impl Report {
         md.push_str("| target | measured | holds |\n|---|---|---|\n");
         let agree = match agreement {
             Some(ratio) => (
-                format!("bench client within {:.0}% of wrk on the bare handler", CLIENTS_AGREE * 100.0),
+                format!("bench client ≥ {:.0}% of wrk's req/s on the bare handler", MIN_CLIENT_SHARE * 100.0),
                 format!("{:.0} vs {:.0} req/s (×{ratio:.2})", self.bare.bench.rps(), bare_wrk_rps(&self.bare)),
-                (ratio - 1.0).abs() <= CLIENTS_AGREE,
+                ratio >= MIN_CLIENT_SHARE,
             ),
             None => ("bench client agrees with wrk".to_string(), "not measured: wrk not installed".to_string(), false),
         };
