@@ -1,13 +1,18 @@
 //! `burstflare-bench worker`: the Worker under local `workerd` (`wrangler dev`, started by
-//! `scripts/bench-worker`) against the native release server, in the same run and with the same
-//! load: one API user registered through each, then `GET /api/auth/me` with its token and a fixed
-//! `x-forwarded-for`. Also reports the size of the Worker's wasm, raw and `gzip -9`. Throughput
+//! `scripts/bench-worker`) against a minimal D1 Worker (`bench-d1-worker`: one `SELECT` by
+//! primary key answered as JSON, under its own `wrangler dev`) and the native release server, in
+//! the same run and with the same load: on the Worker and the native server one API user
+//! registered, then `GET /api/auth/me` with its token; on the minimal Worker `GET /users/{id}` of
+//! its seeded user; every request with a fixed `x-forwarded-for`. The ratio real / minimal Worker
+//! is what the Router, tracing, authentication and the reads cost per request in an isolate
+//! (target ≥ 0.6). Also reports the size of the Worker's wasm, raw and `gzip -9`. Throughput
 //! under `wrangler dev` is a property of the local dev stack, not of Cloudflare's edge.
 
 use crate::client::{self, Client};
 use crate::load::{self, Body, Load, MakeRequest, Outcome, Target};
 use crate::report::{self, Machine};
 use crate::server::{self, Memory};
+use crate::wire;
 use anyhow::{bail, Context};
 use burstflare_api::routes;
 use hyper::Method;
@@ -20,12 +25,20 @@ use std::time::Duration;
 const CLIENT_IP: &str = "203.0.113.7";
 /// The wasm's budget, gzip-compressed.
 const MAX_WASM_GZIP_BYTES: u64 = 1024 * 1024;
+/// The real Worker's `/me` must reach this share of the minimal D1 Worker's req/s.
+const MIN_SHARE_OF_MINIMAL: f64 = 0.6;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The Worker under `wrangler dev`, e.g. `http://127.0.0.1:8788` (loopback only).
     #[arg(long)]
     worker_url: String,
+    /// The minimal D1 Worker (`bench-d1-worker`) under its own `wrangler dev` (loopback only).
+    #[arg(long)]
+    d1_worker_url: String,
+    /// The id of the user seeded in the minimal Worker's D1 (it answers `GET /users/{id}`).
+    #[arg(long, default_value = "usr_bench_d1")]
+    d1_user: String,
     /// The Worker's wasm, whose size is reported.
     #[arg(long, default_value = "edge/build/index_bg.wasm")]
     wasm: PathBuf,
@@ -74,6 +87,32 @@ impl MakeRequest for Forwarded {
     }
 }
 
+/// `GET /users/{id}` of the minimal D1 Worker, with the same `x-forwarded-for` as the others.
+#[derive(Debug, Clone)]
+struct MinimalGet {
+    addr: SocketAddr,
+    path: String,
+}
+
+impl MakeRequest for MinimalGet {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    fn request(&self, _connection: usize, _sequence: u64) -> anyhow::Result<Vec<u8>> {
+        Ok(wire::encode("GET", &self.path, self.addr, &[("x-forwarded-for", CLIENT_IP)], &[]))
+    }
+    fn constant(&self) -> bool {
+        true
+    }
+}
+
+/// The three runtimes' outcomes.
+struct Outcomes {
+    worker: Outcome,
+    minimal: Outcome,
+    native: Outcome,
+}
+
 /// The wasm's size.
 struct Wasm {
     raw: u64,
@@ -82,6 +121,7 @@ struct Wasm {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let worker_addr = client::loopback_url(&args.worker_url)?;
+    let minimal_addr = client::loopback_url(&args.d1_worker_url)?;
     let server_bin = server::server_binary(args.server.as_deref(), "scripts/bench-worker")?;
     std::fs::create_dir_all(&args.work_dir)?;
     let cpus = (args.cpus != "none" && server::taskset_available()).then(|| args.cpus.clone());
@@ -96,6 +136,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     eprintln!("Worker under wrangler dev at {worker_addr}…");
     let worker = measure(worker_addr, load).await.context("the Worker")?;
+    eprintln!("minimal D1 Worker under wrangler dev at {minimal_addr}…");
+    let minimal = MinimalGet { addr: minimal_addr, path: format!("/users/{}", args.d1_user) };
+    let minimal = load::run(&minimal, load).await.context("the minimal D1 Worker")?;
 
     eprintln!("burstflare-server…");
     let (server, addr, _data) =
@@ -104,7 +147,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let memory = server.memory()?;
     server.stop().await?;
 
-    let markdown = markdown(&machine, load, &wasm, &worker, &native, memory);
+    let markdown = markdown(&machine, load, &wasm, &Outcomes { worker, minimal, native }, memory);
     println!("{markdown}");
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;
@@ -132,7 +175,8 @@ fn wasm_size(path: &Path) -> anyhow::Result<Wasm> {
     Ok(Wasm { raw, gzip: gzip.stdout.len() as u64 })
 }
 
-fn markdown(machine: &Machine, load: Load, wasm: &Wasm, worker: &Outcome, native: &Outcome, memory: Memory) -> String {
+fn markdown(machine: &Machine, load: Load, wasm: &Wasm, outcomes: &Outcomes, memory: Memory) -> String {
+    let Outcomes { worker, minimal, native } = outcomes;
     let mut md = String::new();
     let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
     let _ = writeln!(md, "# BurstFlare Worker (local workerd) vs native\n");
@@ -148,7 +192,8 @@ fn markdown(machine: &Machine, load: Load, wasm: &Wasm, worker: &Outcome, native
     let _ = writeln!(md, "Load average before: {}, after: {}.\n", machine.load_before, report::load_average());
     let _ = writeln!(
         md,
-        "Load: `GET {}` with an API token and `x-forwarded-for: {CLIENT_IP}`, {} keep-alive connections, \
+        "Load: `GET {}` with an API token (the minimal D1 Worker: `GET /users/{{id}}`, one D1 `SELECT` by \
+         primary key answered as JSON) and `x-forwarded-for: {CLIENT_IP}`, {} keep-alive connections, \
          {} s warm-up, {} s measured, at most {} requests.\n",
         routes::ME,
         load.connections,
@@ -158,9 +203,11 @@ fn markdown(machine: &Machine, load: Load, wasm: &Wasm, worker: &Outcome, native
     );
     let _ = writeln!(md, "| runtime | requests | errors | req/s | p50 ms | p99 ms | p99.9 ms | max ms |");
     let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (name, o) in
-        [("Worker under `wrangler dev` (workerd, local D1)", worker), ("burstflare-server (SQLite)", native)]
-    {
+    for (name, o) in [
+        ("Worker under `wrangler dev` (workerd, local D1)", worker),
+        ("minimal D1 Worker under `wrangler dev` (one `SELECT`)", minimal),
+        ("burstflare-server (SQLite)", native),
+    ] {
         let _ = writeln!(
             md,
             "| {name} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
@@ -173,12 +220,13 @@ fn markdown(machine: &Machine, load: Load, wasm: &Wasm, worker: &Outcome, native
             o.latencies.max() as f64 / 1000.0
         );
     }
-    for (name, o) in [("Worker", worker), ("native", native)] {
+    for (name, o) in [("Worker", worker), ("minimal D1 Worker", minimal), ("native", native)] {
         if let Some(error) = &o.first_error {
             let _ = writeln!(md, "\nFirst {name} error: `{error}`");
         }
     }
     let share = worker.rps() / native.rps().max(f64::EPSILON);
+    let of_minimal = worker.rps() / minimal.rps().max(f64::EPSILON);
     let _ = writeln!(
         md,
         "\nWorker / native req/s = {share:.2}. Native server after its run: VmRSS {:.1} MiB, VmHWM {:.1} MiB.\n",
@@ -193,6 +241,13 @@ fn markdown(machine: &Machine, load: Load, wasm: &Wasm, worker: &Outcome, native
     );
     let holds = if wasm.gzip < MAX_WASM_GZIP_BYTES { "yes" } else { "**no**" };
     let _ = writeln!(md, "| target | measured | holds |\n|---|---|---|");
+    let _ = writeln!(
+        md,
+        "| Worker `/me` ≥ {MIN_SHARE_OF_MINIMAL} of the minimal D1 Worker's req/s | {of_minimal:.2} ({:.0} / {:.0} req/s) | {} |",
+        worker.rps(),
+        minimal.rps(),
+        if of_minimal >= MIN_SHARE_OF_MINIMAL { "yes" } else { "**no**" }
+    );
     let _ = writeln!(
         md,
         "| Worker wasm < 1 MiB gzip | {} bytes gzip -9 ({:.2} MiB; {} bytes / {:.2} MiB raw) | {holds} |",

@@ -8,8 +8,8 @@
 //! Cloudflare Containers, each owned by its session's object.
 
 use super::object_driver::ObjectDriver;
-use super::{logging, routing};
-use crate::app::{router, AppState, ClientIpSource, Deployment};
+use super::{app_cache, logging, routing};
+use crate::app::{AppState, ClientIpSource, Deployment};
 use crate::csrf::CsrfKey;
 use crate::jobs::{self, Disposition};
 use burstflare_adapters_cloudflare::{d1_storage, system_ports, QueueJobs, R2BlobStore};
@@ -109,8 +109,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<axum::ht
     if super::web_assets::is_app_request(&req) {
         return super::web_assets::serve(req, &env).await;
     }
-    let state = compose(&env)?;
-    Ok(router(state).call(HttpRequest::try_from(req)?).await?)
+    // The isolate's application (built on its first request, see `app_cache`), not a new one.
+    Ok(app_cache::app(&env)?.call(HttpRequest::try_from(req)?).await?)
 }
 
 #[event(queue)]

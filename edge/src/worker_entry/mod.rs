@@ -16,6 +16,8 @@ mod routing;
 #[cfg(target_arch = "wasm32")]
 mod agent_client;
 #[cfg(target_arch = "wasm32")]
+mod app_cache;
+#[cfg(target_arch = "wasm32")]
 mod container_driver;
 #[cfg(target_arch = "wasm32")]
 mod events;
