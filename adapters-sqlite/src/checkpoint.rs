@@ -15,6 +15,9 @@
 //! returns (a killed process loses nothing acknowledged); the log is synced at checkpoints, so a
 //! power cut can lose the last commits, never leave a corrupt database.
 
+use crate::error::port_error;
+use burstflare_core::error::PortError;
+use burstflare_core::ports::PortResult;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,10 +65,10 @@ impl Checkpointer {
         path: &Path,
         busy_timeout: Duration,
         (restart, restart_pages): (Restart, i64),
-    ) -> rusqlite::Result<Checkpointer> {
+    ) -> PortResult<Checkpointer> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)?;
-        conn.busy_timeout(busy_timeout)?;
+        let conn = Connection::open_with_flags(path, flags).map_err(port_error)?;
+        conn.busy_timeout(busy_timeout).map_err(port_error)?;
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -84,7 +87,7 @@ impl Checkpointer {
                     }
                 }
             })
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            .map_err(|e| PortError::Unavailable(format!("starting the WAL checkpointer: {e}")))?;
         Ok(Checkpointer { stop, thread: Some(thread) })
     }
 

@@ -53,7 +53,7 @@ impl RusqliteExecutor {
         let readers = Pool::open(path.to_path_buf(), Mode::Read, readers, BUSY_TIMEOUT)?;
         let restart = Restart::default();
         let checkpointer = Checkpointer::start(path, BUSY_TIMEOUT, (restart.clone(), RESTART_PAGES));
-        let checkpointer = Mutex::new(Some(checkpointer.map_err(port_error)?));
+        let checkpointer = Mutex::new(Some(checkpointer?));
         Ok(RusqliteExecutor { readers, writer, group: GroupCommit::default(), checkpointer, restart })
     }
 

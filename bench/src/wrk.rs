@@ -33,10 +33,10 @@ impl WrkOutcome {
     }
 }
 
-/// The `wrk` on the `PATH`, if any.
+/// `wrk`, if it can be run (`wrk -v` prints its version; its exit status does not matter).
 pub fn find() -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join("wrk")).find(|candidate| candidate.is_file())
+    let wrk = std::path::PathBuf::from("wrk");
+    Command::new(&wrk).arg("-v").output().ok().map(|_| wrk)
 }
 
 /// Loads `target` with `wrk`: a warm-up run (not counted), then the measured run.
