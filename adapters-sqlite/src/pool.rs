@@ -159,6 +159,9 @@ impl Pool {
         conn.busy_timeout(self.busy_timeout)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Statement journals (one per statement inside a group's savepoints) and sorts stay in
+        // memory: they are small, and a temporary file costs the writer its syscalls.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         if self.mode == Mode::Write {
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
