@@ -11,8 +11,8 @@ use burstflare_core::model::{
     AuditEntry, Credential, DeviceAuthorization, Invite, Member, Membership, User, Workspace,
 };
 use burstflare_core::ports::{
-    AuditRepo, DeviceRepo, Housekeeping, InviteRepo, MembershipRepo, PortResult, Purged, RateLimiter, TokenRepo,
-    UnitOfWork, UserRepo, WindowCount, WorkspaceRepo,
+    AuditRepo, CredentialWithWorkspace, DeviceRepo, Housekeeping, InviteRepo, MembershipRepo, PortResult, Purged,
+    RateLimiter, TokenRepo, UnitOfWork, UserRepo, WindowCount, WorkspaceRepo,
 };
 use burstflare_core::secret::SecretHash;
 use burstflare_core::store::Batch;
@@ -58,13 +58,6 @@ impl WorkspaceRepo for MemoryStore {
 
     async fn member_count(&self, id: &WorkspaceId) -> PortResult<u32> {
         self.read(|s| s.members_of.get(id).map_or(0, |members| u32::try_from(members.len()).unwrap_or(u32::MAX)))
-    }
-
-    async fn get_with_member_count(&self, id: &WorkspaceId) -> PortResult<Option<(Workspace, u32)>> {
-        self.read(|s| {
-            let count = s.members_of.get(id).map_or(0, |members| u32::try_from(members.len()).unwrap_or(u32::MAX));
-            s.workspaces.get(id).map(|w| (w.clone(), count))
-        })
     }
 }
 
@@ -117,13 +110,28 @@ impl InviteRepo for MemoryStore {
 #[async_trait]
 impl TokenRepo for MemoryStore {
     async fn find_credential(&self, hash: &SecretHash) -> PortResult<Option<Credential>> {
+        self.read(|s| credential(s, hash))
+    }
+
+    async fn find_credential_with_workspace(&self, hash: &SecretHash) -> PortResult<Option<CredentialWithWorkspace>> {
         self.read(|s| {
-            let token = s.token_hashes.get(hash).and_then(|id| s.tokens.get(id))?;
-            let user = s.users.get(&token.user_id)?.user.clone();
-            let membership = s.memberships.get(&(token.workspace_id.clone(), token.user_id.clone())).cloned();
-            Some(Credential { token: token.clone(), user, membership })
+            let credential = credential(s, hash)?;
+            let workspace = with_member_count(s, &credential.token.workspace_id);
+            Some((credential, workspace))
         })
     }
+}
+
+fn credential(s: &State, hash: &SecretHash) -> Option<Credential> {
+    let token = s.token_hashes.get(hash).and_then(|id| s.tokens.get(id))?;
+    let user = s.users.get(&token.user_id)?.user.clone();
+    let membership = s.memberships.get(&(token.workspace_id.clone(), token.user_id.clone())).cloned();
+    Some(Credential { token: token.clone(), user, membership })
+}
+
+fn with_member_count(s: &State, id: &WorkspaceId) -> Option<(Workspace, u32)> {
+    let count = s.members_of.get(id).map_or(0, |members| u32::try_from(members.len()).unwrap_or(u32::MAX));
+    s.workspaces.get(id).map(|w| (w.clone(), count))
 }
 
 #[async_trait]

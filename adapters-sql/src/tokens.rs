@@ -4,11 +4,12 @@
 use crate::exec::{SqlExecutor, Stmt};
 use crate::row::{first, RowReader};
 use crate::users::read_user_without_id;
+use crate::workspaces::read_opt_workspace_with_count;
 use crate::SqlRepos;
 use async_trait::async_trait;
 use burstflare_core::ids::{FamilyId, SessionId, TokenId, UserId, WorkspaceId};
 use burstflare_core::model::{Credential, Membership, Token};
-use burstflare_core::ports::{PortResult, TokenRepo};
+use burstflare_core::ports::{CredentialWithWorkspace, PortResult, TokenRepo};
 use burstflare_core::secret::SecretHash;
 use burstflare_core::time::Timestamp;
 use burstflare_core::values::{ClientKind, Role, TokenKind};
@@ -21,15 +22,38 @@ macro_rules! columns {
     };
 }
 
+/// The columns [`read_sign_in`] reads, from `t` (tokens), `u` (users) and `m` (memberships).
+macro_rules! credential_columns {
+    () => {
+        "t.id, t.hash, t.kind, t.client, t.family_id, t.user_id, t.workspace_id, \
+         t.created_at, t.expires_at, t.used_at, t.revoked_at, t.version, t.session_id, \
+         u.email AS user_email, u.name AS user_name, u.created_at AS user_created_at, \
+         m.role AS member_role, m.created_at AS member_created_at, m.version AS member_version"
+    };
+}
+
+/// The tables [`credential_columns`] reads.
+macro_rules! credential_tables {
+    () => {
+        "tokens t \
+         JOIN users u ON u.id = t.user_id \
+         LEFT JOIN memberships m ON m.workspace_id = t.workspace_id AND m.user_id = t.user_id"
+    };
+}
+
 /// One indexed lookup by hash, the user by primary key, the membership by primary key.
-const FIND_CREDENTIAL: &str = "SELECT t.id, t.hash, t.kind, t.client, t.family_id, t.user_id, t.workspace_id, \
-     t.created_at, t.expires_at, t.used_at, t.revoked_at, t.version, t.session_id, \
-     u.email AS user_email, u.name AS user_name, u.created_at AS user_created_at, \
-     m.role AS member_role, m.created_at AS member_created_at, m.version AS member_version \
-     FROM tokens t \
-     JOIN users u ON u.id = t.user_id \
-     LEFT JOIN memberships m ON m.workspace_id = t.workspace_id AND m.user_id = t.user_id \
-     WHERE t.hash = ?1";
+const FIND_CREDENTIAL: &str =
+    concat!("SELECT ", credential_columns!(), " FROM ", credential_tables!(), " WHERE t.hash = ?1");
+
+/// The same, with the token's workspace by primary key and its member count (an index range).
+const FIND_CREDENTIAL_WITH_WORKSPACE: &str = concat!(
+    "SELECT ",
+    credential_columns!(),
+    ", w.id, w.name, w.owner_user_id, w.plan, w.created_at, w.version, \
+     (SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = w.id) FROM ",
+    credential_tables!(),
+    " LEFT JOIN workspaces w ON w.id = t.workspace_id WHERE t.hash = ?1"
+);
 
 const INSERT: &str =
     concat!("INSERT INTO tokens (", columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
@@ -131,5 +155,17 @@ impl<E: SqlExecutor> TokenRepo for SqlRepos<E> {
     async fn find_credential(&self, hash: &SecretHash) -> PortResult<Option<Credential>> {
         let rows = self.exec.query(Stmt::new(FIND_CREDENTIAL, vec![hash.as_str().into()])).await?;
         first(rows).map(|mut row| read_sign_in(&mut row)).transpose()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, err)]
+    async fn find_credential_with_workspace(&self, hash: &SecretHash) -> PortResult<Option<CredentialWithWorkspace>> {
+        let rows = self.exec.query(Stmt::new(FIND_CREDENTIAL_WITH_WORKSPACE, vec![hash.as_str().into()])).await?;
+        first(rows)
+            .map(|mut row| {
+                let credential = read_sign_in(&mut row)?;
+                let workspace = read_opt_workspace_with_count(&mut row)?;
+                Ok((credential, workspace))
+            })
+            .transpose()
     }
 }

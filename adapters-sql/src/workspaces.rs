@@ -17,8 +17,6 @@ const LIST_FOR_USER: &str = "SELECT w.id, w.name, w.owner_user_id, w.plan, w.cre
      FROM memberships m JOIN workspaces w ON w.id = m.workspace_id \
      WHERE m.user_id = ?1 ORDER BY m.created_at, m.rowid";
 
-const GET_WITH_COUNT: &str = "SELECT w.id, w.name, w.owner_user_id, w.plan, w.created_at, w.version, \
-     (SELECT COUNT(*) FROM memberships m WHERE m.workspace_id = w.id) FROM workspaces w WHERE w.id = ?1";
 const MEMBER_COUNT: &str = "SELECT COUNT(*) FROM memberships WHERE workspace_id = ?1";
 
 const INSERT: &str = "INSERT INTO workspaces (id, name, owner_user_id, plan, created_at, version) \
@@ -27,10 +25,23 @@ const INSERT: &str = "INSERT INTO workspaces (id, name, owner_user_id, plan, cre
 /// Guarded: matches nothing when the version moved on.
 const UPDATE: &str = "UPDATE workspaces SET plan = ?1, version = ?4 WHERE id = ?2 AND version = ?3";
 
+/// The workspace's columns and its member count, or `None` when the columns are null (a left
+/// join that found no workspace).
+pub(crate) fn read_opt_workspace_with_count(row: &mut RowReader) -> PortResult<Option<(Workspace, u32)>> {
+    let Some(id) = row.opt_text()? else { return Ok(None) };
+    let workspace = read_workspace_after_id(row, id)?;
+    Ok(Some((workspace, to_u32(row.int()?)?)))
+}
+
 /// Reads `id, name, owner_user_id, plan, created_at, version`.
 fn read_workspace(row: &mut RowReader) -> PortResult<Workspace> {
+    let id = row.text()?;
+    read_workspace_after_id(row, id)
+}
+
+fn read_workspace_after_id(row: &mut RowReader, id: String) -> PortResult<Workspace> {
     Ok(Workspace {
-        id: WorkspaceId::from_raw(row.text()?),
+        id: WorkspaceId::from_raw(id),
         name: row.text()?,
         owner_user_id: UserId::from_raw(row.text()?),
         plan: Plan::from_stored(&row.text()?),
@@ -75,17 +86,6 @@ impl<E: SqlExecutor> WorkspaceRepo for SqlRepos<E> {
                 Ok((workspace, row.parsed(Role::parse)?))
             })
             .collect()
-    }
-
-    #[tracing::instrument(level = "debug", skip_all, err)]
-    async fn get_with_member_count(&self, id: &WorkspaceId) -> PortResult<Option<(Workspace, u32)>> {
-        let rows = self.exec.query(Stmt::new(GET_WITH_COUNT, vec![id.as_str().into()])).await?;
-        first(rows)
-            .map(|mut row| {
-                let workspace = read_workspace(&mut row)?;
-                Ok((workspace, to_u32(row.int()?)?))
-            })
-            .transpose()
     }
 
     #[tracing::instrument(level = "debug", skip_all, err)]

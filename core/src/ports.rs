@@ -32,8 +32,6 @@ pub trait WorkspaceRepo: Send + Sync {
     /// Every workspace the user belongs to, with the user's role, oldest membership first.
     async fn list_for_user(&self, user: &UserId) -> PortResult<Vec<(Workspace, Role)>>;
     async fn member_count(&self, id: &WorkspaceId) -> PortResult<u32>;
-    /// The workspace and its member count, in one read.
-    async fn get_with_member_count(&self, id: &WorkspaceId) -> PortResult<Option<(Workspace, u32)>>;
 }
 
 #[async_trait]
@@ -57,7 +55,14 @@ pub trait TokenRepo: Send + Sync {
     /// The token with this hash, its user and the user's membership in the token's workspace.
     /// Returns the record whatever its state (revoked, expired, used): the caller decides.
     async fn find_credential(&self, hash: &SecretHash) -> PortResult<Option<Credential>>;
+    /// [`find_credential`](Self::find_credential) with the token's workspace and its member
+    /// count, in one read (what `GET /api/auth/me` shows; on D1 one round trip instead of two).
+    async fn find_credential_with_workspace(&self, hash: &SecretHash) -> PortResult<Option<CredentialWithWorkspace>>;
 }
+
+/// A credential, and its token's workspace with the workspace's member count (`None` when the
+/// workspace is gone).
+pub type CredentialWithWorkspace = (Credential, Option<(Workspace, u32)>);
 
 #[async_trait]
 pub trait DeviceRepo: Send + Sync {

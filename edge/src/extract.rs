@@ -11,6 +11,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri};
+use burstflare_core::model::WorkspaceView;
 use burstflare_core::{Actor, Code, Error};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -121,14 +122,38 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let names = cookie_names(state, &parts.headers, &parts.uri);
-        let (token, source) = credential(&parts.headers, names.access).ok_or_else(ApiError::unauthorized)?;
+        let (token, source) = request_credential(parts, state)?;
         let actor = state.service.authenticate(&token).await?;
-        if source == CredentialSource::Cookie {
-            csrf::check(&state.csrf, &parts.method, &parts.headers, &actor.family_id)?;
-        }
+        check_csrf(parts, state, source, &actor)?;
         Ok(Authed(actor))
     }
+}
+
+/// [`Authed`], with the caller's current workspace as they see it, read with the token in one
+/// query (`GET /api/auth/me`).
+pub struct AuthedWithWorkspace(pub Actor, pub WorkspaceView);
+
+impl FromRequestParts<AppState> for AuthedWithWorkspace {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (token, source) = request_credential(parts, state)?;
+        let (actor, workspace) = state.service.authenticate_with_workspace(&token).await?;
+        check_csrf(parts, state, source, &actor)?;
+        Ok(AuthedWithWorkspace(actor, workspace))
+    }
+}
+
+fn request_credential(parts: &Parts, state: &AppState) -> Result<(String, CredentialSource), ApiError> {
+    let names = cookie_names(state, &parts.headers, &parts.uri);
+    credential(&parts.headers, names.access).ok_or_else(ApiError::unauthorized)
+}
+
+fn check_csrf(parts: &Parts, state: &AppState, source: CredentialSource, actor: &Actor) -> Result<(), ApiError> {
+    if source == CredentialSource::Cookie {
+        csrf::check(&state.csrf, &parts.method, &parts.headers, &actor.family_id)?;
+    }
+    Ok(())
 }
 
 /// The client's IP as the rate-limit identity (`anonymous` when it cannot be told).

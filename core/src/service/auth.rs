@@ -226,16 +226,6 @@ impl Service {
         Ok(sign_in)
     }
 
-    /// The caller, their current workspace and their membership there (two reads in all, with the
-    /// token's own).
-    pub async fn me(&self, actor: &Actor) -> Result<(User, WorkspaceView, Membership)> {
-        let (workspace, member_count) =
-            self.ports.workspaces.get_with_member_count(&actor.workspace_id).await?.ok_or_else(Error::invalid_token)?;
-        let limits = workspace.plan.limits();
-        let view = WorkspaceView { workspace, role: actor.role(), member_count, limits };
-        Ok((actor.user.clone(), view, actor.membership.clone()))
-    }
-
     /// Adds a new access + refresh pair (a new family unless one is given) to the batch.
     pub(crate) fn issue_pair(
         &self,

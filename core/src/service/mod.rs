@@ -38,7 +38,7 @@ pub use templates::TemplateView;
 
 use crate::error::{Code, Error, Result};
 use crate::ids::{AuditId, FamilyId, JobId, TokenId, UserId, WorkspaceId};
-use crate::model::{AuditEntry, Membership, Token, User, Workspace, WorkspaceView};
+use crate::model::{AuditEntry, Credential, Membership, Token, User, Workspace, WorkspaceView};
 use crate::ports::{Job, Ports, QueuedJob};
 use crate::rate::{RateDecision, RateScope};
 use crate::secret::{prefix, Secret, SecretHash};
@@ -163,11 +163,25 @@ impl Service {
     /// Resolves an access token to its caller. Any other kind of secret, an unknown, revoked or
     /// expired token, or a membership that no longer exists is 401.
     pub async fn authenticate(&self, secret: &str) -> Result<Actor> {
-        if !secret.starts_with(prefix::ACCESS) || !secret[prefix::ACCESS.len()..].starts_with('_') {
-            return Err(Error::invalid_token());
-        }
-        let credential = self.ports.tokens.find_credential(&SecretHash::of(secret)).await?;
-        let credential = credential.ok_or_else(Error::invalid_token)?;
+        let credential = self.ports.tokens.find_credential(&access_hash(secret)?).await?;
+        self.actor(credential.ok_or_else(Error::invalid_token)?)
+    }
+
+    /// [`authenticate`](Self::authenticate), with the caller's current workspace as they see it,
+    /// in one read (what `GET /api/auth/me` answers).
+    pub async fn authenticate_with_workspace(&self, secret: &str) -> Result<(Actor, WorkspaceView)> {
+        let found = self.ports.tokens.find_credential_with_workspace(&access_hash(secret)?).await?;
+        let (credential, workspace) = found.ok_or_else(Error::invalid_token)?;
+        let actor = self.actor(credential)?;
+        let (workspace, member_count) = workspace.ok_or_else(Error::invalid_token)?;
+        let limits = workspace.plan.limits();
+        let view = WorkspaceView { workspace, role: actor.role(), member_count, limits };
+        Ok((actor, view))
+    }
+
+    /// The caller a stored credential stands for, if its token is a live access token and its
+    /// membership still exists.
+    fn actor(&self, credential: Credential) -> Result<Actor> {
         let token = &credential.token;
         if token.kind != TokenKind::Access || !token.is_live(self.now()) {
             return Err(Error::invalid_token());
@@ -284,4 +298,12 @@ impl Service {
     pub(crate) async fn workspace(&self, id: &WorkspaceId) -> Result<Workspace> {
         self.ports.workspaces.get(id).await?.ok_or_else(|| Error::new(Code::WorkspaceNotFound, "Workspace not found"))
     }
+}
+
+/// The hash an access token's secret is looked up by; any other kind of secret is 401.
+fn access_hash(secret: &str) -> Result<SecretHash> {
+    if !secret.starts_with(prefix::ACCESS) || !secret[prefix::ACCESS.len()..].starts_with('_') {
+        return Err(Error::invalid_token());
+    }
+    Ok(SecretHash::of(secret))
 }

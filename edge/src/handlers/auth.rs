@@ -5,7 +5,7 @@ use crate::app::AppState;
 use crate::cookies;
 use crate::csrf;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{cookie_names, ApiJson, Authed, ClientIp};
+use crate::extract::{cookie_names, ApiJson, Authed, AuthedWithWorkspace, ClientIp};
 use crate::mapping;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
@@ -87,13 +87,13 @@ pub async fn logout(State(state): State<AppState>, Authed(actor): Authed, header
     }
 }
 
-pub async fn me(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Json<MeResponse>> {
-    let (user, workspace, membership) = state.service.me(&actor).await?;
-    Ok(Json(MeResponse {
-        user: mapping::user(&user),
+/// The caller, their current workspace and their membership there: one read, the token's own.
+pub async fn me(AuthedWithWorkspace(actor, workspace): AuthedWithWorkspace) -> Json<MeResponse> {
+    Json(MeResponse {
+        user: mapping::user(&actor.user),
         workspace: mapping::workspace(&workspace),
-        membership: mapping::membership(&membership),
-    }))
+        membership: mapping::membership(&actor.membership),
+    })
 }
 
 pub async fn switch_workspace(

@@ -1,4 +1,5 @@
-//! Tokens: the credential lookup joins user and membership, revocation by token and by family, and
+//! Tokens: the credential lookup joins user and membership (and, for `/me`, the workspace with its
+//! member count), revocation by token and by family, and
 //! refresh tokens that rotate once.
 
 use crate::contract::fixtures::{self, token};
@@ -8,7 +9,7 @@ use burstflare_core::ids::{FamilyId, TokenId};
 use burstflare_core::model::Token;
 use burstflare_core::secret::SecretHash;
 use burstflare_core::store::Write;
-use burstflare_core::values::TokenKind;
+use burstflare_core::values::{Role, TokenKind};
 
 impl Harness {
     /// The stored token with this hash, whatever its state.
@@ -38,9 +39,21 @@ pub async fn credentials_join_user_and_membership(h: &Harness) -> anyhow::Result
     assert!(membership.is_some());
     assert_eq!(credential.membership, membership);
 
+    let with_workspace = h.ports.tokens.find_credential_with_workspace(&secret.hash()).await?;
+    let (same, workspace) = with_workspace.context("credential with its workspace")?;
+    assert_eq!((same, workspace), (credential, Some((ada.workspace.clone(), 1))));
+
     let credential = h.ports.tokens.find_credential(&foreign.hash).await?.context("foreign credential")?;
-    assert_eq!((credential.token, credential.user, credential.membership), (foreign, ada.user, None));
+    assert_eq!(credential.clone().membership, None);
+    assert_eq!((credential.token.clone(), credential.user.clone()), (foreign.clone(), ada.user.clone()));
+    // Bob's workspace gains a member: the count is read with the token.
+    h.commit([Write::CreateMembership(fixtures::membership(&bob.workspace.id, &ada.user.id, Role::Viewer, h.now()))])
+        .await?;
+    let (found, workspace) =
+        h.ports.tokens.find_credential_with_workspace(&foreign.hash).await?.context("foreign, with workspace")?;
+    assert_eq!((found.token, workspace), (foreign, Some((bob.workspace.clone(), 2))));
     assert_eq!(h.ports.tokens.find_credential(&SecretHash::of("bfa_unknown")).await?, None);
+    assert_eq!(h.ports.tokens.find_credential_with_workspace(&SecretHash::of("bfa_unknown")).await?, None);
     Ok(())
 }
 
