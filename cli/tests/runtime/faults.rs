@@ -1,9 +1,10 @@
 //! Faults of a running session, natively: its agent killed under an open terminal (the socket
 //! closes, the session fails with its reason and frees its quota slot at once), and runtime
-//! tokens refused over HTTP when they belong to another session or have expired.
+//! tokens refused over HTTP when they belong to another session or have expired (401, the same
+//! for every refusal, so a token reveals nothing about other sessions).
 
 use super::common::{Run, TestServer, User};
-use super::{ada_with_session, session_id};
+use super::{ada_with_session, http, session_id};
 use burstflare_edge::native::SandboxMode;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -95,4 +96,58 @@ fn an_agent_killed_under_an_open_terminal_fails_its_session_and_frees_its_slot()
     let started = ada.run(&["session", "start", "four"]);
     assert_eq!(started.code, Some(0), "the freed slot takes a new session: {started:?}");
     assert_eq!(ada.json(&["session", "show", "four"])["session"]["state"], "running");
+}
+
+/// The id of the user's session `name`.
+fn id_of(user: &User, name: &str) -> String {
+    user.json(&["session", "show", name])["session"]["id"].as_str().unwrap().to_string()
+}
+
+/// A runtime token for the session, from `POST /api/sessions/{id}/runtime-token`.
+fn runtime_token(server: &TestServer, user: &User, id: &str) -> String {
+    let bearer = format!("Bearer {}", user.config_field("token"));
+    let path = format!("/api/sessions/{id}/runtime-token");
+    let (status, head, body) =
+        http(server, "POST", "127.0.0.1", &path, &[("Authorization", &bearer), ("Content-Length", "0")]);
+    assert_eq!(status, 200, "{head}{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    answer["token"].as_str().unwrap().to_string()
+}
+
+/// The status of a WebSocket upgrade of `/runtime/sessions/{id}/{route}` with `token` in the query.
+fn upgrade_with(server: &TestServer, id: &str, route: &str, token: &str) -> u16 {
+    let path = format!("/runtime/sessions/{id}/{route}?token={token}");
+    let headers = [
+        ("Connection", "Upgrade"),
+        ("Upgrade", "websocket"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    http(server, "GET", "127.0.0.1", &path, &headers).0
+}
+
+#[test]
+fn a_runtime_token_opens_only_its_own_session_and_only_until_it_expires() {
+    // Tokens live 3 s here (the server has no clock to move; its lifetime is configurable).
+    let service = burstflare_core::Config { runtime_token_ttl_seconds: 3, ..Default::default() };
+    let server = TestServer::with_local_runtime_and(SandboxMode::Plain, service);
+    if server.is_external() {
+        return; // The deployment's token lifetime is its own.
+    }
+    let ada = ada_with_session(&server);
+    ada.ok(&["session", "start", "dev"]);
+    assert_eq!(create_and_start(&ada, "two").code, Some(0));
+    let (dev, two) = (id_of(&ada, "dev"), id_of(&ada, "two"));
+    let token = runtime_token(&server, &ada, &dev);
+    let minted = Instant::now();
+    assert_eq!(upgrade_with(&server, &dev, "terminal", &token), 101, "its own session's terminal");
+    assert_eq!(upgrade_with(&server, &two, "terminal", &token), 401, "another session's terminal");
+    assert_eq!(upgrade_with(&server, &two, "ssh", &token), 401, "another session's SSH");
+    assert!(minted.elapsed() < Duration::from_secs(2), "the checks ran before the token expired");
+
+    std::thread::sleep(Duration::from_secs(4).saturating_sub(minted.elapsed()));
+    assert_eq!(upgrade_with(&server, &dev, "terminal", &token), 401, "an expired token");
+    assert_eq!(upgrade_with(&server, &dev, "ssh", &token), 401, "an expired token");
+    let fresh = runtime_token(&server, &ada, &dev);
+    assert_eq!(upgrade_with(&server, &dev, "ssh", &fresh), 101, "a fresh one opens it again");
 }
