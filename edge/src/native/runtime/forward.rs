@@ -154,3 +154,39 @@ where
     });
     Ok(sender)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn an_agent_that_goes_away_ends_the_join_and_the_client_sees_the_end() {
+        let (client, mut client_peer) = tokio::io::duplex(1024);
+        let (agent, mut agent_peer) = tokio::io::duplex(1024);
+        let joined = tokio::spawn(join(client, agent));
+        client_peer.write_all(b"up").await.unwrap();
+        let mut buf = [0u8; 2];
+        agent_peer.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"up");
+        agent_peer.write_all(b"last words").await.unwrap();
+        drop(agent_peer); // as a killed agent's socket does
+        let mut rest = Vec::new();
+        client_peer.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, b"last words", "what the agent sent, then the end");
+        // The client never closes its side: the join still ends after the grace.
+        assert_eq!(joined.await.unwrap(), Ended::Agent);
+    }
+
+    #[tokio::test]
+    async fn a_client_that_leaves_first_is_not_an_agent_ending() {
+        let (client, client_peer) = tokio::io::duplex(1024);
+        let (agent, mut agent_peer) = tokio::io::duplex(1024);
+        let joined = tokio::spawn(join(client, agent));
+        drop(client_peer);
+        let mut rest = Vec::new();
+        agent_peer.read_to_end(&mut rest).await.unwrap();
+        drop(agent_peer);
+        assert_eq!(joined.await.unwrap(), Ended::Client);
+    }
+}
