@@ -65,6 +65,7 @@ impl LocalRuntime {
             command: spec.manifest.command.clone(),
             env: spec.manifest.env.clone(),
             preview_port: spec.manifest.preview_port,
+            preview_timeout_ms: burstflare_containers::config::DEFAULT_PREVIEW_TIMEOUT_MS,
             ssh_host_key_seed: hex::encode(self.keys.host_key_seed(&spec.session_id)),
             shell: None,
             persisted_paths: spec.manifest.persisted_in_workspace(),

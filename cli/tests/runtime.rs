@@ -13,6 +13,8 @@
 //! and previews are served on the API's origin (this deployment has no preview hosts).
 
 mod common;
+#[path = "runtime/faults.rs"]
+mod faults;
 
 use burstflare_edge::native::SandboxMode;
 use common::{TestServer, User};

@@ -8,6 +8,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// How long the preview app has, by default, to send its response headers.
+pub const DEFAULT_PREVIEW_TIMEOUT_MS: u64 = 30_000;
+
 /// The environment variable that may carry the configuration.
 pub const CONFIG_ENV: &str = "BURSTFLARE_AGENT_CONFIG";
 
@@ -50,6 +53,10 @@ pub struct AgentConfig {
     /// The port the command serves its preview on (on the session's loopback).
     #[serde(default)]
     pub preview_port: Option<u16>,
+    /// How long the preview app may take to send its response headers before the agent answers
+    /// `504 preview_timeout` (milliseconds).
+    #[serde(default = "default_preview_timeout_ms")]
+    pub preview_timeout_ms: u64,
     /// The session's SSH host key: a 32-byte Ed25519 seed, hex.
     pub ssh_host_key_seed: String,
     /// The shell for terminals and SSH; `None` picks `/bin/bash` when present, else `/bin/sh`.
@@ -74,11 +81,16 @@ impl fmt::Debug for AgentConfig {
             .field("command", &self.command)
             .field("env", &self.env.keys().collect::<Vec<_>>())
             .field("preview_port", &self.preview_port)
+            .field("preview_timeout_ms", &self.preview_timeout_ms)
             .field("ssh_host_key_seed", &"<redacted>")
             .field("shell", &self.shell)
             .field("persisted_paths", &self.persisted_paths)
             .finish()
     }
+}
+
+fn default_preview_timeout_ms() -> u64 {
+    DEFAULT_PREVIEW_TIMEOUT_MS
 }
 
 impl AgentConfig {
@@ -112,6 +124,7 @@ mod tests {
             command: Some(vec!["python3".into(), "-m".into(), "http.server".into()]),
             env: BTreeMap::from([("TOKEN".into(), "value".into())]),
             preview_port: Some(8000),
+            preview_timeout_ms: DEFAULT_PREVIEW_TIMEOUT_MS,
             ssh_host_key_seed: "ab".repeat(32),
             shell: None,
             persisted_paths: vec!["data".into()],
@@ -134,6 +147,13 @@ mod tests {
             let config = AgentConfig { ssh_host_key_seed: bad.into(), ..config() };
             assert!(config.host_key_seed().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_preview_timeout_defaults_to_thirty_seconds() {
+        let mut json = serde_json::to_value(config()).unwrap();
+        json.as_object_mut().unwrap().remove("previewTimeoutMs");
+        assert_eq!(serde_json::from_value::<AgentConfig>(json).unwrap().preview_timeout_ms, 30_000);
     }
 
     #[test]

@@ -54,6 +54,7 @@ mod tests {
             command: None,
             env: BTreeMap::from([("PATH".into(), "/opt/bin".into()), ("APP".into(), "1".into())]),
             preview_port: None,
+            preview_timeout_ms: crate::config::DEFAULT_PREVIEW_TIMEOUT_MS,
             ssh_host_key_seed: "00".repeat(32),
             shell: shell.map(PathBuf::from),
             persisted_paths: Vec::new(),

@@ -117,3 +117,30 @@ async fn the_first_preview_waits_for_an_app_that_is_still_starting() {
     assert_eq!((status, String::from_utf8_lossy(&body).as_ref()), (StatusCode::OK, "late but here"));
     agent.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_app_that_never_answers_is_a_504_after_the_configured_timeout() {
+    // It accepts connections and reads what it is sent, but never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.preview_port = Some(port);
+    config.preview_timeout_ms = 300;
+    let agent = TestAgent::start(dir, config).await;
+    let began = std::time::Instant::now();
+    let (status, body) = agent.json(Method::GET, "/preview/").await;
+    let waited = began.elapsed();
+    assert_eq!((status, body["code"].as_str()), (StatusCode::GATEWAY_TIMEOUT, Some("preview_timeout")), "{body}");
+    assert!(waited >= std::time::Duration::from_millis(300), "it waited its timeout: {waited:?}");
+    assert!(waited < std::time::Duration::from_secs(5), "not the 30 s default: {waited:?}");
+    assert_eq!(agent.json(Method::GET, "/health").await.0, StatusCode::OK, "the agent still serves");
+    agent.shutdown().await.unwrap();
+    silent.abort();
+}

@@ -158,3 +158,54 @@ async fn the_ssh_route_carries_bytes_both_ways_and_counts_as_activity() {
     ws.close(None).await.unwrap();
     agent.shutdown().await.unwrap();
 }
+
+/// Sends one binary frame of 1 MiB + 1 (over the agent's cap) and waits for the socket to end:
+/// the close code it got, if any (`None`: the connection just ended).
+async fn send_oversized(ws: Ws) -> Option<CloseCode> {
+    let (mut sink, mut stream) = ws.split();
+    // The agent stops reading after the frame's header, so the rest may never be written.
+    let sending = tokio::spawn(async move {
+        let _ = sink.send(Message::binary(vec![b'x'; 1024 * 1024 + 1])).await;
+        sink
+    });
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match stream.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+                Some(Ok(_)) => {}
+                None | Some(Err(_)) => return None,
+            }
+        }
+    });
+    let code = ended.await.expect("the agent closes a connection that sends a huge frame");
+    sending.abort();
+    code
+}
+
+#[tokio::test]
+async fn a_frame_over_the_cap_closes_its_connection_and_the_agent_serves_on() {
+    let agent = start().await;
+    let mut ws = agent.websocket("/terminal").await;
+    let pid = shell_pid(&mut ws).await;
+    assert_eq!(send_oversized(ws).await, Some(CloseCode::Size), "the terminal says why");
+    wait_gone(pid).await;
+
+    // The SSH route's byte stream ends too (an SSH client sees its connection drop).
+    let ws = agent.websocket("/ssh").await;
+    send_oversized(ws).await;
+
+    // Other connections, open before and after, are served as ever.
+    let mut ws = agent.websocket("/terminal").await;
+    type_line(&mut ws, "echo $((6*7))").await;
+    read_until(&mut ws, "42").await;
+    let mut ssh = agent.websocket("/ssh").await;
+    ssh.send(Message::binary(vec![7u8; 1024 * 1024])).await.unwrap();
+    let mut echoed = 0;
+    while echoed < 1024 * 1024 {
+        echoed += ssh.next().await.unwrap().unwrap().into_data().len();
+    }
+    ssh.close(None).await.unwrap();
+    type_line(&mut ws, "exit").await;
+    assert_eq!(expect_close(&mut ws).await.0, CloseCode::Normal);
+    agent.shutdown().await.unwrap();
+}

@@ -20,8 +20,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// while the template's command runs), so the first preview after a start does not fail.
 const WARM_UP: Duration = Duration::from_secs(15);
 const WARM_UP_STEP: Duration = Duration::from_millis(50);
-/// How long the app may take to send its response headers.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(crate) async fn proxy(agent: Arc<Agent>, mut req: Request<Incoming>) -> Response<Body> {
     let Some(port) = agent.config.preview_port else {
@@ -67,7 +65,9 @@ pub(crate) async fn proxy(agent: Arc<Agent>, mut req: Request<Incoming>) -> Resp
             _ = stop.cancelled() => {}
         }
     });
-    let mut response = match tokio::time::timeout(RESPONSE_TIMEOUT, sender.send_request(outgoing)).await {
+    // How long the app may take to send its response headers (`previewTimeoutMs`).
+    let response_timeout = Duration::from_millis(agent.config.preview_timeout_ms);
+    let mut response = match tokio::time::timeout(response_timeout, sender.send_request(outgoing)).await {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "preview request failed");

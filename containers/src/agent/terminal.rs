@@ -1,7 +1,8 @@
 //! `GET /terminal?cols=C&rows=R`: a shell on a PTY over a WebSocket. Binary frames are the PTY's
 //! bytes both ways; text frames are JSON control messages (`{"type":"resize","cols":…,"rows":…}`).
 //! The shell leads its own session and process group: when the socket goes, the group is hung up
-//! and killed; when the shell exits, the socket is closed with 1000.
+//! and killed; when the shell exits, the socket is closed with 1000, and a message or frame over
+//! 1 MiB closes it with 1009.
 
 use super::http::{error, query_param, Body};
 use super::process::{group_of, signal_group, stop_group, SHUTDOWN_GRACE};
@@ -20,6 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Child;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Terminal sizes outside `1..=MAX_SIDE` are refused.
@@ -131,6 +133,9 @@ async fn session(agent: &Agent, socket: Socket, mut pty: Pty, mut child: Child) 
                             return End::Client(Some(close(CloseCode::Unsupported, reason)));
                         }
                     },
+                    Err(WsError::Capacity(_)) => {
+                        return End::Client(Some(close(CloseCode::Size, "messages are at most 1 MiB")))
+                    }
                     Ok(Message::Close(_)) | Err(_) => return End::Client(None),
                     Ok(_) => {}
                 }

@@ -40,6 +40,7 @@ pub fn config(dir: &Path) -> AgentConfig {
         command: None,
         env: BTreeMap::from([("GREETING".into(), "hello".into())]),
         preview_port: None,
+        preview_timeout_ms: burstflare_containers::config::DEFAULT_PREVIEW_TIMEOUT_MS,
         ssh_host_key_seed: "11".repeat(32),
         shell: None,
         persisted_paths: Vec::new(),

@@ -190,7 +190,16 @@ impl Service {
                 runtime.stop(&session.id).await?;
             }
         }
-        self.transition(Some(&actor.user.id), &session, SessionCommand::Delete, "session.deleted").await
+        let deleted = self.transition(Some(&actor.user.id), &session, SessionCommand::Delete, "session.deleted").await;
+        match deleted {
+            // The stopped runtime was noticed meanwhile (a terminal's agent ended, reconcile) and
+            // the session marked failed: delete it as it now is.
+            Err(e) if e.code == Code::SessionChanged => {
+                let session = self.session(actor, id).await?;
+                self.transition(Some(&actor.user.id), &session, SessionCommand::Delete, "session.deleted").await
+            }
+            other => other,
+        }
     }
 
     /// What the workspace used this calendar month (UTC), by kind, with its plan.

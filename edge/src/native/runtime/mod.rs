@@ -19,6 +19,7 @@ use burstflare_core::service::RuntimeConnection;
 use burstflare_core::service::RuntimeUse;
 use burstflare_core::Code;
 use forward::ForwardError;
+use tokio::sync::oneshot;
 
 /// `GET /runtime/sessions/{id}/terminal` (WebSocket).
 pub async fn terminal(State(state): State<AppState>, Path(id): Path<String>, request: Request<Body>) -> Response {
@@ -42,7 +43,27 @@ async fn websocket(state: AppState, id: String, request: Request<Body>, use_: Ru
     if !forward::is_upgrade(request.headers()) {
         return ApiError::new(Code::UpgradeRequired, "This route takes a WebSocket upgrade").into_response();
     }
-    relay(&state, &connection, request, &agent_path).await
+    let agent_ended = watch_agent(&state, &connection);
+    relay(&state, &connection, request, &agent_path, Some(agent_ended)).await
+}
+
+/// A sender that, when the agent's side of a terminal or SSH connection ends first (a shell's
+/// `exit`, or an agent that died), has the session's runtime checked at once, so a killed agent
+/// fails its session and frees its quota slot now, not at the next reconcile.
+fn watch_agent(state: &AppState, connection: &RuntimeConnection) -> oneshot::Sender<()> {
+    let (sender, ended) = oneshot::channel();
+    let (state, session) = (state.clone(), connection.session.clone());
+    tokio::spawn(async move {
+        if ended.await.is_err() {
+            return;
+        }
+        match state.service.check_runtime_of(&session.workspace_id, &session.id).await {
+            Ok(true) => tracing::warn!(session = %session.id, "the session's agent died: the session is failed"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, session = %session.id, "checking an ended runtime failed"),
+        }
+    });
+    sender
 }
 
 /// `ANY /runtime/sessions/{id}/preview/`: the app's root (see [`preview`]).
@@ -69,7 +90,7 @@ async fn preview_path(state: AppState, id: String, path: String, request: Reques
     };
     let query = auth::query_without_token(request.uri());
     let agent_path = if query.is_empty() { format!("/preview/{path}") } else { format!("/preview/{path}?{query}") };
-    let mut response = relay(&state, &connection, request, &agent_path).await;
+    let mut response = relay(&state, &connection, request, &agent_path, None).await;
     crate::runtime_headers::confine_api_origin_preview(response.headers_mut());
     response
 }
@@ -92,8 +113,9 @@ pub(crate) async fn relay(
     connection: &RuntimeConnection,
     request: Request<Body>,
     agent_path: &str,
+    agent_ended: Option<oneshot::Sender<()>>,
 ) -> Response {
-    let message = match forward::forward(&connection.endpoint, request, agent_path).await {
+    let message = match forward::forward(&connection.endpoint, request, agent_path, agent_ended).await {
         Ok(response) => return response,
         Err(ForwardError::Timeout) => "The session's agent did not answer in time",
         Err(ForwardError::Unreachable(reason)) => {

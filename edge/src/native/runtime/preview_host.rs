@@ -58,7 +58,7 @@ async fn serve(state: AppState, id: SessionId, request: Request) -> Response {
         Err(e) => return ApiError::from(e).into_response(),
     };
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
-    relay(&state, &connection, request, &format!("/preview{path}")).await
+    relay(&state, &connection, request, &format!("/preview{path}"), None).await
 }
 
 /// Sets this origin's cookie and sends the browser to the same address without the pass.
