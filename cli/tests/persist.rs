@@ -151,17 +151,37 @@ fn a_failed_save_keeps_the_previous_data_and_says_why() {
     ada.ok(&["session", "stop", "dev"]);
 }
 
-/// `POST /api/admin/reconcile` as Ada (her workspace's owner), over plain HTTP.
-fn reconcile(server: &TestServer, ada: &User) -> serde_json::Value {
-    use std::io::{Read, Write};
+/// Sends `POST path` as Ada over plain HTTP; the connection, for reading the answer or hanging up.
+fn post(server: &TestServer, ada: &User, path: &str) -> std::net::TcpStream {
+    use std::io::Write;
     let addr = server.url().trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     let token = ada.config_field("token");
     let request = format!(
-        "POST /api/admin/reconcile HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
          Content-Length: 0\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).unwrap();
+    stream
+}
+
+/// Polls the session until it is in `state` (up to about `seconds`); the last state seen.
+fn wait_for_state(ada: &User, state: &str, seconds: u64) -> serde_json::Value {
+    let mut seen = ada.json(&["session", "show", "dev"])["session"]["state"].clone();
+    for _ in 0..seconds * 4 {
+        if seen == state {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        seen = ada.json(&["session", "show", "dev"])["session"]["state"].clone();
+    }
+    seen
+}
+
+/// `POST /api/admin/reconcile` as Ada (her workspace's owner), over plain HTTP.
+fn reconcile(server: &TestServer, ada: &User) -> serde_json::Value {
+    use std::io::Read;
+    let mut stream = post(server, ada, "/api/admin/reconcile");
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
@@ -180,15 +200,7 @@ fn reconciles_idle_sleep_saves_the_persisted_paths() {
     sh(&ada, "mkdir -p data && echo kept > data/note.txt");
     std::thread::sleep(std::time::Duration::from_secs(3));
     let report = reconcile(&server, &ada);
-    let mut state = ada.json(&["session", "show", "dev"])["session"]["state"].clone();
-    for _ in 0..40 {
-        if state == "sleeping" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(250));
-        state = ada.json(&["session", "show", "dev"])["session"]["state"].clone();
-    }
-    assert_eq!(state, "sleeping", "{report}");
+    assert_eq!(wait_for_state(&ada, "sleeping", 10), "sleeping", "{report}");
     assert_eq!(latest(&ada)["kind"], "automatic", "saved before the sleep");
     assert_eq!(ada.ok(&["session", "start", "dev"]).trim(), "Session dev is running.");
     assert_eq!(sh(&ada, "cat data/note.txt"), "kept\n");
@@ -215,5 +227,25 @@ fn an_uploaded_archive_that_leaves_the_workspace_is_refused_on_restore() {
             "{name} changed nothing"
         );
     }
+    ada.ok(&["session", "stop", "dev"]);
+}
+
+/// A client that hangs up while its stop is saving cuts nothing off: the save and the teardown
+/// run to their end, and the next start has the files.
+#[test]
+fn a_stop_whose_client_hangs_up_still_saves_and_sleeps() {
+    let server = TestServer::with_local_runtime(SandboxMode::Bwrap);
+    let ada = ada_running(&server);
+    sh(&ada, "mkdir -p data && head -c 67108864 /dev/urandom > data/big.bin && echo kept > data/note.txt");
+    let id = ada.json(&["session", "show", "dev"])["session"]["id"].as_str().unwrap().to_string();
+    let stream = post(&server, &ada, &format!("/api/sessions/{id}/stop"));
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    stream.shutdown(std::net::Shutdown::Both).unwrap();
+    drop(stream);
+    assert_eq!(wait_for_state(&ada, "sleeping", 60), "sleeping", "the stop went on without its client");
+    let saved = latest(&ada);
+    assert!(saved["bytes"].as_u64().unwrap_or(0) > 64 << 20, "the whole save landed: {saved}");
+    ada.ok(&["session", "start", "dev"]);
+    assert_eq!(sh(&ada, "cat data/note.txt; stat -c %s data/big.bin"), "kept\n67108864\n");
     ada.ok(&["session", "stop", "dev"]);
 }

@@ -151,6 +151,7 @@ macro_rules! contract_scenarios {
             service::persist::persisted_paths_survive_stop_restart_and_reconciles_sleep,
             service::persist::a_failed_save_keeps_the_previous_latest_and_says_why,
             service::persist::snapshots_restore_into_running_sessions_only_when_their_digest_matches,
+            service::persist_faults::a_stop_cut_off_before_its_save_is_saved_by_reconcile,
         );
     };
 }

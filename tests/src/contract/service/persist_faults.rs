@@ -1,0 +1,149 @@
+//! Persisted paths when things go wrong mid-save, over each backend: a stop cut off before its
+//! save (a killed server) is saved and finished by reconcile once it is clearly stuck; a save that
+//! stalls fails at its deadline and the stop goes on; a session deleted while its save runs wins
+//! over the save, leaving no snapshot behind. The fake runtime is wrapped by [`Gated`], which can
+//! make `save` hang or its archive stall.
+
+use super::persist::{latest, persisting};
+use crate::contract::harness::Harness;
+use async_trait::async_trait;
+use burstflare_adapters_memory::{FakeRuntime, FAKE_ARCHIVE_HEADER};
+use burstflare_core::blob::ByteStream;
+use burstflare_core::ids::SessionId;
+use burstflare_core::model::SnapshotKind;
+use burstflare_core::ports::{AgentEndpoint, PortResult, RuntimeDriver, RuntimeSpec, RuntimeStatus};
+use burstflare_core::service::TRANSITION_TIMEOUT_SECONDS;
+use burstflare_core::values::SessionState;
+use burstflare_core::{Config, Service};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How [`Gated`]'s next saves behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SaveMode {
+    /// As the fake does.
+    Normal,
+    /// `save` never answers.
+    Hang,
+    /// The archive sends its first bytes, then nothing more, ever.
+    Stall,
+}
+
+/// The harness's fake runtime, with saves that can hang or stall.
+pub(crate) struct Gated {
+    inner: Arc<FakeRuntime>,
+    mode: Mutex<SaveMode>,
+}
+
+impl Gated {
+    pub(crate) fn new(inner: Arc<FakeRuntime>) -> Arc<Self> {
+        Arc::new(Self { inner, mode: Mutex::new(SaveMode::Normal) })
+    }
+    pub(crate) fn set(&self, mode: SaveMode) {
+        *self.mode.lock().expect("gated lock") = mode;
+    }
+    /// A service over the harness's ports with this runtime and `config`.
+    pub(crate) fn service(self: &Arc<Self>, h: &Harness, config: Config) -> Service {
+        let mut ports = h.ports.clone();
+        ports.runtime = Some(self.clone());
+        Service::new(ports, config)
+    }
+}
+
+/// An archive that sends its header and then stalls.
+struct Stalled(bool);
+
+#[async_trait]
+impl ByteStream for Stalled {
+    async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
+        if !std::mem::replace(&mut self.0, true) {
+            return Ok(Some(FAKE_ARCHIVE_HEADER.to_vec()));
+        }
+        std::future::pending().await
+    }
+}
+
+#[async_trait]
+impl RuntimeDriver for Gated {
+    async fn start(&self, spec: &RuntimeSpec) -> PortResult<()> {
+        self.inner.start(spec).await
+    }
+    async fn stop(&self, session: &SessionId) -> PortResult<()> {
+        self.inner.stop(session).await
+    }
+    async fn status(&self, session: &SessionId) -> PortResult<RuntimeStatus> {
+        self.inner.status(session).await
+    }
+    async fn logs(&self, session: &SessionId, max_bytes: usize) -> PortResult<String> {
+        self.inner.logs(session, max_bytes).await
+    }
+    fn endpoint(&self, session: &SessionId) -> Option<AgentEndpoint> {
+        self.inner.endpoint(session)
+    }
+    fn keeps_persisted_paths(&self) -> bool {
+        true
+    }
+    async fn save(&self, session: &SessionId) -> PortResult<Box<dyn ByteStream>> {
+        let mode = *self.mode.lock().expect("gated lock");
+        match mode {
+            SaveMode::Normal => self.inner.save(session).await,
+            SaveMode::Hang => std::future::pending().await,
+            SaveMode::Stall => Ok(Box::new(Stalled(false))),
+        }
+    }
+    async fn restore(&self, session: &SessionId, archive: &mut dyn ByteStream) -> PortResult<()> {
+        self.inner.restore(session, archive).await
+    }
+}
+
+pub async fn a_stop_cut_off_before_its_save_is_saved_by_reconcile(h: &Harness) -> anyhow::Result<()> {
+    let (actor, session) = persisting(h).await?;
+    let id = &session.id;
+    let gated = Gated::new(h.runtime.clone());
+    let service = gated.service(h, Config::default());
+    service.start_session(&actor, id).await?;
+    h.runtime.write_files(id, b"v1");
+    service.save_snapshot(&actor, id, None).await?;
+    h.runtime.write_files(id, b"v2");
+
+    // The server dies mid-stop: the stop's future goes while its save waits for the runtime.
+    gated.set(SaveMode::Hang);
+    let cut = tokio::time::timeout(Duration::from_millis(300), service.stop_session(&actor, id)).await;
+    assert!(cut.is_err(), "the stop was cut off");
+    gated.set(SaveMode::Normal);
+    assert_eq!(service.show_session(&actor, id).await?.0.session.state, SessionState::Stopping);
+    assert!(h.runtime.is_running(id));
+
+    // Within a save's deadline the stop may still be under way: reconcile leaves it.
+    h.clock.advance_seconds(TRANSITION_TIMEOUT_SECONDS + 1);
+    assert_eq!(service.reconcile_workspace(&actor).await?.recovered, 0);
+    assert!(h.runtime.is_running(id));
+
+    // Past it: saved first, then torn down and asleep.
+    h.clock.advance_seconds(Config::default().save_timeout_seconds);
+    assert_eq!(service.reconcile_workspace(&actor).await?.recovered, 1);
+    assert_eq!(latest(h, &actor, &session).await?, Some((b"v2".to_vec(), SnapshotKind::Automatic)));
+    assert!(!h.runtime.is_running(id), "torn down after the save");
+    assert_eq!(service.show_session(&actor, id).await?.0.session.state, SessionState::Sleeping);
+    h.runtime.write_files(id, b"");
+    service.start_session(&actor, id).await?;
+    assert_eq!(h.runtime.files(id), b"v2", "the next start has the files");
+
+    // A recovery whose save fails says so before the teardown, and the previous latest stays.
+    h.runtime.write_files(id, b"v3");
+    gated.set(SaveMode::Hang);
+    let _ = tokio::time::timeout(Duration::from_millis(300), service.stop_session(&actor, id)).await;
+    gated.set(SaveMode::Normal);
+    h.runtime.set_save_failure(Some("disk on fire"));
+    h.clock.advance_seconds(TRANSITION_TIMEOUT_SECONDS + Config::default().save_timeout_seconds + 1);
+    assert_eq!(service.reconcile_workspace(&actor).await?.recovered, 1);
+    h.runtime.set_save_failure(None);
+    let events = service.session_events(&actor, id).await?;
+    let failed =
+        events.iter().position(|e| e.details["saveFailed"].as_str().is_some_and(|r| r.contains("disk on fire")));
+    let slept = events.iter().rposition(|e| e.state == SessionState::Sleeping);
+    assert!(failed.is_some() && failed < slept, "the failure recorded before the sleep: {events:?}");
+    assert!(!h.runtime.is_running(id));
+    assert_eq!(latest(h, &actor, &session).await?.map(|l| l.0), Some(b"v2".to_vec()));
+    Ok(())
+}
