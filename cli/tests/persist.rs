@@ -249,3 +249,25 @@ fn a_stop_whose_client_hangs_up_still_saves_and_sleeps() {
     assert_eq!(sh(&ada, "cat data/note.txt; stat -c %s data/big.bin"), "kept\n67108864\n");
     ada.ok(&["session", "stop", "dev"]);
 }
+
+/// Anything a save stores can be restored: persisted paths past a restore's limits (more entries
+/// than it takes) fail the save with the reason, before anything is stored; the previous snapshot
+/// stays the latest and the next start brings its data back.
+#[test]
+fn a_save_past_a_restores_limits_fails_and_keeps_the_previous_data() {
+    let server = TestServer::with_local_runtime(SandboxMode::Bwrap);
+    let ada = ada_running(&server);
+    sh(&ada, "mkdir -p data && echo kept > data/note.txt");
+    ada.ok(&["session", "stop", "dev"]);
+    let good = latest(&ada)["id"].clone();
+    ada.ok(&["session", "start", "dev"]);
+    sh(&ada, "mkdir -p data/many && cd data/many && seq 20000 | xargs touch && echo changed > ../note.txt");
+    assert_eq!(ada.ok(&["session", "stop", "dev"]).trim(), "Session dev is sleeping.", "the stop completes");
+    let session = ada.json(&["session", "show", "dev"]);
+    let detail = session["session"]["stateDetail"].as_str().unwrap_or_default().to_string();
+    assert!(detail.contains("the last save failed") && detail.contains("more than 20000 entries"), "{session}");
+    assert_eq!(latest(&ada)["id"], good, "the previous snapshot stays the latest");
+    ada.ok(&["session", "start", "dev"]);
+    assert_eq!(sh(&ada, "cat data/note.txt; ls data"), "kept\nnote.txt\n", "the previous data came back");
+    ada.ok(&["session", "stop", "dev"]);
+}
