@@ -8,6 +8,7 @@ mod device;
 mod maintenance;
 mod members;
 mod persist;
+mod persist_deadline;
 mod report;
 mod runtime_access;
 mod runtime_connect;

@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod maintenance;
 pub mod members;
 pub mod persist;
+pub mod persist_deadline;
 pub mod persist_faults;
 pub mod runtime_connect;
 pub mod sessions;

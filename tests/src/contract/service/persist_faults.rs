@@ -1,13 +1,14 @@
 //! Persisted paths when things go wrong mid-save, over each backend: a stop cut off before its
 //! save (a killed server) is saved and finished by reconcile once it is clearly stuck; a save that
-//! stalls fails at its deadline and the stop goes on; a session deleted while its save runs wins
-//! over the save, leaving no snapshot behind. The fake runtime is wrapped by [`Gated`], which can
-//! make `save` hang or its archive stall.
+//! stalls fails at its deadline and the stop goes on (`persist_deadline`); a session deleted while
+//! its save runs (`persist_delete`). The fake runtime is wrapped by [`Gated`], which can make
+//! `save` hang or its archive stall or drip.
 
 use super::persist::{latest, persisting};
 use crate::contract::harness::Harness;
 use async_trait::async_trait;
 use burstflare_adapters_memory::{FakeRuntime, FAKE_ARCHIVE_HEADER};
+use burstflare_adapters_system::testing::ManualClock;
 use burstflare_core::blob::ByteStream;
 use burstflare_core::ids::SessionId;
 use burstflare_core::model::SnapshotKind;
@@ -27,17 +28,20 @@ pub(crate) enum SaveMode {
     Hang,
     /// The archive sends its first bytes, then nothing more, ever.
     Stall,
+    /// The archive never ends; each chunk takes ten seconds of the harness's clock.
+    Drip,
 }
 
 /// The harness's fake runtime, with saves that can hang or stall.
 pub(crate) struct Gated {
     inner: Arc<FakeRuntime>,
+    clock: Arc<ManualClock>,
     mode: Mutex<SaveMode>,
 }
 
 impl Gated {
-    pub(crate) fn new(inner: Arc<FakeRuntime>) -> Arc<Self> {
-        Arc::new(Self { inner, mode: Mutex::new(SaveMode::Normal) })
+    pub(crate) fn new(h: &Harness) -> Arc<Self> {
+        Arc::new(Self { inner: h.runtime.clone(), clock: h.clock.clone(), mode: Mutex::new(SaveMode::Normal) })
     }
     pub(crate) fn set(&self, mode: SaveMode) {
         *self.mode.lock().expect("gated lock") = mode;
@@ -60,6 +64,17 @@ impl ByteStream for Stalled {
             return Ok(Some(FAKE_ARCHIVE_HEADER.to_vec()));
         }
         std::future::pending().await
+    }
+}
+
+/// An archive that never ends, each chunk taking ten seconds.
+struct Drip(Arc<ManualClock>);
+
+#[async_trait]
+impl ByteStream for Drip {
+    async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
+        self.0.advance_seconds(10);
+        Ok(Some(FAKE_ARCHIVE_HEADER.to_vec()))
     }
 }
 
@@ -89,6 +104,7 @@ impl RuntimeDriver for Gated {
             SaveMode::Normal => self.inner.save(session).await,
             SaveMode::Hang => std::future::pending().await,
             SaveMode::Stall => Ok(Box::new(Stalled(false))),
+            SaveMode::Drip => Ok(Box::new(Drip(self.clock.clone()))),
         }
     }
     async fn restore(&self, session: &SessionId, archive: &mut dyn ByteStream) -> PortResult<()> {
@@ -99,7 +115,7 @@ impl RuntimeDriver for Gated {
 pub async fn a_stop_cut_off_before_its_save_is_saved_by_reconcile(h: &Harness) -> anyhow::Result<()> {
     let (actor, session) = persisting(h).await?;
     let id = &session.id;
-    let gated = Gated::new(h.runtime.clone());
+    let gated = Gated::new(h);
     let service = gated.service(h, Config::default());
     service.start_session(&actor, id).await?;
     h.runtime.write_files(id, b"v1");
