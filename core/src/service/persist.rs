@@ -81,9 +81,22 @@ impl Service {
         if !self.persists(&stopping).await? {
             return Ok(stopping);
         }
-        match self.save_from_runtime(&stopping, "automatic".into(), SnapshotKind::Automatic, None).await {
-            Ok(_) => Ok(stopping),
-            Err(e) => self.system_transition(&stopping, SessionCommand::SaveFailed(save_reason(&e))).await,
+        let Err(e) = self.save_from_runtime(&stopping, "automatic".into(), SnapshotKind::Automatic, None).await else {
+            return Ok(stopping);
+        };
+        match self.system_transition(&stopping, SessionCommand::SaveFailed(save_reason(&e))).await {
+            // Deleted while it saved: the delete won (and stopped the runtime).
+            Err(lost) if lost.code == Code::SessionChanged => {
+                let now = self.ports.sessions.get(&stopping.workspace_id, &stopping.id).await?;
+                match now {
+                    None => Err(super::sessions::session_not_found()),
+                    Some(s) if s.state == SessionState::Deleted => {
+                        Err(Error::new(Code::SessionDeleted, "Session deleted while it was saving"))
+                    }
+                    Some(_) => Err(lost),
+                }
+            }
+            other => other,
         }
     }
 

@@ -152,6 +152,7 @@ macro_rules! contract_scenarios {
             service::persist::a_failed_save_keeps_the_previous_latest_and_says_why,
             service::persist::snapshots_restore_into_running_sessions_only_when_their_digest_matches,
             service::persist_faults::a_stop_cut_off_before_its_save_is_saved_by_reconcile,
+            service::persist_delete::a_session_deleted_while_its_save_runs_keeps_no_snapshot,
             service::persist_deadline::a_stalled_save_fails_at_its_deadline_and_the_stop_goes_on,
             service::persist_deadline::a_save_that_never_ends_fails_at_its_deadline_on_a_clock_without_a_timer,
         );

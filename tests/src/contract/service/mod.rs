@@ -10,6 +10,7 @@ pub mod maintenance;
 pub mod members;
 pub mod persist;
 pub mod persist_deadline;
+pub mod persist_delete;
 pub mod persist_faults;
 pub mod runtime_connect;
 pub mod sessions;

@@ -10,12 +10,14 @@ use async_trait::async_trait;
 use burstflare_adapters_memory::{FakeRuntime, FAKE_ARCHIVE_HEADER};
 use burstflare_adapters_system::testing::ManualClock;
 use burstflare_core::blob::ByteStream;
+use burstflare_core::error::PortError;
 use burstflare_core::ids::SessionId;
 use burstflare_core::model::SnapshotKind;
 use burstflare_core::ports::{AgentEndpoint, PortResult, RuntimeDriver, RuntimeSpec, RuntimeStatus};
 use burstflare_core::service::TRANSITION_TIMEOUT_SECONDS;
 use burstflare_core::values::SessionState;
 use burstflare_core::{Config, Service};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,25 +28,35 @@ pub(crate) enum SaveMode {
     Normal,
     /// `save` never answers.
     Hang,
-    /// The archive sends its first bytes, then nothing more, ever.
+    /// The archive sends its first bytes, then nothing more until [`Gated::release`] (when it
+    /// ends), or until the runtime stops (when it breaks off, as a real one's would).
     Stall,
+    /// As `Stall`, but a stopped runtime does not break it off (its bytes were already on their
+    /// way): it ends when released.
+    InFlight,
     /// The archive never ends; each chunk takes ten seconds of the harness's clock.
     Drip,
 }
 
-/// The harness's fake runtime, with saves that can hang or stall.
+/// The harness's fake runtime, with saves that can hang, stall or drip.
 pub(crate) struct Gated {
     inner: Arc<FakeRuntime>,
     clock: Arc<ManualClock>,
     mode: Mutex<SaveMode>,
+    released: Arc<AtomicBool>,
 }
 
 impl Gated {
     pub(crate) fn new(h: &Harness) -> Arc<Self> {
-        Arc::new(Self { inner: h.runtime.clone(), clock: h.clock.clone(), mode: Mutex::new(SaveMode::Normal) })
+        let (inner, clock) = (h.runtime.clone(), h.clock.clone());
+        Arc::new(Self { inner, clock, mode: Mutex::new(SaveMode::Normal), released: Arc::default() })
     }
     pub(crate) fn set(&self, mode: SaveMode) {
         *self.mode.lock().expect("gated lock") = mode;
+    }
+    /// Lets the held archives end.
+    pub(crate) fn release(&self) {
+        self.released.store(true, Ordering::SeqCst);
     }
     /// A service over the harness's ports with this runtime and `config`.
     pub(crate) fn service(self: &Arc<Self>, h: &Harness, config: Config) -> Service {
@@ -54,16 +66,30 @@ impl Gated {
     }
 }
 
-/// An archive that sends its header and then stalls.
-struct Stalled(bool);
+/// An archive that sends its header and then waits (see [`SaveMode::Stall`]).
+struct Held {
+    runtime: Arc<FakeRuntime>,
+    session: SessionId,
+    released: Arc<AtomicBool>,
+    cut_on_stop: bool,
+    sent: bool,
+}
 
 #[async_trait]
-impl ByteStream for Stalled {
+impl ByteStream for Held {
     async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
-        if !std::mem::replace(&mut self.0, true) {
+        if !std::mem::replace(&mut self.sent, true) {
             return Ok(Some(FAKE_ARCHIVE_HEADER.to_vec()));
         }
-        std::future::pending().await
+        loop {
+            if self.released.load(Ordering::SeqCst) {
+                return Ok(None);
+            }
+            if self.cut_on_stop && !self.runtime.is_running(&self.session) {
+                return Err(PortError::Other("the runtime went away".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
 
@@ -103,7 +129,13 @@ impl RuntimeDriver for Gated {
         match mode {
             SaveMode::Normal => self.inner.save(session).await,
             SaveMode::Hang => std::future::pending().await,
-            SaveMode::Stall => Ok(Box::new(Stalled(false))),
+            SaveMode::Stall | SaveMode::InFlight => Ok(Box::new(Held {
+                runtime: self.inner.clone(),
+                session: session.clone(),
+                released: self.released.clone(),
+                cut_on_stop: mode == SaveMode::Stall,
+                sent: false,
+            })),
             SaveMode::Drip => Ok(Box::new(Drip(self.clock.clone()))),
         }
     }
