@@ -271,3 +271,45 @@ fn a_save_past_a_restores_limits_fails_and_keeps_the_previous_data() {
     assert_eq!(sh(&ada, "cat data/note.txt; ls data"), "kept\nnote.txt\n", "the previous data came back");
     ada.ok(&["session", "stop", "dev"]);
 }
+
+/// `snapshot download` writes exactly the stored bytes, checks them against the snapshot's
+/// SHA-256 and keeps nothing when they differ (the stored object altered here); `snapshot delete`
+/// removes the record and its object.
+#[test]
+fn snapshots_download_with_their_digest_checked_and_delete_with_their_object() {
+    let server = TestServer::start();
+    let ada = ada_running(&server);
+    let work = tempfile::tempdir().unwrap();
+    let archive: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let upload = work.path().join("work.tar.zst");
+    std::fs::write(&upload, &archive).unwrap();
+    let uploaded = ada.json(&["snapshot", "upload", "dev", upload.to_str().unwrap()])["snapshot"].clone();
+    let id = uploaded["id"].as_str().unwrap().to_string();
+    let sha256 = format!("sha256:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&archive)));
+    assert_eq!(uploaded["sha256"], sha256.as_str());
+
+    let out = work.path().join("out.tar.zst");
+    let downloaded = ada.json(&["snapshot", "download", "dev", &id, "-o", out.to_str().unwrap()]);
+    assert_eq!((downloaded["bytes"].as_u64(), downloaded["sha256"].as_str()), (Some(300_000), Some(sha256.as_str())));
+    assert_eq!(std::fs::read(&out).unwrap(), archive, "the very bytes");
+
+    // The stored object altered behind the record's back (its last byte): refused, nothing kept.
+    let object = server.data_dir().join("blobs").join(uploaded["objectKey"].as_str().unwrap());
+    let mut stored = std::fs::read(&object).unwrap();
+    let last = stored.len() - 1;
+    stored[last] ^= 0xff;
+    std::fs::write(&object, &stored).unwrap();
+    let bad = work.path().join("bad.tar.zst");
+    let refused = ada.fails(&["snapshot", "download", "dev", &id, "-o", bad.to_str().unwrap()]);
+    assert!(refused.contains("digest_mismatch"), "{refused}");
+    assert!(!bad.exists() && !bad.with_extension("partial").exists(), "nothing kept");
+
+    let deleted = ada.ok(&["snapshot", "delete", "dev", &id]);
+    assert!(deleted.contains(&format!("Deleted snapshot {id}")), "{deleted}");
+    let list = ada.json(&["snapshot", "list", "dev"]);
+    assert!(list["snapshots"].as_array().unwrap().iter().all(|s| s["id"] != id.as_str()), "{list}");
+    assert!(list["latestSnapshotId"].is_null(), "{list}");
+    assert!(!object.exists(), "its object went");
+    let gone = ada.fails(&["snapshot", "download", "dev", &id, "-o", bad.to_str().unwrap()]);
+    assert!(gone.contains("snapshot_not_found"), "{gone}");
+}

@@ -145,6 +145,7 @@ macro_rules! contract_scenarios {
             service::snapshots::the_latest_snapshot_moves_only_when_an_upload_completed,
             service::snapshots::snapshot_grants_are_bound_to_their_snapshot_and_spent_once,
             service::snapshots::racing_uploads_stay_within_the_snapshot_quota,
+            service::snapshot_quota::the_workspaces_plan_sets_its_snapshot_quota,
             service::snapshots::viewers_read_snapshots_and_other_workspaces_see_none,
             service::snapshot_reconcile::reconcile_purges_snapshots_of_purged_sessions_and_orphans,
             service::snapshot_reconcile::snapshot_writes_keep_their_guards,

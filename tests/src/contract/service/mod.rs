@@ -14,6 +14,7 @@ pub mod persist_delete;
 pub mod persist_faults;
 pub mod runtime_connect;
 pub mod sessions;
+pub mod snapshot_quota;
 pub mod snapshot_reconcile;
 pub mod snapshots;
 pub mod uploads;
