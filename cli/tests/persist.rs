@@ -2,8 +2,10 @@
 //! bubblewrap sandbox), the real `burstflare` binary and the real OpenSSH client. A file written
 //! through `ssh` into a persisted path is saved when the session stops and restored when it starts
 //! on a fresh workspace (its folder removed on the host, as a new machine would have it), also
-//! across a server restart; `snapshot save` and `snapshot restore` work on a running session; and
-//! an uploaded archive that tries to leave the workspace is refused on restore, changing nothing.
+//! across a server restart; `snapshot save` and `snapshot restore` work on a running session; an
+//! uploaded archive that tries to leave the workspace is refused on restore, changing nothing; a
+//! save that fails (over the snapshot limit, or past a restore's limits) keeps the previous data;
+//! a stop whose client hangs up still saves; and `snapshot download`/`delete` move the very bytes.
 //!
 //! All but the first also run against the Worker under `wrangler dev` with real containers
 //! (`scripts/test-worker`), where a start is a new container and the archive travels through the
@@ -134,20 +136,28 @@ fn a_persisted_file_comes_back_after_stop_and_start() {
 fn a_failed_save_keeps_the_previous_data_and_says_why() {
     let limit = burstflare_core::Config { snapshot_limit_bytes: 16 * 1024, ..Default::default() };
     let server = TestServer::with_local_runtime_and(SandboxMode::Bwrap, limit);
-    let ada = ada_running(&server);
+    save_fails_and_keeps_the_previous_data(&server, "head -c 65536 /dev/urandom > data/big.bin", "");
+}
+
+/// Saves `data/note.txt` on a stop, then runs `change` in the session (which must make the next
+/// save fail) and stops again: the stop completes, the session says the save failed (and
+/// `reason`), the previous snapshot stays the latest and the next start brings its data back.
+fn save_fails_and_keeps_the_previous_data(server: &TestServer, change: &str, reason: &str) {
+    let ada = ada_running(server);
     sh(&ada, "mkdir -p data && echo kept > data/note.txt");
     ada.ok(&["session", "stop", "dev"]);
     let good = latest(&ada)["id"].clone();
     assert!(good.is_string(), "the small save landed");
     ada.ok(&["session", "start", "dev"]);
-    sh(&ada, "head -c 65536 /dev/urandom > data/big.bin && echo changed > data/note.txt");
+    sh(&ada, &format!("{change} && echo changed > data/note.txt"));
     assert_eq!(ada.ok(&["session", "stop", "dev"]).trim(), "Session dev is sleeping.", "the stop completes");
     let session = ada.json(&["session", "show", "dev"]);
     let detail = session["session"]["stateDetail"].as_str().unwrap_or_default().to_string();
-    assert!(detail.contains("the last save failed"), "{session}");
+    assert!(detail.contains("the last save failed") && detail.contains(reason), "{session}");
     assert_eq!(latest(&ada)["id"], good, "the previous snapshot stays the latest");
     ada.ok(&["session", "start", "dev"]);
-    assert_eq!(sh(&ada, "cat data/note.txt; ls data"), "kept\nnote.txt\n", "the previous data came back");
+    let listed = sh(&ada, "cat data/note.txt; ls data");
+    assert_eq!(listed, "kept\nnote.txt\n", "the previous data came back");
     ada.ok(&["session", "stop", "dev"]);
 }
 
@@ -256,20 +266,8 @@ fn a_stop_whose_client_hangs_up_still_saves_and_sleeps() {
 #[test]
 fn a_save_past_a_restores_limits_fails_and_keeps_the_previous_data() {
     let server = TestServer::with_local_runtime(SandboxMode::Bwrap);
-    let ada = ada_running(&server);
-    sh(&ada, "mkdir -p data && echo kept > data/note.txt");
-    ada.ok(&["session", "stop", "dev"]);
-    let good = latest(&ada)["id"].clone();
-    ada.ok(&["session", "start", "dev"]);
-    sh(&ada, "mkdir -p data/many && cd data/many && seq 20000 | xargs touch && echo changed > ../note.txt");
-    assert_eq!(ada.ok(&["session", "stop", "dev"]).trim(), "Session dev is sleeping.", "the stop completes");
-    let session = ada.json(&["session", "show", "dev"]);
-    let detail = session["session"]["stateDetail"].as_str().unwrap_or_default().to_string();
-    assert!(detail.contains("the last save failed") && detail.contains("more than 20000 entries"), "{session}");
-    assert_eq!(latest(&ada)["id"], good, "the previous snapshot stays the latest");
-    ada.ok(&["session", "start", "dev"]);
-    assert_eq!(sh(&ada, "cat data/note.txt; ls data"), "kept\nnote.txt\n", "the previous data came back");
-    ada.ok(&["session", "stop", "dev"]);
+    let many = "mkdir -p data/many && (cd data/many && seq 20000 | xargs touch)";
+    save_fails_and_keeps_the_previous_data(&server, many, "more than 20000 entries");
 }
 
 /// `snapshot download` writes exactly the stored bytes, checks them against the snapshot's

@@ -4,7 +4,7 @@
 //! goes on, the runtime is torn down, the session says why, and the previous latest stays.
 
 use super::persist::{latest, persisting};
-use super::persist_faults::{Gated, SaveMode};
+use super::persist_faults::{gated_with_a_save, Gated, SaveMode};
 use crate::contract::harness::{expect_code, Harness};
 use burstflare_core::ports::Clock;
 use burstflare_core::time::Timestamp;
@@ -86,14 +86,8 @@ pub async fn a_stalled_save_fails_at_its_deadline_and_the_stop_goes_on(h: &Harne
 pub async fn a_save_that_never_ends_fails_at_its_deadline_on_a_clock_without_a_timer(
     h: &Harness,
 ) -> anyhow::Result<()> {
-    let (actor, session) = persisting(h).await?;
+    let (actor, session, gated, service) = gated_with_a_save(h, b"good").await?;
     let id = &session.id;
-    let gated = Gated::new(h);
-    let service = gated.service(h, Config::default());
-    service.start_session(&actor, id).await?;
-    h.runtime.write_files(id, b"good");
-    service.save_snapshot(&actor, id, None).await?;
-
     gated.set(SaveMode::Drip);
     let started = h.now();
     let refused = expect_code(service.save_snapshot(&actor, id, None).await, "save_failed");

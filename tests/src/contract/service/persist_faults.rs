@@ -12,11 +12,11 @@ use burstflare_adapters_system::testing::ManualClock;
 use burstflare_core::blob::ByteStream;
 use burstflare_core::error::PortError;
 use burstflare_core::ids::SessionId;
-use burstflare_core::model::SnapshotKind;
+use burstflare_core::model::{Session, SnapshotKind};
 use burstflare_core::ports::{AgentEndpoint, PortResult, RuntimeDriver, RuntimeSpec, RuntimeStatus};
 use burstflare_core::service::TRANSITION_TIMEOUT_SECONDS;
 use burstflare_core::values::SessionState;
-use burstflare_core::{Config, Service};
+use burstflare_core::{Actor, Config, Service};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -144,14 +144,23 @@ impl RuntimeDriver for Gated {
     }
 }
 
-pub async fn a_stop_cut_off_before_its_save_is_saved_by_reconcile(h: &Harness) -> anyhow::Result<()> {
+/// The persisting session, running on a [`Gated`] runtime, with `files` saved as its latest.
+pub(crate) async fn gated_with_a_save(
+    h: &Harness,
+    files: &[u8],
+) -> anyhow::Result<(Actor, Session, Arc<Gated>, Service)> {
     let (actor, session) = persisting(h).await?;
-    let id = &session.id;
     let gated = Gated::new(h);
     let service = gated.service(h, Config::default());
-    service.start_session(&actor, id).await?;
-    h.runtime.write_files(id, b"v1");
-    service.save_snapshot(&actor, id, None).await?;
+    service.start_session(&actor, &session.id).await?;
+    h.runtime.write_files(&session.id, files);
+    service.save_snapshot(&actor, &session.id, None).await?;
+    Ok((actor, session, gated, service))
+}
+
+pub async fn a_stop_cut_off_before_its_save_is_saved_by_reconcile(h: &Harness) -> anyhow::Result<()> {
+    let (actor, session, gated, service) = gated_with_a_save(h, b"v1").await?;
+    let id = &session.id;
     h.runtime.write_files(id, b"v2");
 
     // The server dies mid-stop: the stop's future goes while its save waits for the runtime.
