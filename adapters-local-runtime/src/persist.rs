@@ -65,9 +65,9 @@ pub(crate) async fn save(socket: &Path, secret: &str) -> PortResult<Box<dyn Byte
         .map_err(|_| unreachable("no answer in time"))?
         .map_err(unreachable)?;
     if response.status() != http::StatusCode::OK {
-        let status = response.status();
+        let (status, reason) = (response.status(), refusal(response.into_body()).await);
         conn.abort();
-        return Err(PortError::Other(format!("the agent refused to archive ({status})")));
+        return Err(PortError::Other(format!("the agent refused to archive ({status}): {reason}")));
     }
     Ok(Box::new(AgentArchive { body: response.into_body(), hasher: Sha256::new(), verified: false, conn }))
 }
@@ -153,14 +153,19 @@ async fn restore_now(socket: &Path, secret: &str, archive: &mut dyn ByteStream) 
     pumped?;
     let response = response.map_err(|e| other("the agent did not take the archive", e))?;
     let status = response.status();
-    let body = Limited::new(response.into_body(), 64 * 1024).collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let reason = refusal(response.into_body()).await;
     conn.abort();
     if status.is_success() {
         return Ok(());
     }
-    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let reason = answer["error"].as_str().unwrap_or("no reason given");
     Err(PortError::Other(format!("the agent refused the archive ({status}): {reason}")))
+}
+
+/// The reason in an agent's error answer (`{"error": …}`, read up to 64 KiB).
+async fn refusal(body: Incoming) -> String {
+    let body = Limited::new(body, 64 * 1024).collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    answer["error"].as_str().unwrap_or("no reason given").to_string()
 }
 
 /// A request body fed by a channel (an error frame breaks the request off).

@@ -2,8 +2,10 @@
 //! bubblewrap sandbox), the real `burstflare` binary and the real OpenSSH client. A file written
 //! through `ssh` into a persisted path is saved when the session stops and restored when it starts
 //! on a fresh workspace (its folder removed on the host, as a new machine would have it), also
-//! across a server restart; `snapshot save` and `snapshot restore` work on a running session; and
-//! an uploaded archive that tries to leave the workspace is refused on restore, changing nothing.
+//! across a server restart; `snapshot save` and `snapshot restore` work on a running session; an
+//! uploaded archive that tries to leave the workspace is refused on restore, changing nothing; a
+//! save that fails (over the snapshot limit, or past a restore's limits) keeps the previous data;
+//! a stop whose client hangs up still saves; and `snapshot download`/`delete` move the very bytes.
 //!
 //! All but the first also run against the Worker under `wrangler dev` with real containers
 //! (`scripts/test-worker`), where a start is a new container and the archive travels through the
@@ -134,34 +136,62 @@ fn a_persisted_file_comes_back_after_stop_and_start() {
 fn a_failed_save_keeps_the_previous_data_and_says_why() {
     let limit = burstflare_core::Config { snapshot_limit_bytes: 16 * 1024, ..Default::default() };
     let server = TestServer::with_local_runtime_and(SandboxMode::Bwrap, limit);
-    let ada = ada_running(&server);
+    save_fails_and_keeps_the_previous_data(&server, "head -c 65536 /dev/urandom > data/big.bin", "");
+}
+
+/// Saves `data/note.txt` on a stop, then runs `change` in the session (which must make the next
+/// save fail) and stops again: the stop completes, the session says the save failed (and
+/// `reason`), the previous snapshot stays the latest and the next start brings its data back.
+fn save_fails_and_keeps_the_previous_data(server: &TestServer, change: &str, reason: &str) {
+    let ada = ada_running(server);
     sh(&ada, "mkdir -p data && echo kept > data/note.txt");
     ada.ok(&["session", "stop", "dev"]);
     let good = latest(&ada)["id"].clone();
     assert!(good.is_string(), "the small save landed");
     ada.ok(&["session", "start", "dev"]);
-    sh(&ada, "head -c 65536 /dev/urandom > data/big.bin && echo changed > data/note.txt");
+    sh(&ada, &format!("{change} && echo changed > data/note.txt"));
     assert_eq!(ada.ok(&["session", "stop", "dev"]).trim(), "Session dev is sleeping.", "the stop completes");
     let session = ada.json(&["session", "show", "dev"]);
     let detail = session["session"]["stateDetail"].as_str().unwrap_or_default().to_string();
-    assert!(detail.contains("the last save failed"), "{session}");
+    assert!(detail.contains("the last save failed") && detail.contains(reason), "{session}");
     assert_eq!(latest(&ada)["id"], good, "the previous snapshot stays the latest");
     ada.ok(&["session", "start", "dev"]);
-    assert_eq!(sh(&ada, "cat data/note.txt; ls data"), "kept\nnote.txt\n", "the previous data came back");
+    let listed = sh(&ada, "cat data/note.txt; ls data");
+    assert_eq!(listed, "kept\nnote.txt\n", "the previous data came back");
     ada.ok(&["session", "stop", "dev"]);
 }
 
-/// `POST /api/admin/reconcile` as Ada (her workspace's owner), over plain HTTP.
-fn reconcile(server: &TestServer, ada: &User) -> serde_json::Value {
-    use std::io::{Read, Write};
+/// Sends `POST path` as Ada over plain HTTP; the connection, for reading the answer or hanging up.
+fn post(server: &TestServer, ada: &User, path: &str) -> std::net::TcpStream {
+    use std::io::Write;
     let addr = server.url().trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     let token = ada.config_field("token");
     let request = format!(
-        "POST /api/admin/reconcile HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
          Content-Length: 0\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).unwrap();
+    stream
+}
+
+/// Polls the session until it is in `state` (up to about `seconds`); the last state seen.
+fn wait_for_state(ada: &User, state: &str, seconds: u64) -> serde_json::Value {
+    let mut seen = ada.json(&["session", "show", "dev"])["session"]["state"].clone();
+    for _ in 0..seconds * 4 {
+        if seen == state {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        seen = ada.json(&["session", "show", "dev"])["session"]["state"].clone();
+    }
+    seen
+}
+
+/// `POST /api/admin/reconcile` as Ada (her workspace's owner), over plain HTTP.
+fn reconcile(server: &TestServer, ada: &User) -> serde_json::Value {
+    use std::io::Read;
+    let mut stream = post(server, ada, "/api/admin/reconcile");
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
@@ -180,15 +210,7 @@ fn reconciles_idle_sleep_saves_the_persisted_paths() {
     sh(&ada, "mkdir -p data && echo kept > data/note.txt");
     std::thread::sleep(std::time::Duration::from_secs(3));
     let report = reconcile(&server, &ada);
-    let mut state = ada.json(&["session", "show", "dev"])["session"]["state"].clone();
-    for _ in 0..40 {
-        if state == "sleeping" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(250));
-        state = ada.json(&["session", "show", "dev"])["session"]["state"].clone();
-    }
-    assert_eq!(state, "sleeping", "{report}");
+    assert_eq!(wait_for_state(&ada, "sleeping", 10), "sleeping", "{report}");
     assert_eq!(latest(&ada)["kind"], "automatic", "saved before the sleep");
     assert_eq!(ada.ok(&["session", "start", "dev"]).trim(), "Session dev is running.");
     assert_eq!(sh(&ada, "cat data/note.txt"), "kept\n");
@@ -216,4 +238,76 @@ fn an_uploaded_archive_that_leaves_the_workspace_is_refused_on_restore() {
         );
     }
     ada.ok(&["session", "stop", "dev"]);
+}
+
+/// A client that hangs up while its stop is saving cuts nothing off: the save and the teardown
+/// run to their end, and the next start has the files.
+#[test]
+fn a_stop_whose_client_hangs_up_still_saves_and_sleeps() {
+    let server = TestServer::with_local_runtime(SandboxMode::Bwrap);
+    let ada = ada_running(&server);
+    sh(&ada, "mkdir -p data && head -c 67108864 /dev/urandom > data/big.bin && echo kept > data/note.txt");
+    let id = ada.json(&["session", "show", "dev"])["session"]["id"].as_str().unwrap().to_string();
+    let stream = post(&server, &ada, &format!("/api/sessions/{id}/stop"));
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    stream.shutdown(std::net::Shutdown::Both).unwrap();
+    drop(stream);
+    assert_eq!(wait_for_state(&ada, "sleeping", 60), "sleeping", "the stop went on without its client");
+    let saved = latest(&ada);
+    assert!(saved["bytes"].as_u64().unwrap_or(0) > 64 << 20, "the whole save landed: {saved}");
+    ada.ok(&["session", "start", "dev"]);
+    assert_eq!(sh(&ada, "cat data/note.txt; stat -c %s data/big.bin"), "kept\n67108864\n");
+    ada.ok(&["session", "stop", "dev"]);
+}
+
+/// Anything a save stores can be restored: persisted paths past a restore's limits (more entries
+/// than it takes) fail the save with the reason, before anything is stored; the previous snapshot
+/// stays the latest and the next start brings its data back.
+#[test]
+fn a_save_past_a_restores_limits_fails_and_keeps_the_previous_data() {
+    let server = TestServer::with_local_runtime(SandboxMode::Bwrap);
+    let many = "mkdir -p data/many && (cd data/many && seq 20000 | xargs touch)";
+    save_fails_and_keeps_the_previous_data(&server, many, "more than 20000 entries");
+}
+
+/// `snapshot download` writes exactly the stored bytes, checks them against the snapshot's
+/// SHA-256 and keeps nothing when they differ (the stored object altered here); `snapshot delete`
+/// removes the record and its object.
+#[test]
+fn snapshots_download_with_their_digest_checked_and_delete_with_their_object() {
+    let server = TestServer::start();
+    let ada = ada_running(&server);
+    let work = tempfile::tempdir().unwrap();
+    let archive: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let upload = work.path().join("work.tar.zst");
+    std::fs::write(&upload, &archive).unwrap();
+    let uploaded = ada.json(&["snapshot", "upload", "dev", upload.to_str().unwrap()])["snapshot"].clone();
+    let id = uploaded["id"].as_str().unwrap().to_string();
+    let sha256 = format!("sha256:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&archive)));
+    assert_eq!(uploaded["sha256"], sha256.as_str());
+
+    let out = work.path().join("out.tar.zst");
+    let downloaded = ada.json(&["snapshot", "download", "dev", &id, "-o", out.to_str().unwrap()]);
+    assert_eq!((downloaded["bytes"].as_u64(), downloaded["sha256"].as_str()), (Some(300_000), Some(sha256.as_str())));
+    assert_eq!(std::fs::read(&out).unwrap(), archive, "the very bytes");
+
+    // The stored object altered behind the record's back (its last byte): refused, nothing kept.
+    let object = server.data_dir().join("blobs").join(uploaded["objectKey"].as_str().unwrap());
+    let mut stored = std::fs::read(&object).unwrap();
+    let last = stored.len() - 1;
+    stored[last] ^= 0xff;
+    std::fs::write(&object, &stored).unwrap();
+    let bad = work.path().join("bad.tar.zst");
+    let refused = ada.fails(&["snapshot", "download", "dev", &id, "-o", bad.to_str().unwrap()]);
+    assert!(refused.contains("digest_mismatch"), "{refused}");
+    assert!(!bad.exists() && !bad.with_extension("partial").exists(), "nothing kept");
+
+    let deleted = ada.ok(&["snapshot", "delete", "dev", &id]);
+    assert!(deleted.contains(&format!("Deleted snapshot {id}")), "{deleted}");
+    let list = ada.json(&["snapshot", "list", "dev"]);
+    assert!(list["snapshots"].as_array().unwrap().iter().all(|s| s["id"] != id.as_str()), "{list}");
+    assert!(list["latestSnapshotId"].is_null(), "{list}");
+    assert!(!object.exists(), "its object went");
+    let gone = ada.fails(&["snapshot", "download", "dev", &id, "-o", bad.to_str().unwrap()]);
+    assert!(gone.contains("snapshot_not_found"), "{gone}");
 }

@@ -118,3 +118,46 @@ async fn persisted_paths_round_trip_and_hostile_archives_change_nothing() {
 fn dir_has(dir: &Path, name: &str) -> bool {
     dir.join(name).exists()
 }
+
+/// Anything a save stores can be restored: persisted paths past a restore's limits (here one
+/// entry too many) are refused with the reason before an archive begins, the archiver itself stops
+/// at the same limit, and the previous archive still restores the earlier data.
+#[tokio::test]
+async fn persisted_paths_past_a_restores_limits_are_not_archived() {
+    use burstflare_containers::agent::persist::write_archive;
+    use burstflare_containers::agent::persist_limits::persist_limits;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.persisted_paths = vec!["data".into()];
+    let ws = config.workspace.clone();
+    fs::create_dir_all(ws.join("data")).unwrap();
+    fs::write(ws.join("data/note.txt"), "kept").unwrap();
+    let agent = TestAgent::start(dir, config).await;
+    let (good, _) = save(&agent).await;
+
+    // `data` itself and its note are two entries: this many more files is one past the limit.
+    let many = ws.join("data/many");
+    fs::create_dir(&many).unwrap();
+    for i in 0..persist_limits().max_entries - 2 {
+        fs::File::create(many.join(i.to_string())).unwrap();
+    }
+    fs::write(ws.join("data/note.txt"), "changed").unwrap();
+    let (status, _, body) = agent.try_request(Method::GET, "/persist", Some(SECRET), common::empty()).await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("persist_too_large")));
+    assert!(body["error"].as_str().unwrap().contains("more than 20000 entries"), "{body}");
+    let stopped = write_archive(&ws, &["data".to_string()], &mut std::io::sink()).unwrap_err();
+    assert_eq!(stopped.kind(), std::io::ErrorKind::InvalidData, "{stopped}");
+
+    // One fewer fits, and what it stores restores.
+    fs::remove_file(many.join("0")).unwrap();
+    let (fits, _) = save(&agent).await;
+    let (status, body) = restore(&agent, fits).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, body) = restore(&agent, good).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(fs::read_to_string(ws.join("data/note.txt")).unwrap(), "kept", "the earlier data came back");
+    assert!(!many.exists());
+    agent.shutdown().await.unwrap();
+}

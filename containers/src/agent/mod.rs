@@ -7,6 +7,7 @@ mod bundle_upload;
 mod http;
 pub mod log;
 pub mod persist;
+pub mod persist_limits;
 pub mod persist_restore;
 mod preview;
 mod process;

@@ -7,9 +7,11 @@
 //! archive began since. An archive is written under the restore lock, so it never walks a
 //! workspace a restore is replacing. Symlinks that would
 //! point out of the workspace (a virtualenv's `python -> /usr/bin/python3`) are left out, since a
-//! restore refuses them; sockets and fifos too.
+//! restore refuses them; sockets and fifos too. Paths past a restore's limits are refused before
+//! the archive begins (see `persist_limits`), so a save never stores what cannot come back.
 
 use super::http::Body;
+use super::persist_limits::{check_archive_size, is_over_limit, Budget, Entry};
 use super::Agent;
 use burstflare_core::bundle::symlink_stays_inside;
 use bytes::Bytes;
@@ -34,9 +36,27 @@ pub const CONTENT_TYPE: &str = "application/zstd";
 /// Bytes gathered before a chunk goes out.
 const CHUNK: usize = 64 * 1024;
 
-pub(crate) fn get(agent: Arc<Agent>) -> Response<Body> {
-    let (tx, rx) = mpsc::channel(4);
+pub(crate) async fn get(agent: Arc<Agent>) -> Response<Body> {
     let (root, paths) = (agent.config.workspace.clone(), agent.config.persisted_paths.clone());
+    let (at, of) = (root.clone(), paths.clone());
+    match tokio::task::spawn_blocking(move || measure(&at, &of)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) if is_over_limit(&e) => {
+            tracing::warn!(reason = %e, "the persisted paths are past a restore's limits; not archived");
+            return super::http::error(StatusCode::UNPROCESSABLE_ENTITY, "persist_too_large", &e.to_string());
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "could not read the persisted paths");
+            let why = format!("could not read the persisted paths: {e}");
+            return super::http::error(StatusCode::INTERNAL_SERVER_ERROR, "persist_unreadable", &why);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the measuring task failed");
+            let why = "could not read the persisted paths";
+            return super::http::error(StatusCode::INTERNAL_SERVER_ERROR, "persist_unreadable", why);
+        }
+    }
+    let (tx, rx) = mpsc::channel(4);
     let number = {
         let mut last = last_archive(&agent);
         *last = (last.0 + 1, None);
@@ -45,19 +65,17 @@ pub(crate) fn get(agent: Arc<Agent>) -> Response<Body> {
     tokio::task::spawn_blocking(move || {
         // Not while a restore replaces the persisted paths (nor alongside another archive).
         let _restore = agent.persist_lock.blocking_lock();
-        let mut out = FrameWriter { tx, buffer: Vec::with_capacity(CHUNK), hasher: Sha256::new() };
-        match write_archive(&root, &paths, &mut out).and_then(|skipped| out.finish().map(|d| (skipped, d))) {
-            Ok((skipped, digest)) => {
-                let mut last = last_archive(&agent);
-                if last.0 == number {
-                    last.1 = Some(digest);
-                }
-                drop(last);
-                match skipped {
-                    0 => tracing::info!("persisted paths archived"),
-                    _ => tracing::warn!(skipped, "persisted paths archived without links out of the workspace"),
-                }
+        let mut out = FrameWriter { tx, buffer: Vec::with_capacity(CHUNK), hasher: Sha256::new(), sent: 0 };
+        // Recorded before the trailer goes out, so a reader that asks right after its end gets it.
+        let record = |digest: &str| {
+            let mut last = last_archive(&agent);
+            if last.0 == number {
+                last.1 = Some(digest.to_string());
             }
+        };
+        match write_archive(&root, &paths, &mut out).and_then(|skipped| out.finish(record).map(|()| skipped)) {
+            Ok(0) => tracing::info!("persisted paths archived"),
+            Ok(skipped) => tracing::warn!(skipped, "persisted paths archived without links out of the workspace"),
             Err(e) => tracing::warn!(error = %e, "archiving the persisted paths failed; the stream ends unsigned"),
         }
     });
@@ -87,19 +105,43 @@ pub(crate) fn last_digest(agent: &Agent, query: Option<&str>) -> Response<Body> 
 }
 
 /// Archives `paths` (relative to `root`, `""` for all of it) into `out`; returns how many links
-/// out of the root were left out.
+/// out of the root were left out. Past a restore's limits it stops with `InvalidData` (the reason).
 pub fn write_archive(root: &Path, paths: &[String], out: &mut impl Write) -> io::Result<u64> {
     let mut builder = tar::Builder::new(zstd::Encoder::new(out, 3)?);
     builder.follow_symlinks(false);
+    let mut budget = Budget::new();
+    let skipped = each_entry(root, paths, &mut |name, full, entry| {
+        budget.take(name, entry)?;
+        match entry {
+            Entry::Dir => builder.append_dir(name, full),
+            Entry::File(_) | Entry::Link => builder.append_path_with_name(full, name),
+        }
+    })?;
+    builder.into_inner()?.finish()?;
+    Ok(skipped)
+}
+
+/// Walks the persisted paths as [`write_archive`] would, without reading a file: `InvalidData`
+/// with the reason when a restore would not take them.
+pub fn measure(root: &Path, paths: &[String]) -> io::Result<()> {
+    let mut budget = Budget::new();
+    each_entry(root, paths, &mut |name, _, entry| budget.take(name, entry)).map(drop)
+}
+
+/// What an archive entry visitor gets: its archive name, its full path and what it is.
+type Visit<'a> = dyn FnMut(&Path, &Path, Entry) -> io::Result<()> + 'a;
+
+/// Calls `visit` for every entry to archive under the persisted paths, in a stable order; returns
+/// how many links out of the root were left out.
+fn each_entry(root: &Path, paths: &[String], visit: &mut Visit<'_>) -> io::Result<u64> {
     let mut skipped = 0;
     for path in paths {
         let name = Path::new(path);
         if through_symlink(root, name) {
             return Err(io::Error::other(format!("the persisted path {path} goes through a symlink")));
         }
-        add(&mut builder, root, name, &mut skipped)?;
+        walk(root, name, &mut skipped, visit)?;
     }
-    builder.into_inner()?.finish()?;
     Ok(skipped)
 }
 
@@ -113,7 +155,7 @@ pub(crate) fn through_symlink(root: &Path, name: &Path) -> bool {
     })
 }
 
-fn add<W: Write>(builder: &mut tar::Builder<W>, root: &Path, name: &Path, skipped: &mut u64) -> io::Result<()> {
+fn walk(root: &Path, name: &Path, skipped: &mut u64, visit: &mut Visit<'_>) -> io::Result<()> {
     let full = root.join(name);
     let meta = match fs::symlink_metadata(&full) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -122,19 +164,19 @@ fn add<W: Write>(builder: &mut tar::Builder<W>, root: &Path, name: &Path, skippe
     let kind = meta.file_type();
     if kind.is_dir() {
         if !name.as_os_str().is_empty() {
-            builder.append_dir(name, &full)?;
+            visit(name, &full, Entry::Dir)?;
         }
         let mut children = fs::read_dir(&full)?.map(|e| e.map(|e| e.file_name())).collect::<io::Result<Vec<_>>>()?;
         children.sort();
         for child in children {
-            add(builder, root, &name.join(child), skipped)?;
+            walk(root, &name.join(child), skipped, visit)?;
         }
     } else if kind.is_file() {
-        builder.append_path_with_name(&full, name)?;
+        visit(name, &full, Entry::File(meta.len()))?;
     } else if kind.is_symlink() {
         let target = fs::read_link(&full)?;
         match (name.to_str(), target.to_str()) {
-            (Some(n), Some(t)) if symlink_stays_inside(n, t) => builder.append_path_with_name(&full, name)?,
+            (Some(n), Some(t)) if symlink_stays_inside(n, t) => visit(name, &full, Entry::Link)?,
             _ => *skipped += 1,
         }
     }
@@ -146,6 +188,7 @@ struct FrameWriter {
     tx: mpsc::Sender<Frame<Bytes>>,
     buffer: Vec<u8>,
     hasher: Sha256,
+    sent: u64,
 }
 
 impl FrameWriter {
@@ -153,14 +196,14 @@ impl FrameWriter {
         self.tx.blocking_send(frame).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the reader went away"))
     }
 
-    /// The last bytes, then the digest trailer; returns the digest.
-    fn finish(&mut self) -> io::Result<String> {
+    /// The last bytes, then `record` of the digest, then the digest trailer.
+    fn finish(&mut self, record: impl FnOnce(&str)) -> io::Result<()> {
         self.flush()?;
         let digest = format!("sha256:{}", hex::encode(self.hasher.clone().finalize()));
         let mut trailers = http::HeaderMap::new();
         trailers.insert(DIGEST_TRAILER, digest.parse().map_err(io::Error::other)?);
-        self.send(Frame::trailers(trailers))?;
-        Ok(digest)
+        record(&digest);
+        self.send(Frame::trailers(trailers))
     }
 }
 
@@ -178,6 +221,8 @@ impl Write for FrameWriter {
             return Ok(());
         }
         let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK));
+        self.sent += chunk.len() as u64;
+        check_archive_size(self.sent)?;
         self.hasher.update(&chunk);
         self.send(Frame::data(Bytes::from(chunk)))
     }

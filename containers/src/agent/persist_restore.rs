@@ -1,16 +1,17 @@
 //! `PUT /persist`: replaces the persisted paths with an archive made by `GET /persist` (tar +
 //! zstd). The body is streamed to a file in the state folder, then checked in full with the
 //! bundle rules (the core's tar inspector: no absolute names, no `..`, no link out of the root,
-//! only files, directories and links, the bundle limits) and every entry must lie inside a
-//! persisted path; only then are those paths removed and the archive unpacked (each entry checked
-//! again). A refused archive changes nothing.
+//! only files, directories and links, the limits of `persist_limits`, which a save enforces too)
+//! and every entry must lie inside a persisted path; only then are those paths removed and the
+//! archive unpacked (each entry checked again). A refused archive changes nothing.
 
 use super::bundle::{unpack_tar, UnpackError};
 use super::bundle_upload::receive;
 use super::http::{error, json, Body};
 use super::persist::through_symlink;
+use super::persist_limits::{max_archive_bytes, persist_limits};
 use super::Agent;
-use burstflare_core::bundle::{Limits, TarInspector};
+use burstflare_core::bundle::TarInspector;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use std::fs::{self, File};
@@ -21,7 +22,7 @@ use std::sync::Arc;
 pub(crate) async fn put(agent: Arc<Agent>, req: Request<Incoming>) -> Response<Body> {
     let _one_at_a_time = agent.persist_lock.lock().await;
     let partial = agent.config.state_dir.join("persist.part");
-    if let Err(e) = receive(req.into_body(), &partial, Limits::default().max_unpacked_bytes, "persist").await {
+    if let Err(e) = receive(req.into_body(), &partial, max_archive_bytes(&persist_limits()), "persist").await {
         let _ = tokio::fs::remove_file(&partial).await;
         return e;
     }
@@ -74,7 +75,7 @@ fn decoder(archive: &Path) -> Result<impl Read, UnpackError> {
 /// The whole archive through the core's tar checks, and every name inside a persisted path.
 fn inspect(archive: &Path, allowed: &dyn Fn(&Path) -> bool) -> Result<u64, UnpackError> {
     let corrupt = |e: io::Error| UnpackError::Refused(format!("the archive is corrupt: {e}"));
-    let mut tee = Tee { inner: decoder(archive)?, inspector: TarInspector::new(Limits::default()), failed: None };
+    let mut tee = Tee { inner: decoder(archive)?, inspector: TarInspector::new(persist_limits()), failed: None };
     let names: io::Result<Vec<PathBuf>> = {
         let mut listing = tar::Archive::new(&mut tee);
         let entries = listing.entries();

@@ -23,7 +23,7 @@ pub(crate) async fn handle(agent: Arc<Agent>, req: Request<Incoming>) -> Respons
         (&Method::GET, "/terminal") => terminal::open(agent, req),
         (&Method::GET, "/ssh") => ssh_route::open(agent, req),
         (&Method::PUT, "/bundle") => bundle_upload::put(agent, req).await,
-        (&Method::GET, "/persist") => persist::get(agent),
+        (&Method::GET, "/persist") => persist::get(agent).await,
         (&Method::GET, "/persist/digest") => persist::last_digest(&agent, req.uri().query()),
         (&Method::PUT, "/persist") => persist_restore::put(agent, req).await,
         (&Method::POST, "/shutdown") => {

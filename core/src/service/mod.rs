@@ -8,6 +8,7 @@ mod device;
 mod maintenance;
 mod members;
 mod persist;
+mod persist_deadline;
 mod report;
 mod runtime_access;
 mod runtime_connect;
@@ -30,7 +31,7 @@ pub use runtime_connect::{
     RuntimeCaller, RuntimeConnection, RuntimeUse, SshInfo, ACTIVITY_WRITE_SECONDS, PREVIEW_LINK_SECONDS,
     PREVIEW_PASS_SECONDS,
 };
-pub use session_reconcile::SessionSweep;
+pub use session_reconcile::{SessionSweep, TRANSITION_TIMEOUT_SECONDS};
 pub use sessions::{SessionView, RUNTIME_SECONDS};
 pub use snapshot_uploads::GrantUpload;
 pub use snapshots::{SnapshotList, ORPHAN_GRACE_SECONDS, SNAPSHOT_BYTES, SNAPSHOT_GRANT_PREFIX};
@@ -71,6 +72,9 @@ pub struct Config {
     /// When set, the snapshot bytes every workspace may keep, whatever its plan (single-tenant
     /// servers, tests); otherwise the plan's `max_snapshot_bytes`.
     pub snapshot_quota_bytes: Option<u64>,
+    /// The longest one save of a session's persisted paths may take (retries included); past
+    /// it the save fails visibly and the stop goes on.
+    pub save_timeout_seconds: i64,
 }
 
 impl Default for Config {
@@ -89,6 +93,7 @@ impl Default for Config {
             runtime_token_ttl_seconds: 5 * 60,
             snapshot_limit_bytes: 512 * 1024 * 1024,
             snapshot_quota_bytes: None,
+            save_timeout_seconds: 10 * 60,
         }
     }
 }

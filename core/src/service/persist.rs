@@ -4,8 +4,10 @@
 //! one-time grant into the blob store, the size limit enforced and the digest computed as it
 //! streams; the session's latest pointer moves only in the batch that records a complete upload,
 //! so a failed save leaves the previous latest, and the session keeps the reason (its state
-//! detail and an event). Storage and runtime outages are retried a few times with a short backoff.
+//! detail and an event). Storage and runtime outages are retried a few times with a short backoff,
+//! all within the save's deadline (`Config::save_timeout_seconds`), past which it fails the same way.
 
+use super::persist_deadline::SaveDeadline;
 use super::snapshot_uploads::{GrantUpload, ARCHIVE_CONTENT_TYPE};
 use super::{Actor, Service};
 use crate::blob::{ByteStream, VerifiedBody};
@@ -29,13 +31,23 @@ fn not_running() -> Error {
     Error::new(Code::SessionNotRunning, "The session is not running; start it first")
 }
 
-/// The runtime's archive as an upload body: its failures are the body's (the reason kept).
-struct RuntimeArchive(Box<dyn ByteStream>);
+/// The runtime's archive as an upload body: its failures are the body's (the reason kept), and
+/// it breaks off once the save's deadline passed.
+struct RuntimeArchive<'a> {
+    archive: Box<dyn ByteStream>,
+    deadline: SaveDeadline<'a>,
+}
 
 #[async_trait]
-impl ByteStream for RuntimeArchive {
+impl ByteStream for RuntimeArchive<'_> {
     async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
-        self.0.next_chunk().await.map_err(|e| PortError::BodyRead(format!("the runtime's archive broke off: {e}")))
+        if self.deadline.passed() {
+            return Err(PortError::BodyRead(self.deadline.reason()));
+        }
+        self.archive
+            .next_chunk()
+            .await
+            .map_err(|e| PortError::BodyRead(format!("the runtime's archive broke off: {e}")))
     }
 }
 
@@ -69,9 +81,22 @@ impl Service {
         if !self.persists(&stopping).await? {
             return Ok(stopping);
         }
-        match self.save_from_runtime(&stopping, "automatic".into(), SnapshotKind::Automatic, None).await {
-            Ok(_) => Ok(stopping),
-            Err(e) => self.system_transition(&stopping, SessionCommand::SaveFailed(save_reason(&e))).await,
+        let Err(e) = self.save_from_runtime(&stopping, "automatic".into(), SnapshotKind::Automatic, None).await else {
+            return Ok(stopping);
+        };
+        match self.system_transition(&stopping, SessionCommand::SaveFailed(save_reason(&e))).await {
+            // Deleted while it saved: the delete won (and stopped the runtime).
+            Err(lost) if lost.code == Code::SessionChanged => {
+                let now = self.ports.sessions.get(&stopping.workspace_id, &stopping.id).await?;
+                match now {
+                    None => Err(super::sessions::session_not_found()),
+                    Some(s) if s.state == SessionState::Deleted => {
+                        Err(Error::new(Code::SessionDeleted, "Session deleted while it was saving"))
+                    }
+                    Some(_) => Err(lost),
+                }
+            }
+            other => other,
         }
     }
 
@@ -115,27 +140,37 @@ impl Service {
         actor: Option<&Actor>,
     ) -> Result<Snapshot> {
         let runtime = self.runtime()?;
-        let (_, secret) = self.begin_runtime_snapshot(session, label, kind, actor).await?;
-        let mut attempt = 1;
-        loop {
-            match self.save_once(runtime.as_ref(), session, &secret).await {
-                Err(e) if attempt < SAVE_ATTEMPTS && e.kind() == ErrorKind::Unavailable => {
-                    self.ports.clock.pause(SAVE_BACKOFF_MILLIS << (attempt - 1)).await;
-                    attempt += 1;
+        let deadline = SaveDeadline::new(self.ports.clock.as_ref(), self.config.save_timeout_seconds);
+        let save = async {
+            let (_, secret) = self.begin_runtime_snapshot(session, label, kind, actor).await?;
+            let mut attempt = 1;
+            loop {
+                match self.save_once(runtime.as_ref(), session, &secret, deadline).await {
+                    Err(e) if attempt < SAVE_ATTEMPTS && e.kind() == ErrorKind::Unavailable && !deadline.passed() => {
+                        self.ports.clock.pause(SAVE_BACKOFF_MILLIS << (attempt - 1)).await;
+                        attempt += 1;
+                    }
+                    other => return other,
                 }
-                other => return other,
             }
-        }
+        };
+        deadline.run(save).await
     }
 
-    async fn save_once(&self, runtime: &dyn RuntimeDriver, session: &Session, secret: &Secret) -> Result<Snapshot> {
+    async fn save_once(
+        &self,
+        runtime: &dyn RuntimeDriver,
+        session: &Session,
+        secret: &Secret,
+        deadline: SaveDeadline<'_>,
+    ) -> Result<Snapshot> {
         let archive = runtime.save(&session.id).await.map_err(|e| match e {
             PortError::Unavailable(_) => {
                 Error::new(Code::AgentUnreachable, "The session's runtime could not be reached").with_source(e)
             }
             other => Error::new(Code::SaveFailed, format!("the runtime could not save: {other}")),
         })?;
-        let mut archive = RuntimeArchive(archive);
+        let mut archive = RuntimeArchive { archive, deadline };
         match self.upload_through_grant(secret.expose(), ARCHIVE_CONTENT_TYPE, None, &mut archive).await? {
             GrantUpload::Snapshot(snapshot) => Ok(snapshot),
             GrantUpload::Bundle { .. } => Err(Error::internal("a snapshot grant stored a bundle")),

@@ -1,7 +1,8 @@
 //! What reconcile does to sessions, across the deployment or within one workspace: it sleeps
 //! running sessions idle past their template's idle timeout (never the others; their persisted
 //! paths saved first), marks as `failed`
-//! the sessions whose runtime died or never became healthy, finishes stops that were cut off, and
+//! the sessions whose runtime died or never became healthy, finishes stops that were cut off
+//! (saving the persisted paths first while the runtime still runs), and
 //! purges deleted sessions and sleeping ones past their sleep TTL, with their events and snapshots
 //! (records in the batch, objects after it), then sweeps unfinished and orphaned snapshots. Every
 //! step is a guarded transition, so running it twice, or beside user requests, changes nothing twice.
@@ -118,16 +119,29 @@ impl Service {
                 self.system_transition(&session, SessionCommand::Fail(reason)).await?;
                 sweep.failed += 1;
             }
-            (SessionState::Stopping, _) if stuck => {
+            (SessionState::Stopping, status) if self.stop_is_stuck(&session, now) => {
+                // Cut off before its save finished (a killed server): the runtime still holds the
+                // files, so they are saved now; a failed save is recorded before the teardown.
+                let stopping = match status {
+                    RuntimeStatus::Running { .. } => self.save_before_stop(session).await?,
+                    RuntimeStatus::Stopped => session,
+                };
                 if let Some(runtime) = &self.ports.runtime {
-                    runtime.stop(&session.id).await?;
+                    runtime.stop(&stopping.id).await?;
                 }
-                self.system_transition(&session, SessionCommand::Stopped).await?;
+                self.system_transition(&stopping, SessionCommand::Stopped).await?;
                 sweep.recovered += 1;
             }
             _ => {}
         }
         Ok(())
+    }
+
+    /// A stop is cut off once it has been `stopping` longer than a save may take (its deadline)
+    /// plus the transition timeout, so reconcile never tears down a runtime whose save still runs.
+    fn stop_is_stuck(&self, session: &Session, now: Timestamp) -> bool {
+        let allowed = self.config.save_timeout_seconds.saturating_add(TRANSITION_TIMEOUT_SECONDS);
+        session.updated_at.plus_seconds(allowed) <= now
     }
 
     /// Removes the session with its events and snapshots (guarded by the version read), then the

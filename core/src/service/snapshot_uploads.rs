@@ -218,6 +218,14 @@ impl Service {
                 "The body's SHA-256 is not the expected one; nothing was stored",
             ));
         }
+        // Deleted while the content streamed (a save racing a delete): the delete wins, and the
+        // object goes; a delete that lands after this read leaves content that the session's
+        // purge removes with it.
+        let current_session = self.ports.sessions.get(&session.workspace_id, &session.id).await?;
+        if current_session.is_none_or(|s| s.state == SessionState::Deleted) {
+            self.discard_object(&key).await;
+            return Err(Error::new(Code::SessionDeleted, "Session deleted while its snapshot was uploading"));
+        }
         let now = self.now();
         let content = SnapshotContent {
             key: key.clone(),

@@ -92,6 +92,11 @@ struct Args {
     #[arg(long, env = "BURSTFLARE_SNAPSHOT_LIMIT_MIB", default_value_t = 512,
           value_parser = clap::value_parser!(u64).range(1..=1024 * 1024))]
     snapshot_limit_mib: u64,
+    /// The longest one save of a session's persisted paths may take (retries included), in
+    /// seconds; past it the save fails visibly and the stop goes on.
+    #[arg(long, env = "BURSTFLARE_SAVE_TIMEOUT_SECONDS", default_value_t = 600,
+          value_parser = clap::value_parser!(i64).range(1..=24 * 3600))]
+    save_timeout_seconds: i64,
     #[command(subcommand)]
     command: Option<ServerCommand>,
 }
@@ -133,7 +138,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         },
         preview_domain: args.preview_domain,
         local_runtime: Some(local_runtime),
-        service: burstflare_core::Config { snapshot_limit_bytes: args.snapshot_limit_mib << 20, ..Default::default() },
+        service: burstflare_core::Config {
+            snapshot_limit_bytes: args.snapshot_limit_mib << 20,
+            save_timeout_seconds: args.save_timeout_seconds,
+            ..Default::default()
+        },
         ..ServerConfig::default()
     };
     let server = start_with_signal(config, shutdown_signal()).await.context("starting the server")?;

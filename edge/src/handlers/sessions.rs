@@ -96,12 +96,32 @@ fn in_background(state: AppState, starting: Session) {
     worker::wasm_bindgen_futures::spawn_local(boot);
 }
 
+/// Runs `work` to its end even when the client goes away. Natively it runs on a task of its own,
+/// since hyper drops a handler's future when its connection closes, which would cut a stop's save
+/// off halfway and leave the session `stopping`; the handler only waits for it. In the Worker the
+/// request's own invocation runs it.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) async fn to_completion<T: Send + 'static>(work: impl std::future::Future<Output = T> + Send + 'static) -> T {
+    match tokio::spawn(work).await {
+        Ok(done) => done,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Cancelled only when the runtime shuts down, which ends this handler too.
+        Err(_) => std::future::pending().await,
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) async fn to_completion<T>(work: impl std::future::Future<Output = T>) -> T {
+    work.await
+}
+
 pub async fn stop(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<SessionResponse>> {
-    let session = state.service.stop_session(&actor, &SessionId::from_raw(id)).await?;
+    let service = state.service.clone();
+    let session = to_completion(async move { service.stop_session(&actor, &SessionId::from_raw(id)).await }).await?;
     answer(&state, session).await
 }
 
@@ -110,7 +130,9 @@ pub async fn restart(
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<SessionResponse>> {
-    let session = state.service.restart_session(&actor, &SessionId::from_raw(id)).await?;
+    let service = state.service.clone();
+    let restart = async move { service.restart_session(&actor, &SessionId::from_raw(id)).await };
+    let session = to_completion(restart).await?;
     answer(&state, session).await
 }
 

@@ -128,7 +128,9 @@ pub async fn save(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<CreateSnapshotRequest>,
 ) -> ApiResult<Json<SnapshotResponse>> {
-    let snapshot = state.service.save_snapshot(&actor, &SessionId::from_raw(id), req.label.as_deref()).await?;
+    let service = state.service.clone();
+    let save = async move { service.save_snapshot(&actor, &SessionId::from_raw(id), req.label.as_deref()).await };
+    let snapshot = super::sessions::to_completion(save).await?;
     Ok(Json(SnapshotResponse { snapshot: dto(&state, &snapshot).await? }))
 }
 

@@ -145,12 +145,17 @@ macro_rules! contract_scenarios {
             service::snapshots::the_latest_snapshot_moves_only_when_an_upload_completed,
             service::snapshots::snapshot_grants_are_bound_to_their_snapshot_and_spent_once,
             service::snapshots::racing_uploads_stay_within_the_snapshot_quota,
+            service::snapshot_quota::the_workspaces_plan_sets_its_snapshot_quota,
             service::snapshots::viewers_read_snapshots_and_other_workspaces_see_none,
             service::snapshot_reconcile::reconcile_purges_snapshots_of_purged_sessions_and_orphans,
             service::snapshot_reconcile::snapshot_writes_keep_their_guards,
             service::persist::persisted_paths_survive_stop_restart_and_reconciles_sleep,
             service::persist::a_failed_save_keeps_the_previous_latest_and_says_why,
             service::persist::snapshots_restore_into_running_sessions_only_when_their_digest_matches,
+            service::persist_faults::a_stop_cut_off_before_its_save_is_saved_by_reconcile,
+            service::persist_delete::a_session_deleted_while_its_save_runs_keeps_no_snapshot,
+            service::persist_deadline::a_stalled_save_fails_at_its_deadline_and_the_stop_goes_on,
+            service::persist_deadline::a_save_that_never_ends_fails_at_its_deadline_on_a_clock_without_a_timer,
         );
     };
 }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 /// An owner with a session `dev` of a template that persists `/workspace/data`.
-async fn persisting(h: &Harness) -> anyhow::Result<(Actor, Session)> {
+pub(crate) async fn persisting(h: &Harness) -> anyhow::Result<(Actor, Session)> {
     let actor = h.actor(&h.register("owner@example.com").await?).await?;
     let manifest = json!({ "image": "node:22", "idleTimeoutSeconds": 600, "persistedPaths": ["/workspace/data"] });
     let t = h.service.create_template(&actor, "keeper", None).await?.template.id;
@@ -35,7 +35,11 @@ async fn persisting(h: &Harness) -> anyhow::Result<(Actor, Session)> {
 }
 
 /// The content of the session's latest good snapshot, and its kind.
-async fn latest(h: &Harness, actor: &Actor, session: &Session) -> anyhow::Result<Option<(Vec<u8>, SnapshotKind)>> {
+pub(crate) async fn latest(
+    h: &Harness,
+    actor: &Actor,
+    session: &Session,
+) -> anyhow::Result<Option<(Vec<u8>, SnapshotKind)>> {
     let Some(latest) = h.service.latest_snapshot(session).await? else { return Ok(None) };
     let (_, mut blob) = h.service.download_snapshot(actor, &session.id, &latest.id).await?;
     let archive = read_to_end(blob.body.as_mut(), 1 << 20).await?;
