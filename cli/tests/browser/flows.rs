@@ -23,10 +23,15 @@ pub async fn sign_up(b: &Browser, url: &str, email: &str) {
 
 pub async fn sign_in(b: &Browser, url: &str, email: &str) {
     b.goto(&format!("{url}/signin")).await;
+    sign_in_here(b, email).await;
+    b.wait_text("main h1", "the sessions page", |t| t == "Sessions").await;
+}
+
+/// Fills and sends the sign-in form the browser shows.
+pub async fn sign_in_here(b: &Browser, email: &str) {
     b.fill("input[name=email]", email).await;
     b.fill("input[name=password]", PASSWORD).await;
     b.click("button[type=submit]").await;
-    b.wait_text("main h1", "the sessions page", |t| t == "Sessions").await;
 }
 
 /// A gzip'd tar of the manifest and the page, written to a temporary file.

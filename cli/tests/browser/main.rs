@@ -61,12 +61,24 @@ fn a_cli_device_sign_in_is_approved_in_the_browser() {
     ada.register();
     let laptop = User::new(&server, "ada@example.com");
     let mut waiting = others::DeviceLogin::start(&laptop);
-    let code = waiting.user_code();
+    let prompt = waiting.prompt();
+    let url = server.url().trim_end_matches('/');
+    assert_eq!(prompt.open, format!("{url}/approve"), "the CLI points at the app's approval page");
     run(async {
         let browser = Browser::start().await;
-        flows::sign_in(&browser, server.url(), "ada@example.com").await;
-        browser.goto(&format!("{}/approve?user_code={code}", server.url())).await;
-        assert_eq!(browser.find("input[name=code]").await.prop("value").await.unwrap().as_deref(), Some(code.as_str()));
+        let code_field = "input[name=code]";
+        let code_shown = || async { browser.find(code_field).await.prop("value").await.unwrap().unwrap_or_default() };
+        // Signed out, the printed link asks for a sign-in, then shows the code to approve.
+        browser.goto(&prompt.complete).await;
+        flows::sign_in_here(&browser, "ada@example.com").await;
+        browser.wait_text("main h1", "the approval page", |t| t == "Approve a CLI sign-in").await;
+        assert_eq!(code_shown().await, prompt.code);
+        // The page without the code, where it is typed; and the old address, which leads here.
+        browser.goto(&prompt.open).await;
+        assert_eq!(code_shown().await, "");
+        browser.goto(&format!("{url}/device?user_code={}", prompt.code)).await;
+        assert_eq!(code_shown().await, prompt.code);
+        assert_eq!(browser.client.current_url().await.unwrap().as_str(), prompt.complete);
         browser.screenshot("device-approval").await;
         browser.button("form", "Approve").await.click().await.unwrap();
         browser.wait_text("#device-result", "approved", |t| t.starts_with("Approved")).await;
