@@ -6,6 +6,7 @@
 //! user's cookies. Screenshots go to `target/web-screenshots/`. One scenario also runs against the
 //! Worker under `wrangler dev` (`scripts/test-worker`), which serves the app from its static assets.
 
+mod admin;
 #[path = "../common/mod.rs"]
 mod common;
 mod driver;
@@ -100,17 +101,11 @@ fn viewers_see_no_mutating_controls_and_markup_stays_text() {
     let archive = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(archive.path(), b"snapshot bytes").unwrap();
     ada.ok(&["snapshot", "upload", markup, archive.path().to_str().unwrap(), "--label", "before-refactor"]);
-    let code = ada.ok(&["workspace", "invite", "grace@example.com", "--role", "viewer"]);
-    let code = code.split_whitespace().find(|w| w.starts_with("bfi_")).expect("an invite code").to_string();
-    let grace = User::new(&server, "grace@example.com");
-    grace.register();
-    grace.ok(&["workspace", "accept", &code]);
+    admin::joined_by_cli(&ada, &User::new(&server, "grace@example.com"), "viewer");
     run(async {
         let browser = Browser::start().await;
         flows::sign_in(&browser, server.url(), "grace@example.com").await;
-        browser.goto(&format!("{}/workspace", server.url())).await;
-        browser.button("main", "Switch").await.click().await.unwrap();
-        browser.wait_text("header .ws", "viewer", |t| t.ends_with("viewer")).await;
+        admin::switch_workspace(&browser, server.url(), "viewer").await;
         flows::viewer_pages(&browser, server.url(), markup).await;
         browser.goto(server.url()).await;
         browser.click("main a[href^='/sessions/']").await;
@@ -123,6 +118,34 @@ fn viewers_see_no_mutating_controls_and_markup_stays_text() {
         browser.button("main", "Leave this workspace").await.click().await.unwrap();
         browser.client.accept_alert().await.unwrap();
         browser.wait_text("header .ws", "her own workspace", |t| t.starts_with("Grace")).await;
+        browser.stop().await;
+    });
+}
+
+/// An admin's day: Ada invites, revokes, changes a role and removes a member on the workspace
+/// page, archives and restores a template, reads the audit log and runs a reconcile pass; Grace,
+/// a member, is offered none of the template controls only admins may use.
+#[test]
+fn an_admin_manages_people_and_templates_and_members_get_no_admin_controls() {
+    let server = TestServer::start();
+    let url = server.url().to_string();
+    let ada = User::new(&server, "ada@example.com");
+    ada.register();
+    admin::template_with_history_by_cli(&ada);
+    admin::joined_by_cli(&ada, &User::new(&server, "carol@example.com"), "viewer");
+    let grace = User::new(&server, "grace@example.com");
+    grace.register();
+    run(async {
+        let browser = Browser::start().await;
+        flows::sign_in(&browser, &url, "ada@example.com").await;
+        let code = admin::workspace_people(&browser, &url).await;
+        grace.ok(&["workspace", "accept", &code]);
+        admin::template_admin_controls(&browser, &url).await;
+        admin::usage_and_admin(&browser, &url).await;
+        admin::sign_out(&browser).await;
+        flows::sign_in(&browser, &url, "grace@example.com").await;
+        admin::switch_workspace(&browser, &url, "member").await;
+        admin::member_template_controls(&browser, &url).await;
         browser.stop().await;
     });
 }
