@@ -113,7 +113,8 @@ impl Browser {
 
     /// The button (or link) inside `scope` whose text is `label`.
     pub async fn button(&self, scope: &str, label: &str) -> Element {
-        let xpath = format!(".//*[(self::button or self::a) and normalize-space(.)='{label}']");
+        let quoted = if label.contains('\'') { format!("\"{label}\"") } else { format!("'{label}'") };
+        let xpath = format!(".//*[(self::button or self::a) and normalize-space(.)={quoted}]");
         let started = Instant::now();
         loop {
             if let Ok(scope_el) = self.client.find(Locator::Css(scope)).await {

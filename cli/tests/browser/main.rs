@@ -1,10 +1,12 @@
 //! The web app in headless Chromium against the real native server (local runtime): a new user
 //! signs up, builds and promotes a template from the browser, starts a session, opens its
-//! preview, types `echo hello` into the terminal and stops it. Also: a CLI device sign-in is
-//! approved in the browser, a viewer is offered no mutating controls, user-supplied markup
-//! renders as text, and a page of another origin cannot open the terminal's WebSocket with the
-//! user's cookies. Screenshots go to `target/web-screenshots/`. One scenario also runs against the
-//! Worker under `wrangler dev` (`scripts/test-worker`), which serves the app from its static assets.
+//! preview, types `echo hello` into the terminal (which follows the window's size), restarts it
+//! and stops it. Also: a CLI device sign-in is approved in the browser from the link the CLI
+//! prints, an admin manages people and templates while a member and a viewer are offered only
+//! what the API allows them, user-supplied markup renders as text, and a page of another origin
+//! cannot open the terminal's WebSocket with the user's cookies. Screenshots go to
+//! `target/web-screenshots/`. One scenario also runs against the Worker under `wrangler dev`
+//! (`scripts/test-worker`), which serves the app from its static assets.
 
 mod admin;
 #[path = "../common/mod.rs"]
@@ -12,6 +14,7 @@ mod common;
 mod driver;
 mod flows;
 mod others;
+mod sessions;
 
 use burstflare_edge::native::SandboxMode;
 use common::{TestServer, User};
@@ -44,8 +47,10 @@ fn a_new_user_does_everything_in_the_browser() {
         let id = flows::session_started(&browser, &url).await;
         flows::preview_opens(&browser).await;
         flows::terminal_echoes(&browser, &url, &id).await;
+        sessions::terminal_follows_the_window(&browser).await;
         flows::other_origins_cannot_open_the_terminal(&browser, &url, &id).await;
         flows::snapshot_saved(&browser, &url, &id).await;
+        sessions::session_log_restart_and_events(&browser, &url, &id).await;
         flows::session_stopped(&browser, &url).await;
         let cli = User::new(&server, "ada@example.com");
         let login = ["auth", "login", "--email", "ada@example.com", "--password-stdin"];
