@@ -124,8 +124,8 @@ pub fn member(user_id: &str) -> String {
     MEMBER.replace("{user_id}", user_id)
 }
 
-/// Every route the edge serves (the API and the device page); the edge's Router is built from
-/// this list and mounts nothing else.
+/// Every route the edge serves (the API and `/device`, the approval page's old address); the
+/// edge's Router is built from this list and mounts nothing else.
 pub const ALL: &[Route] = &[
     route("GET", HEALTH, Auth::None),
     route("POST", REGISTER, Auth::None),
