@@ -38,7 +38,8 @@ pub const SWITCH_WORKSPACE: &str = "/api/auth/switch-workspace";
 pub const DEVICE_START: &str = "/api/cli/device/start";
 pub const DEVICE_APPROVE: &str = "/api/cli/device/approve";
 pub const DEVICE_EXCHANGE: &str = "/api/cli/device/exchange";
-/// The browser page that shows a device's user code and approves it.
+/// The device-approval page's old address: redirects to the web app's `/approve`, keeping
+/// `user_code` (the API's `verification_uri` is the new page).
 pub const DEVICE_PAGE: &str = "/device";
 pub const WORKSPACES: &str = "/api/workspaces";
 pub const MEMBERS: &str = "/api/workspaces/current/members";
@@ -123,8 +124,8 @@ pub fn member(user_id: &str) -> String {
     MEMBER.replace("{user_id}", user_id)
 }
 
-/// Every route the edge serves (the API and the device page); the edge's Router is built from
-/// this list and mounts nothing else.
+/// Every route the edge serves (the API and `/device`, the approval page's old address); the
+/// edge's Router is built from this list and mounts nothing else.
 pub const ALL: &[Route] = &[
     route("GET", HEALTH, Auth::None),
     route("POST", REGISTER, Auth::None),

@@ -75,6 +75,32 @@ impl Browser {
         }
     }
 
+    /// The first element matching `xpath`, waiting for it.
+    pub async fn find_xpath(&self, xpath: &str) -> Element {
+        match self.client.wait().at_most(WAIT).for_element(Locator::XPath(xpath)).await {
+            Ok(found) => found,
+            Err(e) => panic!("no {xpath}: {e}\n{}", self.body_text().await),
+        }
+    }
+
+    /// Waits until nothing matches `xpath`.
+    pub async fn wait_gone(&self, xpath: &str) {
+        let started = Instant::now();
+        while self.client.find(Locator::XPath(xpath)).await.is_ok() {
+            assert!(started.elapsed() < WAIT, "{xpath} stays:\n{}", self.body_text().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The labels of the buttons, button-like links and file pickers the page's main part offers.
+    pub async fn controls(&self) -> Vec<String> {
+        let labels = self
+            .js("return [...document.querySelectorAll('main button, main a.button, main label.button')]\
+                 .map((e) => e.textContent.trim());")
+            .await;
+        serde_json::from_value(labels).unwrap()
+    }
+
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
@@ -87,7 +113,8 @@ impl Browser {
 
     /// The button (or link) inside `scope` whose text is `label`.
     pub async fn button(&self, scope: &str, label: &str) -> Element {
-        let xpath = format!(".//*[(self::button or self::a) and normalize-space(.)='{label}']");
+        let quoted = if label.contains('\'') { format!("\"{label}\"") } else { format!("'{label}'") };
+        let xpath = format!(".//*[(self::button or self::a) and normalize-space(.)={quoted}]");
         let started = Instant::now();
         loop {
             if let Ok(scope_el) = self.client.find(Locator::Css(scope)).await {

@@ -23,14 +23,20 @@ pub async fn sign_up(b: &Browser, url: &str, email: &str) {
 
 pub async fn sign_in(b: &Browser, url: &str, email: &str) {
     b.goto(&format!("{url}/signin")).await;
-    b.fill("input[name=email]", email).await;
-    b.fill("input[name=password]", PASSWORD).await;
-    b.click("button[type=submit]").await;
+    sign_in_here(b, email).await;
     b.wait_text("main h1", "the sessions page", |t| t == "Sessions").await;
 }
 
-/// A gzip'd tar of the manifest and the page, written to a temporary file.
-fn bundle() -> tempfile::NamedTempFile {
+/// Fills and sends the sign-in form the browser shows.
+pub async fn sign_in_here(b: &Browser, email: &str) {
+    b.fill("input[name=email]", email).await;
+    b.fill("input[name=password]", PASSWORD).await;
+    b.click("button[type=submit]").await;
+}
+
+/// A gzip'd tar of the manifest and the page, written to a temporary file; with `escaping`, also
+/// a symlink out of the bundle, which the build refuses (so the build fails).
+pub fn bundle(escaping: bool) -> tempfile::NamedTempFile {
     let file = tempfile::Builder::new().suffix(".tar.gz").tempfile().unwrap();
     let gz = flate2::write::GzEncoder::new(file.reopen().unwrap(), flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
@@ -40,6 +46,13 @@ fn bundle() -> tempfile::NamedTempFile {
         header.set_mode(0o644);
         header.set_cksum();
         tar.append_data(&mut header, name, body.as_bytes()).unwrap();
+    }
+    if escaping {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_size(0);
+        header.set_mode(0o777);
+        tar.append_link(&mut header, "escape", "/etc/passwd").unwrap();
     }
     tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
     file
@@ -52,7 +65,7 @@ pub async fn template_built_and_promoted(b: &Browser, url: &str) {
     b.wait_text("main h1", "the template page", |t| t.starts_with("web")).await;
     b.fill("input[name=version]", "1.0.0").await;
     b.fill("textarea[name=manifest]", MANIFEST).await;
-    let bundle = bundle();
+    let bundle = bundle(false);
     b.find("input[name=bundle]").await.send_keys(bundle.path().to_str().unwrap()).await.unwrap();
     b.js("window.sawProgress = false; new MutationObserver(() => { \
           if (document.getElementById('upload-progress')) window.sawProgress = true; \
@@ -207,28 +220,29 @@ pub async fn viewer_pages(b: &Browser, url: &str, markup: &str) {
     b.screenshot("viewer-template").await;
     let nav = b.find("header nav").await.text().await.unwrap();
     assert!(!nav.contains("Admin"), "{nav}");
+    // The audit log, which every member of the workspace may read.
+    b.goto(&format!("{url}/usage")).await;
+    b.wait_text("main table", "the audit log", |t| t.contains("template.promoted")).await;
+    assert_eq!(b.js(mutating).await, serde_json::json!([]), "usage page");
+    b.screenshot("viewer-usage").await;
 }
 
 /// Ada's template `name` with `description`, version 1.0.0 built and promoted, by the CLI.
 pub fn promoted_template_by_cli(user: &User, name: &str, description: &str) {
     user.ok(&["template", "create", name, "--description", description]);
-    let work = tempfile::tempdir().unwrap();
-    let manifest = work.path().join("burstflare.json");
-    std::fs::write(&manifest, MANIFEST).unwrap();
-    std::fs::write(work.path().join("index.html"), PAGE).unwrap();
-    let (manifest, folder) = (manifest.to_str().unwrap(), work.path().to_str().unwrap());
-    user.ok(&[
-        "template",
-        "version",
-        "add",
-        name,
-        "--version",
-        "1.0.0",
-        "--manifest",
-        manifest,
-        "--bundle",
-        folder,
-        "--wait",
-    ]);
+    version_by_cli(user, name, "1.0.0", &bundle(false), true);
     user.ok(&["template", "promote", name, "1.0.0"]);
+}
+
+/// Adds `version` to the template `name` with `bundle` (waiting for its build with `wait`).
+pub fn version_by_cli(user: &User, name: &str, version: &str, bundle: &tempfile::NamedTempFile, wait: bool) {
+    let manifest = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(manifest.path(), MANIFEST).unwrap();
+    let (manifest, bundle) = (manifest.path().to_str().unwrap(), bundle.path().to_str().unwrap());
+    let mut args = vec!["template", "version", "add", name, "--version", version, "--manifest", manifest];
+    args.extend(["--bundle", bundle]);
+    if wait {
+        args.push("--wait");
+    }
+    user.ok(&args);
 }

@@ -29,14 +29,23 @@ impl DeviceLogin {
         Self { child, lines, printed: String::new() }
     }
 
-    pub fn user_code(&mut self) -> String {
-        loop {
-            let line = self.lines.recv_timeout(WAIT).expect("auth device shows a code");
+    /// What the CLI printed: the page to open, the code to enter there, and the page with the
+    /// code filled in.
+    pub fn prompt(&mut self) -> Prompt {
+        let mut next = || {
+            let line = self.lines.recv_timeout(WAIT).expect("auth device prints its prompt");
             self.printed.push_str(&line);
-            if let Some((_, code)) = line.split_once(" and enter code ") {
-                return code.trim().to_string();
+            line
+        };
+        let (open, code) = loop {
+            let line = next();
+            if let Some((open, code)) = line.split_once(" and enter code ") {
+                break (open.trim_start_matches("Open ").to_string(), code.trim().to_string());
             }
-        }
+        };
+        let complete = next();
+        let complete = complete.trim().strip_prefix("(or open ").and_then(|l| l.strip_suffix(')'));
+        Prompt { open, code, complete: complete.expect("the page with the code filled in").to_string() }
     }
 
     /// The exit status once the process ends (killed, by its PID, after the wait).
@@ -52,6 +61,13 @@ impl DeviceLogin {
         }
         (status, self.printed)
     }
+}
+
+/// The lines `burstflare auth device` prints for the person.
+pub struct Prompt {
+    pub open: String,
+    pub code: String,
+    pub complete: String,
 }
 
 /// A one-page site on another port of 127.0.0.1, served from a thread until dropped.

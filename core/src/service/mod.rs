@@ -56,7 +56,8 @@ pub struct Config {
     pub device_ttl_seconds: i64,
     pub device_poll_interval_seconds: i64,
     pub invite_ttl_seconds: i64,
-    /// Where people approve device codes, relative to the server's base URL.
+    /// Where people approve device codes, relative to the server's base URL: the web app's
+    /// approval page (`/device`, its old address, redirects there).
     pub device_verification_path: String,
     /// The largest template bundle accepted, in bytes (compressed).
     pub bundle_limit_bytes: u64,
@@ -85,7 +86,7 @@ impl Default for Config {
             device_ttl_seconds: 10 * 60,
             device_poll_interval_seconds: 5,
             invite_ttl_seconds: 7 * 24 * 3600,
-            device_verification_path: "/device".to_string(),
+            device_verification_path: "/approve".to_string(),
             bundle_limit_bytes: 32 * 1024 * 1024,
             upload_grant_ttl_seconds: 10 * 60,
             build_timeout_seconds: 10 * 60,

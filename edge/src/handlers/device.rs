@@ -1,5 +1,6 @@
-//! Device authorization routes (start, approve, exchange) and the `/device` page where a
-//! signed-in person approves a code shown by the CLI.
+//! Device authorization routes (start, approve, exchange), and `/device`, the approval page's old
+//! address, which redirects (keeping `user_code`) to the web app's approval page, the
+//! `verification_uri` the API returns.
 
 use super::{rate_limited, sign_in_response};
 use crate::app::AppState;
@@ -7,7 +8,8 @@ use crate::cookies::Names;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Authed, ClientIp};
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::LOCATION;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use burstflare_api::{DeviceApproveRequest, DeviceExchangeRequest, DeviceStartResponse, OkResponse};
@@ -53,35 +55,33 @@ pub struct PageQuery {
     user_code: Option<String>,
 }
 
-/// A small HTML page: shows the code (escaped) and approves it with the browser sign-in.
-pub async fn page(ApiQuery(q): ApiQuery<PageQuery>) -> Response {
-    let code = html_escape(q.user_code.as_deref().unwrap_or(""));
-    let html = DEVICE_PAGE.replace("{{code}}", &code);
-    ([(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+/// 308 to the app's approval page (the configured verification path), with the code if given.
+pub async fn page(State(state): State<AppState>, ApiQuery(q): ApiQuery<PageQuery>) -> Response {
+    let path = &state.service.config().device_verification_path;
+    let to = match q.user_code {
+        Some(code) => format!("{path}?user_code={}", query_value(&code)),
+        None => path.clone(),
+    };
+    (StatusCode::PERMANENT_REDIRECT, [(LOCATION, to)]).into_response()
 }
 
-/// Escapes the five HTML-significant characters.
-pub fn html_escape(raw: &str) -> String {
-    raw.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_string(),
-            '<' => "&lt;".to_string(),
-            '>' => "&gt;".to_string(),
-            '"' => "&quot;".to_string(),
-            '\'' => "&#39;".to_string(),
-            c => c.to_string(),
+/// Percent-encodes all but RFC 3986's unreserved characters, so a value stays one query value.
+fn query_value(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b => format!("%{b:02X}"),
         })
         .collect()
 }
 
-const DEVICE_PAGE: &str = include_str!("device.html");
-
 #[cfg(test)]
 mod tests {
-    use super::html_escape;
+    use super::query_value;
 
     #[test]
-    fn escapes_markup() {
-        assert_eq!(html_escape("<b a=\"x\">'&"), "&lt;b a=&quot;x&quot;&gt;&#39;&amp;");
+    fn encodes_all_but_unreserved_characters() {
+        assert_eq!(query_value("WXYZ-BCDF"), "WXYZ-BCDF");
+        assert_eq!(query_value("<a&b=c é>"), "%3Ca%26b%3Dc%20%C3%A9%3E");
     }
 }

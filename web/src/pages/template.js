@@ -1,6 +1,8 @@
 // One template: add a version (manifest + bundle uploaded through a one-time grant, with a
 // progress bar), its versions with their builds' live status and logs, promote, releases and
-// roll back, archive / restore / delete.
+// roll back, archive / restore / delete. Each control is offered to the roles the API allows it
+// to: adding versions and uploading bundles to members; promoting, rolling back, archiving,
+// restoring, deleting and retrying builds to admins.
 import { html, nothing } from "lit-html";
 import { api, path, upload } from "../api.js";
 import { act, badge, bytes, can, fields, list, resource, when, when_ } from "../ui.js";
@@ -82,7 +84,7 @@ export function templatePage(app, id) {
   };
 
   const versionRow = (t, v) => {
-    const member = can(app, "member");
+    const [member, admin] = [can(app, "member"), can(app, "admin")];
     const build = v.build;
     return html`<li class="card" data-version=${v.version}>
       <h3>${v.version} ${badge(v.status)} ${t.activeVersionId === v.id ? badge("active") : nothing}</h3>
@@ -93,14 +95,14 @@ export function templatePage(app, id) {
             ${build.artifact ? html`· ${build.artifact.fileCount} files, ${bytes(build.artifact.unpackedBytes)}` : nothing}</small>
             ${build.lastError ? html`<br><span class="error">${build.lastError}</span>` : nothing}
             <button type="button" @click=${() => showLog(build.id)}>Build log</button>
-            ${member && ["failed", "dead_lettered"].includes(build.status)
+            ${admin && ["failed", "dead_lettered"].includes(build.status)
               ? html`<button type="button" @click=${() => act(app, () => api("POST", path("/api/template-builds/{id}/retry", build.id)), reloadAll)}>Retry</button>`
               : nothing}</p>
           ${logs[build.id] !== undefined ? html`<pre class="log build-log">${logs[build.id] || "(empty)"}</pre>` : nothing}`
         : nothing}
       <details><summary>Manifest</summary><pre>${JSON.stringify(v.manifest, null, 2)}</pre></details>
       <div class="actions">
-        ${member && v.status === "ready" && t.activeVersionId !== v.id && !t.archivedAt
+        ${admin && v.status === "ready" && t.activeVersionId !== v.id && !t.archivedAt
           ? html`<button type="button" class="primary" @click=${() => promote(v)}>Promote</button>` : nothing}
         ${member && v.status !== "ready"
           ? html`<label class="button">Upload bundle <input type="file" class="visually-hidden" accept=".tar.gz,.tgz,application/gzip" @change=${reupload(v)}></label>`
@@ -113,7 +115,7 @@ export function templatePage(app, id) {
     ${list(all, "No releases yet.", (r) => {
       const version = t.versions.find((v) => v.id === r.templateVersionId);
       return html`<li>${version ? version.version : r.templateVersionId} <small>${when_(r.createdAt)}</small>
-        ${t.activeVersionId === r.templateVersionId ? badge("active") : can(app, "member") && version?.status === "ready" && !t.archivedAt
+        ${t.activeVersionId === r.templateVersionId ? badge("active") : can(app, "admin") && version?.status === "ready" && !t.archivedAt
           ? html`<button type="button" @click=${() => promote(version)}>Roll back to this</button>` : nothing}</li>`;
     })}</ol>`);
 
@@ -123,14 +125,16 @@ export function templatePage(app, id) {
     view: () => when(template, (t) => html`
       <h1 tabindex="-1">${t.name} ${t.archivedAt ? badge("archived") : nothing}</h1>
       <p>${t.description}</p>
-      ${can(app, "member")
+      ${can(app, "admin")
         ? html`<div class="actions">
             ${t.archivedAt
               ? html`<button type="button" @click=${() => archive("restore")}>Restore</button>`
               : html`<button type="button" @click=${() => archive("archive")}>Archive</button>`}
             <button type="button" class="danger" @click=${() => remove(t)}>Delete template</button>
-          </div>
-          <form class="stack card" @submit=${addVersion} aria-label="New version">
+          </div>`
+        : nothing}
+      ${can(app, "member")
+        ? html`<form class="stack card" @submit=${addVersion} aria-label="New version">
             <h2>Add a version</h2>
             <label>Version <input name="version" required placeholder="1.0.0" autocomplete="off"></label>
             <label>Manifest (JSON) <textarea name="manifest" rows="7" required spellcheck="false">${EXAMPLE}</textarea></label>

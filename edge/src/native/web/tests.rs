@@ -1,5 +1,5 @@
 //! The web middleware in front of a stand-in Router: which paths the app answers, its headers,
-//! revalidation of assets, and that everything else (API 404s, the device page, mutations)
+//! revalidation of assets, and that everything else (API 404s, `/device`'s redirect, mutations)
 //! reaches the Router untouched.
 
 use super::*;

@@ -1,5 +1,5 @@
 //! Device authorization over HTTP: pending until approved, tokens exactly once, denial, unknown
-//! codes, and the approval page.
+//! codes, and the approval page's old address.
 
 use crate::http::fixtures::register;
 use crate::http::Api;
@@ -56,12 +56,22 @@ pub async fn denied_and_unknown_codes(api: &Api) {
     assert_eq!(r.status, 401);
 }
 
-pub async fn device_page_escapes_the_code(api: &Api) {
-    let r = api.req("GET", "/device?user_code=%3Cscript%3Ealert(1)%3C/script%3E").send().await;
-    assert_eq!(r.status, 200);
-    assert!(r.header("content-type").unwrap_or_default().starts_with("text/html"));
-    assert!(r.text.contains("Approve CLI Login"));
-    assert!(r.text.contains("id=\"signin\"") && r.text.contains("/api/auth/login"), "the page can sign a browser in");
-    assert!(r.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(!r.text.contains("<script>alert(1)"));
+/// `/device`, the approval page's old address, redirects to the app's page (the API's
+/// `verificationUri`), keeping the code as one query value.
+pub async fn device_page_redirects_to_the_app(api: &Api) {
+    let r = api.other_client().post("/api/cli/device/start", None, json!({})).await;
+    let code = r.body["userCode"].as_str().unwrap();
+    assert_eq!(r.body["verificationUri"], "/approve");
+    assert_eq!(r.body["verificationUriComplete"].as_str(), Some(format!("/approve?user_code={code}").as_str()));
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for (query, location) in [
+        ("?user_code=WXYZ-BCDF", "/approve?user_code=WXYZ-BCDF"),
+        ("?user_code=%3Cscript%3E%26x%3D1", "/approve?user_code=%3Cscript%3E%26x%3D1"),
+        ("", "/approve"),
+    ] {
+        let r =
+            http.get(format!("{}/device{query}", api.base)).header("x-forwarded-for", &api.ip).send().await.unwrap();
+        assert_eq!(r.status(), 308, "/device{query}");
+        assert_eq!(r.headers()["location"], location, "/device{query}");
+    }
 }
