@@ -5,10 +5,21 @@ use crate::http::Api;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// How a hand-written request ends after its body.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The client closes its write side: the body is cut off.
+    Close,
+    /// The client waits for the answer with the connection open, as a client still sending
+    /// would. A server that answers early then finds every byte sent read (no reset loses the
+    /// answer) when the body ends just past what it accepts.
+    Wait,
+}
+
 /// A `PUT` whose head announces `announced` bytes while `body` is what is actually written
-/// (from a task, so a server that answers before reading it all does not stall the test); the
-/// write side is closed after it. Returns the answer's status line, or `""` when the server
-/// closed the connection without answering.
+/// (from a task, so a server that answers before reading it all does not stall the test), then
+/// ends as `end` says. Returns the answer's status line, or `""` when the server closed the
+/// connection without answering.
 pub async fn put(
     api: &Api,
     path: &str,
@@ -16,6 +27,7 @@ pub async fn put(
     content_type: &str,
     announced: usize,
     body: Vec<u8>,
+    end: End,
 ) -> String {
     let authority = api.base.split("://").nth(1).unwrap_or(&api.base).to_string();
     let tcp = tokio::net::TcpStream::connect(&authority).await.expect("connect");
@@ -31,7 +43,10 @@ pub async fn put(
         for piece in body.chunks(64 * 1024) {
             writer.write_all(piece).await?;
         }
-        writer.shutdown().await
+        match end {
+            End::Close => writer.shutdown().await,
+            End::Wait => std::future::pending().await,
+        }
     });
     let mut answer = Vec::new();
     let mut buf = [0u8; 4096];

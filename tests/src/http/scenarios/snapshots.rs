@@ -104,7 +104,9 @@ pub async fn a_cut_off_snapshot_upload_keeps_the_previous_latest(api: &Api) {
     let second = create(api, &owner, &id, "cut").await;
     // Announce 1 MiB, send 4 KiB, then close the connection.
     let content = path(routes::SNAPSHOT_CONTENT, &[&id, &second]);
-    let answer = raw::put(api, &content, Some(&owner.token), "application/zstd", 1 << 20, vec![7u8; 4096]).await;
+    let answer =
+        raw::put(api, &content, Some(&owner.token), "application/zstd", 1 << 20, vec![7u8; 4096], raw::End::Close)
+            .await;
     assert!(!answer.contains(" 200 "), "a cut-off body is not stored: {answer}");
     assert_eq!(latest(api, &owner, &id).await.as_deref(), Some(first.as_str()));
     let r = api.get(&path(routes::SNAPSHOT_CONTENT, &[&id, &second]), &owner.token).await;
