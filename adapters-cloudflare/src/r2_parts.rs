@@ -57,7 +57,9 @@ impl<'a> Parts<'a> {
                 return Err(PortError::TooLarge { limit: self.limit });
             }
             if self.buffered.is_empty() {
-                self.buffered.reserve(self.size + SLACK);
+                // A small limit (a build log's) never needs a whole part.
+                let part = usize::try_from(self.limit).map_or(self.size, |limit| limit.min(self.size));
+                self.buffered.reserve(part + SLACK);
             }
             self.buffered.extend_from_slice(&chunk);
         }
