@@ -12,6 +12,8 @@ mod d1;
 mod hasher;
 mod queue;
 mod r2;
+mod r2_body;
+mod r2_parts;
 mod system;
 
 pub use d1::D1Executor;

@@ -1,21 +1,25 @@
-//! Object storage on Cloudflare R2. R2 needs an object's length before it takes the upload, so a
-//! put gathers the body in memory up to its limit (past it: `TooLarge`, and nothing is sent); R2
-//! replaces an object only once its upload completed, so the previous one stays if anything fails.
-//! A get streams the object's body as R2 delivers it, cut into chunks of at most 64 KiB. Every R2
-//! failure is `Unavailable`. JS values are not `Send`: the bucket and the body streams live in
-//! `SendWrapper`s, and every await on them runs inside a `SendFuture`.
+//! Object storage on Cloudflare R2, streamed both ways so no object is ever held whole in the
+//! Worker's memory. A put reads the body part by part ([`Parts`]): a body that fits one part is
+//! a plain put; a larger one is an R2 multipart upload, one fixed-size part at a time, completed
+//! once the body ended within its limit. Any failure — the body cut off, past its limit, R2
+//! refusing a part — aborts the upload, so no parts stay behind (should the abort itself fail,
+//! R2's lifecycle rule for incomplete uploads removes them). R2 makes an object visible, or
+//! replaces the previous one, only when its upload completes, so a failed put leaves the
+//! previous object as it was. A get streams the object's body as R2 delivers it; a list pages
+//! through the keys under a prefix (uploads in progress are not objects yet, so they are never
+//! listed). Every R2 failure is `Unavailable`. JS values are not `Send`: the bucket lives in a
+//! `SendWrapper`, and every await on R2 runs inside a `SendFuture`.
 
+use crate::r2_body::StreamBody;
+use crate::r2_parts::{part_size, Parts};
 use async_trait::async_trait;
-use burstflare_core::blob::{read_to_end, Blob, BlobInfo, BlobStore, ByteStream};
+use burstflare_core::blob::{Blob, BlobInfo, BlobStore, ByteStream};
 use burstflare_core::error::PortError;
 use burstflare_core::ports::PortResult;
-use futures_util::{Stream, StreamExt};
 use std::fmt::Display;
 use worker::send::{SendFuture, SendWrapper};
-use worker::{Bucket, HttpMetadata};
+use worker::{Bucket, HttpMetadata, MultipartUpload, UploadedPart};
 
-/// The largest chunk a get yields.
-const CHUNK: usize = 64 * 1024;
 /// What a get reports for an object stored without a content type (e.g. uploaded by other tools).
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 
@@ -36,16 +40,23 @@ impl BlobStore for R2BlobStore {
     // edge logs the 5xx ones at error with their cause.
     #[tracing::instrument(level = "debug", skip_all, fields(key = %key), err(level = "debug"))]
     async fn put(&self, key: &str, content_type: &str, body: &mut dyn ByteStream, limit: u64) -> PortResult<BlobInfo> {
-        let bytes = read_to_end(body, limit).await?;
-        let info = BlobInfo { size: bytes.len() as u64, content_type: content_type.to_string() };
-        let metadata = HttpMetadata { content_type: Some(info.content_type.clone()), ..HttpMetadata::default() };
-        let bucket = &self.bucket;
-        let stored = SendFuture::new(async move { bucket.put(key, bytes).http_metadata(metadata).execute().await })
-            .await
-            .map_err(|e| unavailable("put", key, e))?;
-        // `None` only answers a failed precondition, and this put sets none.
-        stored.ok_or_else(|| unavailable("put", key, "the object was not stored"))?;
-        Ok(info)
+        let metadata = HttpMetadata { content_type: Some(content_type.to_string()), ..HttpMetadata::default() };
+        let bucket: &Bucket = &self.bucket;
+        let mut parts = Parts::new(body, limit, part_size(limit));
+        let size = SendFuture::new(async move {
+            let (first, last) = parts.next().await?;
+            if last {
+                let stored = bucket.put(key, first).http_metadata(metadata).execute().await;
+                // `None` only answers a failed precondition, and this put sets none.
+                let stored = stored.map_err(|e| unavailable("put", key, e))?;
+                stored.ok_or_else(|| unavailable("put", key, "the object was not stored"))?;
+            } else {
+                multipart(bucket, key, metadata, first, &mut parts).await?;
+            }
+            Ok::<_, PortError>(parts.read())
+        })
+        .await?;
+        Ok(BlobInfo { size, content_type: content_type.to_string() })
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(key = %key), err)]
@@ -71,107 +82,93 @@ impl BlobStore for R2BlobStore {
         let bucket = &self.bucket;
         SendFuture::new(async move { bucket.delete(key).await }).await.map_err(|e| unavailable("delete", key, e))
     }
+
+    /// Every key under `prefix`, a page (R2 answers at most 1,000 keys) at a time.
+    #[tracing::instrument(level = "debug", skip_all, fields(prefix = %prefix), err)]
+    async fn list(&self, prefix: &str) -> PortResult<Option<Vec<String>>> {
+        let bucket = &self.bucket;
+        let keys = SendFuture::new(async move {
+            let mut keys = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut request = bucket.list().prefix(prefix);
+                if let Some(cursor) = cursor.take() {
+                    request = request.cursor(cursor);
+                }
+                let page = request.execute().await?;
+                keys.extend(page.objects().iter().map(worker::Object::key));
+                match page.cursor() {
+                    Some(next) if page.truncated() => cursor = Some(next),
+                    _ => return Ok::<_, worker::Error>(keys),
+                }
+            }
+        })
+        .await
+        .map_err(|e| unavailable("list", prefix, e))?;
+        Ok(Some(keys))
+    }
+}
+
+/// Streams a body of more than one part (`first` is read already) as a multipart upload, and
+/// aborts the upload on any failure.
+async fn multipart(
+    bucket: &Bucket,
+    key: &str,
+    metadata: HttpMetadata,
+    first: Vec<u8>,
+    parts: &mut Parts<'_>,
+) -> PortResult<()> {
+    let upload = bucket.create_multipart_upload(key).http_metadata(metadata).execute().await;
+    let upload = upload.map_err(|e| unavailable("multipart upload of", key, e))?;
+    let uploaded = match upload_parts(&upload, key, first, parts).await {
+        Ok(uploaded) => uploaded,
+        Err(e) => {
+            abort(&upload, key).await;
+            return Err(e);
+        }
+    };
+    let id = upload.upload_id().await;
+    if let Err(e) = upload.complete(uploaded).await {
+        // `complete` took the upload; a failed one is still open until aborted.
+        match bucket.resume_multipart_upload(key, id) {
+            Ok(upload) => abort(&upload, key).await,
+            Err(e) => tracing::warn!(key, error = %e, "an R2 upload that failed to complete was left open"),
+        }
+        return Err(unavailable("completing the upload of", key, e));
+    }
+    Ok(())
+}
+
+/// Uploads `first` and every following part, numbered from 1 (`part_size` keeps the count
+/// within R2's 10,000).
+async fn upload_parts(
+    upload: &MultipartUpload,
+    key: &str,
+    first: Vec<u8>,
+    parts: &mut Parts<'_>,
+) -> PortResult<Vec<UploadedPart>> {
+    let mut uploaded = Vec::new();
+    let (mut part, mut last) = (first, false);
+    loop {
+        let number =
+            u16::try_from(uploaded.len() + 1).map_err(|_| unavailable("upload of", key, "more parts than R2 takes"))?;
+        let done = upload.upload_part(number, part).await;
+        uploaded.push(done.map_err(|e| unavailable(&format!("part {number} of"), key, e))?);
+        if last {
+            return Ok(uploaded);
+        }
+        (part, last) = parts.next().await?;
+    }
+}
+
+/// Aborts an upload that will not complete; a failure is logged (R2 removes incomplete uploads
+/// after a while by itself).
+async fn abort(upload: &MultipartUpload, key: &str) {
+    if let Err(e) = upload.abort().await {
+        tracing::warn!(key, error = %e, "aborting an R2 upload failed; its parts stay until R2 expires them");
+    }
 }
 
 fn unavailable(action: &str, key: &str, e: impl Display) -> PortError {
     PortError::Unavailable(format!("R2 {action} {key:?}: {e}"))
-}
-
-/// A stream of byte chunks (an R2 object's body) as a [`ByteStream`]: chunks larger than
-/// [`CHUNK`] are cut, empty ones skipped, errors are `Unavailable`. Generic over the stream so the
-/// chunking runs natively in tests.
-struct StreamBody<S> {
-    stream: SendWrapper<S>,
-    /// The chunk being handed out, and how much of it already was.
-    pending: Vec<u8>,
-    offset: usize,
-}
-
-impl<S> StreamBody<S> {
-    fn new(stream: SendWrapper<S>) -> Self {
-        Self { stream, pending: Vec::new(), offset: 0 }
-    }
-}
-
-#[async_trait]
-impl<S, E> ByteStream for StreamBody<S>
-where
-    S: Stream<Item = Result<Vec<u8>, E>> + Unpin + 'static,
-    E: Display,
-{
-    async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
-        while self.offset == self.pending.len() {
-            let stream = &mut self.stream;
-            let next = SendFuture::new(async move { stream.0.next().await.map(|r| r.map_err(|e| e.to_string())) });
-            match next.await {
-                None => return Ok(None),
-                Some(Err(e)) => return Err(PortError::Unavailable(format!("R2 read: {e}"))),
-                Some(Ok(chunk)) => (self.pending, self.offset) = (chunk, 0),
-            }
-        }
-        if self.offset == 0 && self.pending.len() <= CHUNK {
-            return Ok(Some(std::mem::take(&mut self.pending)));
-        }
-        let end = self.pending.len().min(self.offset + CHUNK);
-        let chunk = self.pending[self.offset..end].to_vec();
-        self.offset = end;
-        Ok(Some(chunk))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use futures_util::{stream, FutureExt};
-
-    type Items = Vec<Result<Vec<u8>, String>>;
-
-    fn body(items: Items) -> StreamBody<stream::Iter<<Items as IntoIterator>::IntoIter>> {
-        StreamBody::new(SendWrapper::new(stream::iter(items)))
-    }
-
-    /// Every chunk of `body`; the streams here are in memory, so nothing ever waits.
-    fn chunks(body: &mut dyn ByteStream) -> PortResult<Vec<Vec<u8>>> {
-        let mut out = Vec::new();
-        while let Some(chunk) = body.next_chunk().now_or_never().expect("in memory")? {
-            out.push(chunk);
-        }
-        Ok(out)
-    }
-
-    #[test]
-    fn large_chunks_are_cut_and_empty_ones_skipped() {
-        let big: Vec<u8> = (0..CHUNK * 2 + 5).map(|i| (i % 253) as u8).collect();
-        let got = chunks(&mut body(vec![Ok(vec![1, 2]), Ok(Vec::new()), Ok(big.clone()), Ok(vec![3])])).unwrap();
-        assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), [2, CHUNK, CHUNK, 5, 1]);
-        assert_eq!(got.concat(), [&[1, 2][..], &big, &[3]].concat());
-        assert_eq!(chunks(&mut body(Vec::new())).unwrap(), Vec::<Vec<u8>>::new());
-    }
-
-    #[test]
-    fn read_errors_are_unavailable() {
-        let error = chunks(&mut body(vec![Ok(vec![1]), Err("connection reset".to_string())])).unwrap_err();
-        assert!(matches!(error, PortError::Unavailable(ref m) if m.contains("connection reset")), "{error:?}");
-    }
-
-    /// An endless body of 4-byte chunks that counts how often it was read.
-    struct Endless(usize);
-
-    #[async_trait]
-    impl ByteStream for Endless {
-        async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
-            self.0 += 1;
-            Ok(Some(vec![0; 4]))
-        }
-    }
-
-    /// A put gathers the body with `read_to_end`: it stops reading at the first chunk past the
-    /// limit, so an oversized upload is neither buffered nor sent.
-    #[test]
-    fn a_put_stops_reading_past_its_limit() {
-        let mut endless = Endless(0);
-        let gathered = read_to_end(&mut endless, 10).now_or_never().expect("in memory");
-        assert_eq!(gathered, Err(PortError::TooLarge { limit: 10 }));
-        assert_eq!(endless.0, 3);
-    }
 }

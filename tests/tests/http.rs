@@ -2,7 +2,7 @@
 //! folder) and once over memory. `http_target.rs` runs the same list against any deployment.
 
 use burstflare_tests::http::scenarios::{
-    auth, authz, browser, departures, device, input, sessions, snapshots, templates, workspaces,
+    auth, authz, browser, departures, device, input, large_snapshots, sessions, snapshots, templates, workspaces,
 };
 use burstflare_tests::http::server::Target;
 use burstflare_tests::http::Api;

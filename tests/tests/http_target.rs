@@ -2,7 +2,7 @@
 //! workerd, see `scripts/test-worker`). Built only with `--features external-target`.
 
 use burstflare_tests::http::scenarios::{
-    auth, authz, browser, departures, device, input, sessions, snapshots, templates, workspaces,
+    auth, authz, browser, departures, device, input, large_snapshots, sessions, snapshots, templates, workspaces,
 };
 use burstflare_tests::http::Api;
 

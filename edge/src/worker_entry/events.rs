@@ -8,7 +8,7 @@
 //! Cloudflare Containers, each owned by its session's object.
 
 use super::object_driver::ObjectDriver;
-use super::{app_cache, logging, routing};
+use super::{app_cache, logging, routing, settings};
 use crate::app::{AppState, ClientIpSource, Deployment};
 use crate::csrf::CsrfKey;
 use crate::jobs::{self, Disposition};
@@ -55,7 +55,14 @@ pub(super) fn service_with(env: &Env, runtime: Option<Arc<dyn RuntimeDriver>>) -
     if let (Some(runtime), true) = (runtime, containers_enabled(env)) {
         ports = ports.with_runtime(runtime, csrf_key(env)?.session_keys());
     }
-    Ok(Service::new(ports, Config::default()))
+    Ok(Service::new(ports, config(env)?))
+}
+
+/// The use cases' configuration from the Worker's variables (see [`super::settings`]); a bad
+/// value fails every request with a message naming the variable, like a missing `CSRF_KEY`.
+fn config(env: &Env) -> worker::Result<Config> {
+    let limit = env.var(settings::SNAPSHOT_LIMIT_MIB).ok().map(|v| v.to_string());
+    settings::config(limit.as_deref()).map_err(worker::Error::RustError)
 }
 
 /// The use cases outside the session objects (the queue consumer, the cron trigger, the

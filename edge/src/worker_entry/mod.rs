@@ -4,7 +4,8 @@
 //! reaches those objects (`object_driver`, the persisted paths' archive crossing in
 //! `object_archive`), and the pure parts compiled and tested on every
 //! target: which requests go to an object (`routing`), what a container is started with
-//! (`container_options`) and the Worker↔object protocol (`object_protocol`).
+//! (`container_options`), the Worker↔object protocol (`object_protocol`) and the settings read
+//! from the Worker's variables (`settings`).
 
 // Used by the wasm32 modules below; natively only their tests use them.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -12,6 +13,8 @@ mod container_options;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod object_protocol;
 mod routing;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod settings;
 
 #[cfg(target_arch = "wasm32")]
 mod agent_client;

@@ -5,6 +5,7 @@
 pub mod bundles;
 pub mod client;
 pub mod fixtures;
+pub mod raw;
 pub mod scenarios;
 pub mod server;
 

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod departures;
 pub mod device;
 pub mod input;
+pub mod large_snapshots;
 pub mod sessions;
 pub mod snapshots;
 pub mod templates;
