@@ -254,7 +254,7 @@ impl RuntimeDriver for ContainerDriver {
             .await
             .map_err(|e| PortError::Unavailable(format!("the session's agent: {e}")))?;
         if response.status() != StatusCode::OK {
-            return Err(PortError::Other(format!("the agent refused to archive ({})", response.status())));
+            return Err(refusal(response, "to archive").await);
         }
         let number = response.headers().get(ARCHIVE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let handle: Container = AsRef::<worker::wasm_bindgen::JsValue>::as_ref(container).clone().unchecked_into();
