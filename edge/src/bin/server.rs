@@ -8,11 +8,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// mimalloc instead of glibc's allocator: requests allocate and free many small objects on both
-/// cores, and glibc's arenas showed as lock waits and consolidation in the write path's profile.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Sandbox {
     /// bubblewrap when it works on this host, else plain processes with a warning
