@@ -13,6 +13,8 @@
 //! and previews are served on the API's origin (this deployment has no preview hosts).
 
 mod common;
+#[path = "runtime/container_faults.rs"]
+mod container_faults;
 #[path = "runtime/faults.rs"]
 mod faults;
 
@@ -284,7 +286,8 @@ fn viewers_outsiders_forged_tokens_and_other_sites_are_refused() {
 
     // The agent dies (its process, or its container, killed behind the server's back): the
     // next connection says so and the session is failed, its quota slot freed (at once natively;
-    // under the Worker at the latest on the object's next heartbeat, every 5 s).
+    // under the Worker when its object sees the container exit, or at the latest on its next
+    // heartbeat, every 5 s).
     server.kill_runtime(&id);
     std::thread::sleep(Duration::from_millis(200));
     let refused = ada.run(&["ssh", "dev", "--", "true"]);

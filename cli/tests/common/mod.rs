@@ -164,21 +164,33 @@ impl TestServer {
 
 /// `docker kill` of the one running container whose agent configuration names `session`.
 fn kill_container(session: &str) {
-    let docker = |args: &[&str]| {
-        let out = Command::new("docker").args(args).output().expect("the docker CLI runs");
-        assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let ids = docker(&["ps", "-q", "--no-trunc"]);
-    let needle = format!("\"sessionId\":\"{session}\"");
-    let found: Vec<&str> = ids
-        .split_whitespace()
-        .filter(|id| {
-            docker(&["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", id]).contains(&needle)
-        })
-        .collect();
+    let found = session_containers(session, false);
     assert_eq!(found.len(), 1, "one container runs session {session}: {found:?}");
-    docker(&["kill", found[0]]);
+    docker(&["kill", &found[0]]);
+}
+
+/// The local Docker engine's containers (running ones, or all with `all`) whose agent
+/// configuration names `session`.
+pub fn session_containers(session: &str, all: bool) -> Vec<String> {
+    let ids = docker(if all { &["ps", "-aq", "--no-trunc"] } else { &["ps", "-q", "--no-trunc"] });
+    let needle = format!("\"sessionId\":\"{session}\"");
+    ids.split_whitespace()
+        .filter(|id| {
+            // A container removed since the listing is not one of them.
+            let env = Command::new("docker")
+                .args(["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", id])
+                .output()
+                .expect("the docker CLI runs");
+            String::from_utf8_lossy(&env.stdout).contains(&needle)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().expect("the docker CLI runs");
+    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 impl Drop for TestServer {

@@ -1,5 +1,6 @@
-//! Faults of a running session, natively: its agent killed under an open terminal (the socket
-//! closes, the session fails with its reason and frees its quota slot at once), and runtime
+//! Faults of a running session: its agent (natively) or its container (on the Worker) killed
+//! under an open terminal (the socket closes, the session fails with its reason and frees its
+//! quota slot at once, and the Worker's object lets the container go), and runtime
 //! tokens refused over HTTP when they belong to another session or have expired (401, the same
 //! for every refusal, so a token reveals nothing about other sessions).
 
@@ -45,8 +46,8 @@ fn create_and_start(user: &User, name: &str) -> Run {
 #[test]
 fn an_agent_killed_under_an_open_terminal_fails_its_session_and_frees_its_slot() {
     let server = TestServer::with_local_runtime(SandboxMode::Bwrap);
-    if server.is_external() {
-        return; // It kills a local process; the Worker's heartbeat has its own test.
+    if server.is_external() && !server.has_containers() {
+        return; // It kills the session's process or container, which must run on this machine.
     }
     let ada = ada_with_session(&server);
     ada.ok(&["session", "start", "dev"]);
@@ -72,7 +73,11 @@ fn an_agent_killed_under_an_open_terminal_fails_its_session_and_frees_its_slot()
         });
         assert!(live.await.is_ok(), "the shell answers: {}", String::from_utf8_lossy(&seen));
 
-        kill_agent(&server, &id);
+        if server.has_containers() {
+            server.kill_runtime(&id);
+        } else {
+            kill_agent(&server, &id);
+        }
         let closed = tokio::time::timeout(Duration::from_secs(5), async {
             loop {
                 match terminal.next().await {
@@ -96,6 +101,12 @@ fn an_agent_killed_under_an_open_terminal_fails_its_session_and_frees_its_slot()
     let started = ada.run(&["session", "start", "four"]);
     assert_eq!(started.code, Some(0), "the freed slot takes a new session: {started:?}");
     assert_eq!(ada.json(&["session", "show", "four"])["session"]["state"], "running");
+    if server.has_containers() {
+        // The object noticed the container's exit itself (not its heartbeat, 5 s apart), then
+        // let the container go.
+        super::container_faults::noticed_on_exit(&id);
+        super::container_faults::let_go(&id);
+    }
 }
 
 /// The id of the user's session `name`.

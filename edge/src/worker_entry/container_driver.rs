@@ -75,8 +75,21 @@ impl ContainerDriver {
 
     /// The current boot's secret, while one is recorded.
     pub fn secret(&self, session: &SessionId) -> Option<String> {
-        let generation = self.generation.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
+        let generation = self.generation()?;
         Some(self.keys.agent_secret(session, &generation))
+    }
+
+    /// The current boot's generation, while one is recorded.
+    pub fn generation(&self) -> Option<String> {
+        self.generation.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Resolves once the container is not running: at once when it is not, or when it exits
+    /// (killed, crashed, destroyed by a stop).
+    pub async fn exited(&self) {
+        if let Some(container) = self.container.as_ref().filter(|c| c.running()) {
+            let _ = SendFuture::new(container.wait_for_exit()).await;
+        }
     }
 
     /// The container, running, with the current boot's secret.
@@ -125,8 +138,7 @@ impl ContainerDriver {
     /// itself, which the caller reports (the session fails with the reason) before the record
     /// is dropped.
     pub async fn heartbeat(&self) -> PortResult<Option<[String; 2]>> {
-        let recorded = self.generation.lock().unwrap_or_else(|p| p.into_inner()).is_some();
-        if !recorded {
+        if self.generation().is_none() {
             return Ok(None);
         }
         if self.container.as_ref().is_some_and(|c| c.running()) {

@@ -7,6 +7,11 @@
 //! (reconcile's status and stops, logs) arrive on the internal paths of
 //! [`super::object_protocol`]. D1 stays the system of record; the object keeps only the
 //! generation of its container's boot.
+//!
+//! A container that stops by itself (killed, crashed) fails its session at once: the object
+//! watches each boot's container and, when it exits while its boot is still the current one,
+//! reports it as the heartbeat would. The heartbeat alarm stays the fallback (an object
+//! evicted and loaded again watches no longer until its next request or beat).
 
 use super::container_driver::ContainerDriver;
 use super::events::{compose_with, csrf_key, service_with, BLOBS};
@@ -20,7 +25,7 @@ use std::sync::Arc;
 use tower_service::Service as _;
 // `#[durable_object]` expands to wasm-bindgen code that names the crate `wasm_bindgen`.
 use worker::wasm_bindgen;
-use worker::{durable_object, DurableObject, Env, HttpRequest, Request, Response, State};
+use worker::{durable_object, wasm_bindgen_futures, DurableObject, Env, HttpRequest, Request, Response, State};
 
 #[durable_object(alarm)]
 pub struct SessionRuntime {
@@ -28,7 +33,9 @@ pub struct SessionRuntime {
     env: Env,
     /// Held for the whole of each transition. Without it the runtime would interleave requests
     /// whenever one awaits D1 (the input gate only covers the object's own storage).
-    turn: Mutex<()>,
+    turn: Arc<Mutex<()>>,
+    /// The boot whose container a watcher awaits (see [`SessionRuntime::watch`]).
+    watched: std::sync::Mutex<Option<String>>,
     /// The object's one driver, made on its first request: every request sees the same boot
     /// generation (a start's new secret included) and nothing is loaded again.
     driver: Mutex<Option<Arc<ContainerDriver>>>,
@@ -69,6 +76,12 @@ impl SessionRuntime {
             None => return Response::error("not found", 404),
         };
         let driver = self.driver().await?;
+        let response = self.answer(&driver, &session, call).await;
+        self.watch(&driver);
+        response
+    }
+
+    async fn answer(&self, driver: &ContainerDriver, session: &SessionId, call: Call) -> worker::Result<Response> {
         let result = match call {
             Call::Start(spec) => {
                 let _turn = self.turn.lock().await;
@@ -76,12 +89,12 @@ impl SessionRuntime {
             }
             Call::Stop => {
                 let _turn = self.turn.lock().await;
-                driver.stop(&session).await.map(|()| serde_json::json!({}))
+                driver.stop(session).await.map(|()| serde_json::json!({}))
             }
-            Call::Status => driver.status(&session).await.map(status_json),
-            Call::Logs { max_bytes } => return text_or_error(driver.logs(&session, max_bytes).await),
+            Call::Status => driver.status(session).await.map(status_json),
+            Call::Logs { max_bytes } => return text_or_error(driver.logs(session, max_bytes).await),
             Call::Save => {
-                return match driver.save(&session).await {
+                return match driver.save(session).await {
                     Ok(archive) => Response::from_stream(super::object_archive::outgoing(archive)),
                     Err(e) => json_or_error(Err(e)),
                 }
@@ -112,27 +125,53 @@ fn text_or_error(result: burstflare_core::ports::PortResult<String>) -> worker::
 }
 
 impl SessionRuntime {
-    /// The heartbeat: keeps a running container's object (and so the container) alive, and
-    /// fails the session, with its reason, when the container stopped by itself.
-    async fn beat(&self) -> worker::Result<()> {
-        let driver = self.driver().await?;
-        let running = driver.heartbeat().await.map_err(|e| worker::Error::RustError(e.to_string()))?;
-        let Some([workspace, session]) = running else { return Ok(()) };
-        let session = SessionId::from_raw(session);
-        let runtime: Arc<dyn RuntimeDriver> = driver.clone();
-        let service = service_with(&self.env, Some(runtime))?;
-        let failed = service.check_runtime_of(&WorkspaceId::from_raw(workspace), &session).await;
-        match failed {
-            Ok(failed) => tracing::info!(session = %session.as_str(), failed, "container stopped by itself"),
-            Err(e) => tracing::warn!(session = %session.as_str(), error = %e, "could not record a stopped container"),
+    /// Watches the current boot's container, once per boot: when it exits while that boot is
+    /// still current (a stop or a new start changes the boot first), the session is reported
+    /// at once, under the turn, as [`beat`] does.
+    fn watch(&self, driver: &Arc<ContainerDriver>) {
+        let Some(generation) = driver.generation() else { return };
+        {
+            let mut watched = self.watched.lock().unwrap_or_else(|p| p.into_inner());
+            if watched.as_deref() == Some(generation.as_str()) {
+                return;
+            }
+            *watched = Some(generation.clone());
         }
-        driver.forget().await.map_err(|e| worker::Error::RustError(e.to_string()))
+        let (env, turn, driver) = (self.env.clone(), self.turn.clone(), driver.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            driver.exited().await;
+            let _turn = turn.lock().await;
+            if driver.generation().as_deref() != Some(generation.as_str()) {
+                return;
+            }
+            if let Err(e) = beat(&env, &driver, "exit").await {
+                tracing::warn!(error = %e, "could not report an exited container");
+            }
+        });
     }
+}
+
+/// The heartbeat: keeps a running container's object (and so the container) alive, and fails
+/// the session, with its reason, when the container stopped by itself. `noticed` says what
+/// noticed it for the log: the container's `exit` (see [`SessionRuntime::watch`]) or the
+/// `heartbeat` alarm.
+async fn beat(env: &Env, driver: &Arc<ContainerDriver>, noticed: &'static str) -> worker::Result<()> {
+    let running = driver.heartbeat().await.map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let Some([workspace, session]) = running else { return Ok(()) };
+    let session = SessionId::from_raw(session);
+    let runtime: Arc<dyn RuntimeDriver> = driver.clone();
+    let service = service_with(env, Some(runtime))?;
+    let failed = service.check_runtime_of(&WorkspaceId::from_raw(workspace), &session).await;
+    match failed {
+        Ok(failed) => tracing::info!(session = %session.as_str(), failed, noticed, "container stopped by itself"),
+        Err(e) => tracing::warn!(session = %session.as_str(), error = %e, "could not record a stopped container"),
+    }
+    driver.forget().await.map_err(|e| worker::Error::RustError(e.to_string()))
 }
 
 impl DurableObject for SessionRuntime {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, turn: Mutex::new(()), driver: Mutex::new(None) }
+        Self { state, env, turn: Arc::new(Mutex::new(())), driver: Mutex::new(None), watched: Default::default() }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -150,14 +189,17 @@ impl DurableObject for SessionRuntime {
         let runtime: Arc<dyn RuntimeDriver> = driver.clone();
         let state = compose_with(&self.env, service_with(&self.env, Some(runtime))?)?;
         let mut request = HttpRequest::try_from(req)?;
-        request.extensions_mut().insert(driver);
+        request.extensions_mut().insert(driver.clone());
         let response = router(state).call(request).await?;
+        self.watch(&driver);
         Response::try_from(response)
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
         let _turn = self.turn.lock().await;
-        self.beat().await?;
+        let driver = self.driver().await?;
+        beat(&self.env, &driver, "heartbeat").await?;
+        self.watch(&driver);
         Response::ok("")
     }
 }
