@@ -7,6 +7,7 @@
 //! the agent's secret is derived from) is kept in the object's storage, so a later request, or
 //! the object after an eviction, still reaches the same agent.
 
+use super::agent_archive::AgentArchive;
 use super::agent_client;
 use super::container_options::{agent_config, start_options};
 use axum::body::Body;
@@ -19,7 +20,6 @@ use burstflare_core::ports::{
 };
 use burstflare_core::session_keys::SessionKeys;
 use burstflare_core::time::Timestamp;
-use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,7 +51,7 @@ pub struct ContainerDriver {
     generation: Mutex<Option<String>>,
 }
 
-fn other(what: &str, e: impl std::fmt::Display) -> PortError {
+pub(super) fn other(what: &str, e: impl std::fmt::Display) -> PortError {
     PortError::Other(format!("{what}: {e}"))
 }
 
@@ -270,13 +270,7 @@ impl RuntimeDriver for ContainerDriver {
         }
         let number = response.headers().get(ARCHIVE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let handle: Container = AsRef::<worker::wasm_bindgen::JsValue>::as_ref(container).clone().unchecked_into();
-        Ok(Box::new(AgentArchive {
-            body: SendWrapper::new(response.into_body().into_data_stream()),
-            container: SendWrapper::new(handle),
-            secret,
-            number,
-            hasher: sha2::Sha256::default(),
-        }))
+        Ok(Box::new(AgentArchive::new(response, handle, secret, number)))
     }
 
     /// `PUT /persist`, its body fed from `archive` through a small channel; a failing source
@@ -315,50 +309,4 @@ async fn refusal(response: axum::http::Response<Body>, what: &str) -> PortError 
 
 fn not_running() -> PortError {
     PortError::Other("the session's container is not running".into())
-}
-
-/// The agent's archive as it arrives through the container's fetch, hashed on the way; its end
-/// counts only when the agent's digest of the archive it finished matches.
-struct AgentArchive {
-    body: SendWrapper<axum::body::BodyDataStream>,
-    container: SendWrapper<Container>,
-    secret: String,
-    /// The agent's number for this archive (its `ARCHIVE_HEADER`).
-    number: String,
-    hasher: sha2::Sha256,
-}
-
-impl AgentArchive {
-    async fn agents_digest(&self) -> PortResult<Option<String>> {
-        let path = format!("/persist/digest?archive={}", self.number);
-        let call = agent_client::call(&self.container, &self.secret, Method::GET, &path, Body::empty());
-        let response = SendFuture::new(call).await.map_err(|e| other("asking the agent for the digest", e))?;
-        if response.status() != StatusCode::OK {
-            return Ok(None);
-        }
-        let body = SendFuture::new(response.into_body().collect()).await.map_err(|e| other("the digest", e))?;
-        let answer: serde_json::Value = serde_json::from_slice(&body.to_bytes()).unwrap_or_default();
-        Ok(answer["digest"].as_str().map(str::to_string))
-    }
-}
-
-#[async_trait::async_trait]
-impl ByteStream for AgentArchive {
-    async fn next_chunk(&mut self) -> PortResult<Option<Vec<u8>>> {
-        use sha2::Digest as _;
-        match SendFuture::new(self.body.next()).await {
-            None => {
-                let ours = format!("sha256:{}", hex::encode(self.hasher.clone().finalize()));
-                match self.agents_digest().await? {
-                    Some(theirs) if theirs == ours => Ok(None),
-                    _ => Err(PortError::Other("the archive ended short of the agent's digest (cut off)".into())),
-                }
-            }
-            Some(Ok(chunk)) => {
-                self.hasher.update(&chunk);
-                Ok(Some(chunk.to_vec()))
-            }
-            Some(Err(e)) => Err(other("the archive broke off", e)),
-        }
-    }
 }

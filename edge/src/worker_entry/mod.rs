@@ -17,6 +17,8 @@ mod routing;
 mod settings;
 
 #[cfg(target_arch = "wasm32")]
+mod agent_archive;
+#[cfg(target_arch = "wasm32")]
 mod agent_client;
 #[cfg(target_arch = "wasm32")]
 mod app_cache;

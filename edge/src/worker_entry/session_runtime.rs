@@ -39,6 +39,10 @@ pub struct SessionRuntime {
     /// The object's one driver, made on its first request: every request sees the same boot
     /// generation (a start's new secret included) and nothing is loaded again.
     driver: Mutex<Option<Arc<ContainerDriver>>>,
+    /// The object's HTTP application over that driver, built on its first request and kept:
+    /// the object's `env` and driver never change, and the bindings are not request-scoped (as
+    /// the Worker's own application, see [`super::app_cache`]).
+    app: std::sync::Mutex<Option<axum::Router>>,
 }
 
 impl SessionRuntime {
@@ -50,6 +54,17 @@ impl SessionRuntime {
         let driver = self.load_driver().await?;
         *made = Some(driver.clone());
         Ok(driver)
+    }
+
+    fn app(&self, driver: &Arc<ContainerDriver>) -> worker::Result<axum::Router> {
+        let mut app = self.app.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(app) = app.as_ref() {
+            return Ok(app.clone());
+        }
+        let runtime: Arc<dyn RuntimeDriver> = driver.clone();
+        let built = router(compose_with(&self.env, service_with(&self.env, Some(runtime))?)?);
+        *app = Some(built.clone());
+        Ok(built)
     }
 
     async fn load_driver(&self) -> worker::Result<Arc<ContainerDriver>> {
@@ -171,7 +186,14 @@ async fn beat(env: &Env, driver: &Arc<ContainerDriver>, noticed: &'static str) -
 
 impl DurableObject for SessionRuntime {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, turn: Arc::new(Mutex::new(())), driver: Mutex::new(None), watched: Default::default() }
+        Self {
+            state,
+            env,
+            turn: Arc::new(Mutex::new(())),
+            driver: Mutex::new(None),
+            app: Default::default(),
+            watched: Default::default(),
+        }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -186,11 +208,10 @@ impl DurableObject for SessionRuntime {
         // Runtime connections (a terminal kept open for hours) never hold the turn.
         let _turn = if path.starts_with("/runtime/") { None } else { Some(self.turn.lock().await) };
         let driver = self.driver().await?;
-        let runtime: Arc<dyn RuntimeDriver> = driver.clone();
-        let state = compose_with(&self.env, service_with(&self.env, Some(runtime))?)?;
+        let mut app = self.app(&driver)?;
         let mut request = HttpRequest::try_from(req)?;
         request.extensions_mut().insert(driver.clone());
-        let response = router(state).call(request).await?;
+        let response = app.call(request).await?;
         self.watch(&driver);
         Response::try_from(response)
     }
