@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// mimalloc instead of glibc's allocator: requests allocate and free many small objects on both
 /// cores, and glibc's arenas showed as lock waits and consolidation in the write path's profile
-/// (invites ~11k → ~13.5k req/s, BENCHMARKS.md "The allocator, again").
+/// (invites ~11.5k → ~13.7k req/s, BENCHMARKS.md "The allocator, again").
 ///
 /// Built with the `mimalloc` crate's `no_thp` feature (in `edge/Cargo.toml`; nothing to set at run
 /// time): mimalloc then never asks for transparent huge pages (`madvise(MADV_HUGEPAGE)` on its
