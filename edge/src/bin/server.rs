@@ -8,6 +8,19 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// mimalloc instead of glibc's allocator: requests allocate and free many small objects on both
+/// cores, and glibc's arenas showed as lock waits and consolidation in the write path's profile
+/// (invites ~11.5k → ~13.7k req/s, BENCHMARKS.md "The allocator, again").
+///
+/// Built with the `mimalloc` crate's `no_thp` feature (in `edge/Cargo.toml`; nothing to set at run
+/// time): mimalloc then never asks for transparent huge pages (`madvise(MADV_HUGEPAGE)` on its
+/// arenas), so a touched byte costs a 4 KiB page, not a 2 MiB one. With the default build the
+/// server sat at 78 MiB after a login storm, past its 64 MiB budget; with `no_thp` it stays at
+/// glibc's level (~60 MiB). Hosts whose THP policy is `always` may still back the arenas with huge
+/// pages, as they may glibc's heap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Sandbox {
     /// bubblewrap when it works on this host, else plain processes with a warning
