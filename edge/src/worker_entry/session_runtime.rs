@@ -20,6 +20,7 @@ use crate::app::router;
 use burstflare_adapters_cloudflare::{system_ports, R2BlobStore};
 use burstflare_core::ids::{SessionId, WorkspaceId};
 use burstflare_core::ports::RuntimeDriver;
+use burstflare_core::Service;
 use futures_util::lock::Mutex;
 use std::sync::Arc;
 use tower_service::Service as _;
@@ -39,10 +40,11 @@ pub struct SessionRuntime {
     /// The object's one driver, made on its first request: every request sees the same boot
     /// generation (a start's new secret included) and nothing is loaded again.
     driver: Mutex<Option<Arc<ContainerDriver>>>,
-    /// The object's HTTP application over that driver, built on its first request and kept:
-    /// the object's `env` and driver never change, and the bindings are not request-scoped (as
-    /// the Worker's own application, see [`super::app_cache`]).
-    app: std::sync::Mutex<Option<axum::Router>>,
+    /// The object's use cases and HTTP application over that driver, composed on its first
+    /// request and kept: the object's `env` and driver never change, and the bindings are not
+    /// request-scoped (as the Worker's own application, see [`super::app_cache`]). The
+    /// heartbeat and the exit watch report through the same `Service`.
+    composed: std::sync::Mutex<Option<(Service, axum::Router)>>,
 }
 
 impl SessionRuntime {
@@ -56,14 +58,17 @@ impl SessionRuntime {
         Ok(driver)
     }
 
-    fn app(&self, driver: &Arc<ContainerDriver>) -> worker::Result<axum::Router> {
-        let mut app = self.app.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(app) = app.as_ref() {
-            return Ok(app.clone());
+    /// The object's `Service` and Router (see the `composed` field); a failed
+    /// composition (a missing binding or secret) is not kept, so every request reports it.
+    fn composed(&self, driver: &Arc<ContainerDriver>) -> worker::Result<(Service, axum::Router)> {
+        let mut composed = self.composed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(composed) = composed.as_ref() {
+            return Ok(composed.clone());
         }
         let runtime: Arc<dyn RuntimeDriver> = driver.clone();
-        let built = router(compose_with(&self.env, service_with(&self.env, Some(runtime))?)?);
-        *app = Some(built.clone());
+        let service = service_with(&self.env, Some(runtime))?;
+        let built = (service.clone(), router(compose_with(&self.env, service)?));
+        *composed = Some(built.clone());
         Ok(built)
     }
 
@@ -92,7 +97,9 @@ impl SessionRuntime {
         };
         let driver = self.driver().await?;
         let response = self.answer(&driver, &session, call).await;
-        self.watch(&driver);
+        if let Ok((service, _)) = self.composed(&driver) {
+            self.watch(&driver, service);
+        }
         response
     }
 
@@ -143,7 +150,7 @@ impl SessionRuntime {
     /// Watches the current boot's container, once per boot: when it exits while that boot is
     /// still current (a stop or a new start changes the boot first), the session is reported
     /// at once, under the turn, as [`beat`] does.
-    fn watch(&self, driver: &Arc<ContainerDriver>) {
+    fn watch(&self, driver: &Arc<ContainerDriver>, service: Service) {
         let Some(generation) = driver.generation() else { return };
         {
             let mut watched = self.watched.lock().unwrap_or_else(|p| p.into_inner());
@@ -152,14 +159,14 @@ impl SessionRuntime {
             }
             *watched = Some(generation.clone());
         }
-        let (env, turn, driver) = (self.env.clone(), self.turn.clone(), driver.clone());
+        let (turn, driver) = (self.turn.clone(), driver.clone());
         wasm_bindgen_futures::spawn_local(async move {
             driver.exited().await;
             let _turn = turn.lock().await;
             if driver.generation().as_deref() != Some(generation.as_str()) {
                 return;
             }
-            if let Err(e) = beat(&env, &driver, "exit").await {
+            if let Err(e) = beat(&service, &driver, "exit").await {
                 tracing::warn!(error = %e, "could not report an exited container");
             }
         });
@@ -170,12 +177,10 @@ impl SessionRuntime {
 /// the session, with its reason, when the container stopped by itself. `noticed` says what
 /// noticed it for the log: the container's `exit` (see [`SessionRuntime::watch`]) or the
 /// `heartbeat` alarm.
-async fn beat(env: &Env, driver: &Arc<ContainerDriver>, noticed: &'static str) -> worker::Result<()> {
+async fn beat(service: &Service, driver: &ContainerDriver, noticed: &'static str) -> worker::Result<()> {
     let running = driver.heartbeat().await.map_err(|e| worker::Error::RustError(e.to_string()))?;
     let Some([workspace, session]) = running else { return Ok(()) };
     let session = SessionId::from_raw(session);
-    let runtime: Arc<dyn RuntimeDriver> = driver.clone();
-    let service = service_with(env, Some(runtime))?;
     let failed = service.check_runtime_of(&WorkspaceId::from_raw(workspace), &session).await;
     match failed {
         Ok(failed) => tracing::info!(session = %session.as_str(), failed, noticed, "container stopped by itself"),
@@ -191,7 +196,7 @@ impl DurableObject for SessionRuntime {
             env,
             turn: Arc::new(Mutex::new(())),
             driver: Mutex::new(None),
-            app: Default::default(),
+            composed: Default::default(),
             watched: Default::default(),
         }
     }
@@ -208,19 +213,20 @@ impl DurableObject for SessionRuntime {
         // Runtime connections (a terminal kept open for hours) never hold the turn.
         let _turn = if path.starts_with("/runtime/") { None } else { Some(self.turn.lock().await) };
         let driver = self.driver().await?;
-        let mut app = self.app(&driver)?;
+        let (service, mut app) = self.composed(&driver)?;
         let mut request = HttpRequest::try_from(req)?;
         request.extensions_mut().insert(driver.clone());
         let response = app.call(request).await?;
-        self.watch(&driver);
+        self.watch(&driver, service);
         Response::try_from(response)
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
         let _turn = self.turn.lock().await;
         let driver = self.driver().await?;
-        beat(&self.env, &driver, "heartbeat").await?;
-        self.watch(&driver);
+        let (service, _) = self.composed(&driver)?;
+        beat(&service, &driver, "heartbeat").await?;
+        self.watch(&driver, service);
         Response::ok("")
     }
 }
