@@ -52,7 +52,7 @@ impl RusqliteExecutor {
         let writer = Pool::open(path.to_path_buf(), Mode::Write, 1, BUSY_TIMEOUT)?;
         let readers = Pool::open(path.to_path_buf(), Mode::Read, readers, BUSY_TIMEOUT)?;
         let restart = Restart::default();
-        let checkpointer = Checkpointer::start(path, BUSY_TIMEOUT, (restart.clone(), RESTART_PAGES));
+        let checkpointer = Checkpointer::start(path, (restart.clone(), RESTART_PAGES));
         let checkpointer = Mutex::new(Some(checkpointer?));
         Ok(RusqliteExecutor { readers, writer, group: GroupCommit::default(), checkpointer, restart })
     }
@@ -142,12 +142,17 @@ impl SqlExecutor for RusqliteExecutor {
     #[tracing::instrument(level = "trace", skip_all, fields(statements = stmts.len()))]
     async fn batch(&self, stmts: Vec<Stmt>) -> PortResult<()> {
         let commit = |batches: &[Vec<Stmt>]| {
-            call(&self.writer, |conn| {
-                let outcomes = commit_group(conn, batches, |conn, stmt| run(conn, stmt).map(drop));
-                self.restart.run_if_due(conn);
-                outcomes
-            })
+            call(&self.writer, |conn| commit_group(conn, batches, |conn, stmt| run(conn, stmt).map(drop)))
         };
-        self.group.submit(stmts, commit).await
+        // A restart of the log, when due, runs after the group's callers were answered.
+        let between = || {
+            if self.restart.is_due() {
+                let _ = call(&self.writer, |conn| {
+                    self.restart.run_if_due(conn);
+                    Ok(())
+                });
+            }
+        };
+        self.group.submit(stmts, commit, between).await
     }
 }

@@ -53,10 +53,13 @@ impl GroupCommit {
     }
 
     /// Commits `stmts` as one atomic batch, grouped with whatever else waits. `commit` runs a
-    /// group on the writer's connection (see [`commit_group`]).
-    pub(crate) async fn submit<F>(&self, stmts: Vec<Stmt>, commit: F) -> PortResult<()>
+    /// group on the writer's connection (see [`commit_group`]); `between` runs after a group's
+    /// callers were answered and before the next group begins (housekeeping no caller of that
+    /// group should wait for).
+    pub(crate) async fn submit<F, B>(&self, stmts: Vec<Stmt>, commit: F, between: B) -> PortResult<()>
     where
         F: Fn(&[Vec<Stmt>]) -> PortResult<Vec<PortResult<()>>>,
+        B: Fn(),
     {
         let waiting = {
             let mut queue = self.lock();
@@ -71,7 +74,7 @@ impl GroupCommit {
         };
         let receiver = match waiting {
             Ok(receiver) => receiver,
-            Err(stmts) => return self.lead(stmts, &commit),
+            Err(stmts) => return self.lead(stmts, (&commit, &between)),
         };
         let mut waiter = Waiter { group: self, receiver: Some(receiver) };
         let turn = match waiter.receiver.as_mut() {
@@ -81,16 +84,17 @@ impl GroupCommit {
         waiter.receiver = None;
         match turn {
             Ok(Turn::Done(outcome)) => outcome,
-            Ok(Turn::Lead(stmts)) => self.lead(stmts, &commit),
+            Ok(Turn::Lead(stmts)) => self.lead(stmts, (&commit, &between)),
             Err(_) => Err(PortError::Unavailable("the database writer stopped".into())),
         }
     }
 
-    /// Commits `mine` with every batch waiting, answers the others, hands the lead on, and
-    /// returns `mine`'s outcome.
-    fn lead<F>(&self, mine: Vec<Stmt>, commit: &F) -> PortResult<()>
+    /// Commits `mine` with every batch waiting, answers the others, runs `between`, hands the
+    /// lead on, and returns `mine`'s outcome.
+    fn lead<F, B>(&self, mine: Vec<Stmt>, (commit, between): (&F, &B)) -> PortResult<()>
     where
         F: Fn(&[Vec<Stmt>]) -> PortResult<Vec<PortResult<()>>>,
+        B: Fn(),
     {
         // Hands the lead on however this ends, a panic included (the others' callers then hear
         // that the writer stopped).
@@ -112,6 +116,7 @@ impl GroupCommit {
             // A caller that went away is answered by no one: its batch committed all the same.
             let _ = turn.send(Turn::Done(outcome));
         }
+        between();
         own
     }
 
@@ -320,7 +325,7 @@ mod tests {
                     };
                     Ok(batches.iter().map(outcome).collect())
                 };
-                (n, group.submit(vec![stmt("x", n)], commit).await)
+                (n, group.submit(vec![stmt("x", n)], commit, || ()).await)
             })
         });
         for caller in callers.collect::<Vec<_>>() {
@@ -352,14 +357,14 @@ mod tests {
                     released.lock().unwrap().recv().unwrap();
                     Ok(batches.iter().map(|_| Ok(())).collect())
                 };
-                group.submit(vec![stmt("x", 1)], commit).await
+                group.submit(vec![stmt("x", 1)], commit, || ()).await
             }
         });
         while !group.lock().leading {
             tokio::task::yield_now().await;
         }
         // Queued behind the leader, polled once, then left alone.
-        let mut gone = Box::pin(group.submit(vec![stmt("x", 2)], ok));
+        let mut gone = Box::pin(group.submit(vec![stmt("x", 2)], ok, || ()));
         tokio::select! {
             biased;
             _ = &mut gone => panic!("it cannot finish while the leader commits"),
@@ -367,7 +372,7 @@ mod tests {
         }
         let next = tokio::spawn({
             let group = group.clone();
-            async move { group.submit(vec![stmt("x", 3)], ok).await }
+            async move { group.submit(vec![stmt("x", 3)], ok, || ()).await }
         });
         while group.lock().waiting.len() < 2 {
             tokio::task::yield_now().await;
