@@ -22,7 +22,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(burstflare_cli::run(cli)) {
+    let outcome = runtime.block_on(burstflare_cli::run(cli));
+    // A read of stdin (the terminal's, `ssh-proxy`'s) runs on a blocking thread and cannot be
+    // cancelled: a runtime dropped normally would wait for it, so a stream the session ended
+    // would keep the process (and the `ssh` it serves) alive until its input sent another byte.
+    runtime.shutdown_background();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -22,7 +22,9 @@ use burstflare_edge::native::SandboxMode;
 use common::{TestServer, User};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
 /// The app every test session runs: Python's HTTP server on the preview port (natively, where
 /// the host's `/usr` is the session's), or BusyBox's in the session image of local containers.
@@ -169,7 +171,9 @@ fn forward_a_port(ada: &User) {
         probe.local_addr().unwrap().port()
     };
     let spec = format!("{port}:127.0.0.1:8000");
-    let mut child = ada.command(&["ssh", "dev", "--", "-N", "-L", &spec]).spawn().expect("ssh -L runs");
+    // Its own process group: `burstflare ssh` runs `ssh`, which runs `burstflare ssh-proxy`.
+    let mut child =
+        ada.command(&["ssh", "dev", "--", "-N", "-L", &spec]).process_group(0).spawn().expect("ssh -L runs");
     let mut body = String::new();
     for _ in 0..100 {
         std::thread::sleep(Duration::from_millis(100));
@@ -181,7 +185,7 @@ fn forward_a_port(ada: &User) {
             }
         }
     }
-    let _ = child.kill();
+    let _ = std::process::Command::new("kill").args(["-TERM", "--", &format!("-{}", child.id())]).status();
     let _ = child.wait();
     assert!(body.contains(PAGE), "the forwarded port reaches the app: {body}");
 }
@@ -229,6 +233,46 @@ fn a_sandboxed_session_serves_its_preview_a_terminal_and_ssh() {
     assert_eq!(ada.json(&["session", "show", "dev"])["session"]["state"], "running");
     let known = std::fs::read_to_string(ada.config_path().with_file_name("known_hosts")).unwrap();
     assert_eq!(known.lines().count(), 1, "one pinned key, the same after the restart: {known}");
+}
+
+/// Kills its process (by its PID) when dropped, also after a failed assertion.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `burstflare ssh-proxy` ends when the session ends its stream, even while its own input stays
+/// open and silent, as `ssh -N`'s does: neither it nor the `ssh` it serves lingers.
+#[test]
+fn ssh_proxy_exits_when_the_session_ends_the_stream() {
+    let server = TestServer::with_local_runtime(SandboxMode::Bwrap);
+    let ada = ada_with_session(&server);
+    ada.ok(&["session", "start", "dev"]);
+    let mut command = ada.command(&["ssh-proxy", "dev"]);
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut proxy = Reaped(command.spawn().expect("ssh-proxy runs"));
+    // An SSH client speaks first, then waits in silence with its input open.
+    let mut input = proxy.0.stdin.take().unwrap();
+    input.write_all(b"SSH-2.0-test\r\n").unwrap();
+    let mut output = proxy.0.stdout.take().unwrap();
+    let mut banner = [0u8; 4];
+    output.read_exact(&mut banner).expect("the SSH server answers");
+    assert_eq!(&banner, b"SSH-");
+    // The output stays read to its end, so the proxy never meets a closed pipe.
+    let drained = std::thread::spawn(move || std::io::copy(&mut output, &mut std::io::sink()));
+
+    assert_eq!(ada.ok(&["session", "stop", "dev"]).trim(), "Session dev is sleeping.");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while proxy.0.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "ssh-proxy still runs 20 s after its session stopped");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drained.join().unwrap().expect("the output read to its end");
+    drop(input);
 }
 
 #[test]
