@@ -1,6 +1,11 @@
 //! Bearer secrets (access/refresh tokens, device codes, invite codes): 256 random bits shown once
 //! to their owner, stored only as a SHA-256 hash. The prefix says the kind, so a secret pasted in
 //! the wrong place is refused before any lookup.
+//!
+//! Invite codes are time-ordered ([`Secret::time_ordered`]): they carry the time they were minted
+//! in clear, and their stored hash starts with it, so a new one lands at the end of the hash's
+//! unique index instead of on a random page (which, under a stream of invites, wrote one page of
+//! the log per invite and made the writes' tail grow with the table: BENCHMARKS.md, "Writes").
 
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -10,8 +15,13 @@ use std::fmt;
 pub struct SecretHash(String);
 
 impl SecretHash {
+    /// The hex SHA-256 of the whole secret; for a time-ordered secret, led by its time.
     pub fn of(secret: &str) -> Self {
-        Self(hex::encode(Sha256::digest(secret.as_bytes())))
+        let digest = hex::encode(Sha256::digest(secret.as_bytes()));
+        match minted_at(secret) {
+            Some(time) => Self(format!("{time}{digest}")),
+            None => Self(digest),
+        }
     }
     pub fn from_stored(hex: impl Into<String>) -> Self {
         Self(hex.into())
@@ -36,12 +46,30 @@ impl Secret {
     pub fn new(prefix: &str, bytes: [u8; 32]) -> Self {
         Self(format!("{prefix}_{}", hex::encode(bytes)))
     }
+    /// `<prefix>_<12 hex chars: Unix milliseconds><64 hex chars>` from 32 random bytes: a secret
+    /// whose hash sorts by when it was minted (see [`SecretHash::of`]). The time adds nothing to
+    /// guess: the 256 random bits are the secret.
+    pub fn time_ordered(prefix: &str, unix_millis: i64, bytes: [u8; 32]) -> Self {
+        let millis = u64::try_from(unix_millis).unwrap_or(0) & TIME_MASK;
+        Self(format!("{prefix}_{millis:0width$x}{}", hex::encode(bytes), width = TIME_HEX))
+    }
     pub fn expose(&self) -> &str {
         &self.0
     }
     pub fn hash(&self) -> SecretHash {
         SecretHash::of(&self.0)
     }
+}
+
+/// Hex digits of a time-ordered secret's time (48 bits of milliseconds: until the year 10889).
+const TIME_HEX: usize = 12;
+const TIME_MASK: u64 = (1 << 48) - 1;
+
+/// The time part of a time-ordered secret: after the prefix, 12 + 64 lower-case hex digits.
+fn minted_at(secret: &str) -> Option<&str> {
+    let (_, body) = secret.split_once('_')?;
+    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    (body.len() == TIME_HEX + 64 && body.bytes().all(hex)).then(|| &body[..TIME_HEX])
 }
 
 impl fmt::Debug for Secret {
@@ -84,6 +112,28 @@ mod tests {
         assert_eq!(s.expose().len(), 4 + 64);
         assert!(!format!("{s:?}").contains(&s.expose()[4..]));
         assert_eq!(s.hash(), SecretHash::of(s.expose()));
+    }
+
+    /// A time-ordered secret's hash starts with its time, so later ones sort after earlier ones;
+    /// any other secret (every one minted before them) keeps its plain hash.
+    #[test]
+    fn time_ordered_secrets_hash_in_minting_order() {
+        let early = Secret::time_ordered(prefix::INVITE, 1_700_000_000_000, [9; 32]);
+        let late = Secret::time_ordered(prefix::INVITE, 1_700_000_000_001, [1; 32]);
+        assert_eq!(early.expose().len(), 4 + 12 + 64);
+        assert!(early.hash().as_str() < late.hash().as_str());
+        assert_eq!(early.hash().as_str().len(), 12 + 64);
+        assert_eq!(&early.hash().as_str()[..12], &early.expose()[4..16]);
+        assert_eq!(&early.hash().as_str()[12..], hex::encode(Sha256::digest(early.expose().as_bytes())));
+        assert_eq!(early.hash(), SecretHash::of(early.expose()));
+
+        let plain = Secret::new(prefix::INVITE, [9; 32]);
+        assert_eq!(plain.hash().as_str(), hex::encode(Sha256::digest(plain.expose().as_bytes())));
+        // Upper-case hex or another length is not a time-ordered secret: its hash is the plain one.
+        let shouting = early.expose().to_uppercase().replacen("BFI", "bfi", 1);
+        assert_eq!(SecretHash::of(&shouting).as_str().len(), 64);
+        assert_eq!(SecretHash::of("bfi_").as_str().len(), 64);
+        assert_eq!(SecretHash::of("no-prefix").as_str().len(), 64);
     }
 
     #[test]

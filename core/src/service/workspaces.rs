@@ -43,7 +43,7 @@ impl Service {
             }
         }
         let now = self.now();
-        let code = self.secret(prefix::INVITE);
+        let code = Secret::time_ordered(prefix::INVITE, now.millis(), self.ports.random.bytes32());
         let invite = Invite {
             id: InviteId::from_uuid(self.ports.random.uuid()),
             code_hash: code.hash(),

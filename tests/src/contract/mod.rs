@@ -96,6 +96,7 @@ macro_rules! contract_scenarios {
             service::device::device_flow_issues_tokens_once,
             service::device::denied_and_expired_device_codes_are_refused,
             service::workspaces::invites_are_accepted_then_switched_to,
+            service::workspaces::invite_codes_sort_by_time_and_older_codes_still_work,
             service::workspaces::invites_for_another_email_or_expired_are_refused,
             service::workspaces::viewers_cannot_manage_the_workspace,
             service::workspaces::the_owner_role_is_immutable,

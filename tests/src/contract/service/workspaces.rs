@@ -2,8 +2,11 @@
 //! (wrong email, too low a role, the owner's role), and plan changes. Every refusal is checked to
 //! leave the workspace exactly as it was.
 
+use crate::contract::fixtures::invite;
 use crate::contract::harness::{expect_code, Harness};
+use burstflare_core::secret::SecretHash;
 use burstflare_core::service::SignIn;
+use burstflare_core::store::Write;
 use burstflare_core::values::{InviteStatus, Plan, Role};
 use burstflare_core::{Actor, ErrorKind};
 
@@ -57,6 +60,35 @@ pub async fn invites_are_accepted_then_switched_to(h: &Harness) -> anyhow::Resul
     let stranger = h.actor(&h.register("stranger@example.com").await?).await?;
     expect_code(h.service.switch_workspace(&stranger, &ws).await, "not_a_member");
     expect_code(h.service.accept_invite(&stranger, "bfi_unknown").await, "invite_not_found");
+    Ok(())
+}
+
+/// Invite codes carry the time they were minted, and their stored hash starts with it (so new
+/// invites append to the hash's index); a code of the older, plain form is still accepted.
+pub async fn invite_codes_sort_by_time_and_older_codes_still_work(h: &Harness) -> anyhow::Result<()> {
+    let owner = h.actor(&h.register("owner@example.com").await?).await?;
+    let (first, first_code) = h.service.create_invite(&owner, "bob@example.com", None).await?;
+    h.clock.advance_seconds(1);
+    let (second, second_code) = h.service.create_invite(&owner, "carol@example.com", None).await?;
+    assert!(first.code_hash.as_str() < second.code_hash.as_str(), "a later invite's hash sorts after");
+    assert_eq!(first.code_hash, SecretHash::of(first_code.expose()));
+    assert_eq!(&first.code_hash.as_str()[..12], &first_code.expose()[4..16], "led by the code's own time");
+    assert_ne!(first_code.expose()[4..16], second_code.expose()[4..16]);
+
+    // An invite stored before codes carried their time.
+    let (plain_code, plain) = invite(&owner.workspace_id, &owner.user.id, "dave@example.com", h.now(), 3600);
+    assert_eq!(plain.code_hash.as_str().len(), 64);
+    h.commit([Write::CreateInvite(plain)]).await?;
+    let dave = h.actor(&h.register("dave@example.com").await?).await?;
+    let joined = h.service.accept_invite(&dave, plain_code.expose()).await?;
+    assert_eq!(joined.workspace.id, owner.workspace_id);
+
+    // A new code with its time altered finds nothing.
+    let carol = h.actor(&h.register("carol@example.com").await?).await?;
+    let mut altered = second_code.expose().to_string();
+    altered.replace_range(15..16, if &altered[15..16] == "0" { "1" } else { "0" });
+    expect_code(h.service.accept_invite(&carol, &altered).await, "invite_not_found");
+    h.service.accept_invite(&carol, second_code.expose()).await?;
     Ok(())
 }
 
