@@ -206,37 +206,113 @@ async fn measure_bare(this: &Path, setup: &Setup) -> anyhow::Result<(Measured, M
 }
 
 /// Seeds a store of `users`, starts the native server on it, and loads the read and the write.
+/// Each client's write starts from the same state: the data directory as the reads left it, kept
+/// aside while no server runs, so neither client measures a database the other one has grown
+/// (measured second, `wrk` used to meet ~160,000 more invites than the bench's client).
 async fn measure_server(server_bin: &Path, users: u64, log_format: &str, setup: &Setup) -> anyhow::Result<Scenario> {
     let data = tempfile::Builder::new().prefix("data-").tempdir_in(&setup.work_dir)?;
     eprintln!("seeding {users} users…");
     let seeded = seed::seed(data.path(), users).await?;
     eprintln!("  {:.1} s; burstflare-server with {users} users…", seeded.elapsed.as_secs_f64());
+    let mut run =
+        ServerRuns { server_bin, log_format, setup, data: data.path(), users, memory: None, log: None, log_lines: 0 };
 
-    let addr = server::free_loopback_addr()?;
-    let args = [
-        "--listen".to_string(),
-        addr.to_string(),
-        "--data-dir".to_string(),
-        data.path().display().to_string(),
-        "--log-format".to_string(),
-        log_format.to_string(),
-    ];
-    let log = setup.work_dir.join(format!("server-{users}-users.log"));
-    let server = Server::start(server::command(server_bin, &args, setup.cpus.as_deref()), &log).await?;
+    let (server, addr) = run.start("reads").await?;
     let token = register_owner(addr).await?;
-
     let read = Target { addr, method: Method::GET, path: routes::ME, bearer: Some(token.clone()), body: Body::Empty };
     let read = measure(&read, setup).await?;
-    let write =
-        Target { addr, method: Method::POST, path: routes::INVITES, bearer: Some(token), body: Body::UniqueInvite };
-    let write = measure(&write, setup).await?;
-    let memory = server.memory()?;
-    let exit = server.stop().await?;
-    if !exit.success() {
-        eprintln!("  burstflare-server exited with {exit} after SIGTERM");
+    run.stop(server).await?;
+
+    let before_writes = tempfile::Builder::new().prefix("before-writes-").tempdir_in(&setup.work_dir)?;
+    copy_dir(data.path(), before_writes.path())?;
+    let invites = |addr| Target {
+        addr,
+        method: Method::POST,
+        path: routes::INVITES,
+        bearer: Some(token.clone()),
+        body: Body::UniqueInvite,
+    };
+    let (server, addr) = run.start("writes-bench").await?;
+    let bench = load::run(&invites(addr), setup.load).await?;
+    run.stop(server).await?;
+    let wrk = match &setup.wrk {
+        Some(wrk) => {
+            std::fs::remove_dir_all(data.path())?;
+            copy_dir(before_writes.path(), data.path())?;
+            let (server, addr) = run.start("writes-wrk").await?;
+            let (wrk, target, load, dir) = (wrk.clone(), invites(addr), setup.load, setup.work_dir.clone());
+            let measured = tokio::task::spawn_blocking(move || wrk::run(&wrk, &target, load, &dir)).await??;
+            run.stop(server).await?;
+            Some(measured)
+        }
+        None => None,
+    };
+    let memory = run.memory.context("no server ran")?;
+    Ok(Scenario { seeded, read, write: Measured { bench, wrk }, memory, log_lines: run.log_lines })
+}
+
+/// The servers a scenario starts one after the other on its data directory: the highest memory
+/// any of them reached, and their log lines in all.
+struct ServerRuns<'a> {
+    server_bin: &'a Path,
+    log_format: &'a str,
+    setup: &'a Setup,
+    data: &'a Path,
+    users: u64,
+    memory: Option<Memory>,
+    /// The log of the server running now.
+    log: Option<std::path::PathBuf>,
+    log_lines: usize,
+}
+
+impl ServerRuns<'_> {
+    async fn start(&mut self, phase: &str) -> anyhow::Result<(Server, SocketAddr)> {
+        let addr = server::free_loopback_addr()?;
+        let args = [
+            "--listen".to_string(),
+            addr.to_string(),
+            "--data-dir".to_string(),
+            self.data.display().to_string(),
+            "--log-format".to_string(),
+            self.log_format.to_string(),
+        ];
+        let log = self.setup.work_dir.join(format!("server-{}-users-{phase}.log", self.users));
+        let command = server::command(self.server_bin, &args, self.setup.cpus.as_deref());
+        let server = Server::start(command, &log).await?;
+        self.log = Some(log);
+        Ok((server, addr))
     }
-    let log_lines = std::fs::read_to_string(&log).map_or(0, |text| text.lines().count());
-    Ok(Scenario { seeded, read, write, memory, log_lines })
+
+    async fn stop(&mut self, server: Server) -> anyhow::Result<()> {
+        let now = server.memory()?;
+        self.memory = Some(match self.memory {
+            Some(was) => Memory { rss_kib: was.rss_kib.max(now.rss_kib), peak_kib: was.peak_kib.max(now.peak_kib) },
+            None => now,
+        });
+        let exit = server.stop().await?;
+        if !exit.success() {
+            eprintln!("  burstflare-server exited with {exit} after SIGTERM");
+        }
+        if let Some(log) = self.log.take() {
+            self.log_lines += std::fs::read_to_string(&log).map_or(0, |text| text.lines().count());
+        }
+        Ok(())
+    }
+}
+
+/// Copies the directory `from` (files and folders, as a stopped server left them) to `to`.
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target).with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Registers the owner whose token the load uses, through the API like any client.
