@@ -37,9 +37,9 @@ pub(crate) const INTERVAL: Duration = Duration::from_millis(25);
 /// …and while the last checkpoint found nothing new to copy.
 const IDLE_INTERVAL: Duration = Duration::from_millis(500);
 /// A log this many pages long (4 KiB each, 256 MiB) is restarted by the writer. A restart holds
-/// back the writes queued meanwhile for its two `fsync`s (3-7 ms under load here), so it is
-/// rare: about every 1.7 s under a sustained 15,000 invites/s, so under 1% of writes wait for
-/// one (at 64 MiB, every 0.45 s, they made the p99).
+/// back the writes queued meanwhile for its two `fsync`s (4-21 ms measured under load here, with
+/// the pages the last writes touched), so it is rare: about every 1.7 s under a sustained 15,000
+/// invites/s, so under 1% of writes wait for one (at 64 MiB, every 0.45 s, they made the p99).
 pub(crate) const RESTART_PAGES: i64 = 65536;
 /// A log file that grew past this is truncated back to it once restarted (bytes): above the
 /// restart length, so a restart does not also free blocks that the next writes allocate again.
