@@ -121,11 +121,12 @@ impl Drop for Checkpointer {
 }
 
 /// The thread's pass: a checkpoint, then, when the log is `restart_pages` long, the database
-/// `file` synced, what came in meanwhile copied, and a restart requested.
+/// `file` synced (unless that checkpoint reached the log's end, where SQLite just synced it), what
+/// came in meanwhile copied, and a restart requested.
 fn pass((conn, file): (&Connection, &File), restart: &Restart, restart_pages: i64) -> Option<(i64, i64)> {
     let now = checkpoint(conn);
-    if now.is_some_and(|(pages, _)| pages >= restart_pages) {
-        if let Err(e) = file.sync_data() {
+    if let Some((pages, copied)) = now.filter(|(pages, _)| *pages >= restart_pages) {
+        if let Err(e) = (copied < pages).then(|| file.sync_data()).transpose() {
             // The writer's checkpoint syncs it then; only slower.
             tracing::warn!(error = %e, "syncing the database file before a restart failed");
         }
@@ -157,17 +158,39 @@ fn checkpoint(conn: &Connection) -> Option<(i64, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
-    /// With the automatic checkpoint off, the committed pages stay in the log until the thread
-    /// copies them into the database file.
-    #[test]
-    fn the_log_is_checkpointed_off_the_writer() {
+    /// A WAL database with `schema`, its automatic checkpoint off, and its writer.
+    fn wal_database(schema: &str) -> (tempfile::TempDir, PathBuf, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
         let writer = Connection::open(&path).unwrap();
         writer.pragma_update(None, "journal_mode", "WAL").unwrap();
         writer.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
-        writer.execute_batch("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1), (2), (3);").unwrap();
+        writer.execute_batch(schema).unwrap();
+        (dir, path, writer)
+    }
+
+    /// Waits until `done` (at most `secs`), failing with `what` otherwise.
+    fn wait_for(secs: u64, what: &str, done: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        while !done() {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            std::thread::sleep(INTERVAL / 4);
+        }
+    }
+
+    /// `sql`'s one number, read through a new read-only connection (what the file holds).
+    fn read_number(path: &Path, sql: &str) -> i64 {
+        let reader = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        reader.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// With the automatic checkpoint off, the committed pages stay in the log until the thread
+    /// copies them into the database file.
+    #[test]
+    fn the_log_is_checkpointed_off_the_writer() {
+        let (_dir, path, _writer) = wal_database("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1), (2), (3);");
         let file_len = || std::fs::metadata(&path).unwrap().len();
         let before = file_len();
         std::thread::sleep(INTERVAL * 2);
@@ -175,27 +198,16 @@ mod tests {
 
         let restart = Restart::default();
         let mut checkpointer = Checkpointer::start(&path, (restart, RESTART_PAGES)).unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while file_len() == before {
-            assert!(std::time::Instant::now() < deadline, "never checkpointed");
-            std::thread::sleep(INTERVAL / 4);
-        }
+        wait_for(5, "never checkpointed", || file_len() != before);
         checkpointer.stop();
-        let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-        let sum: i64 = reader.query_row("SELECT sum(n) FROM t", [], |r| r.get(0)).unwrap();
-        assert_eq!(sum, 6);
+        assert_eq!(read_number(&path, "SELECT sum(n) FROM t"), 6);
     }
 
     /// Once writes stop, the log's file is cut to nothing (a burst's log does not stay on disk),
     /// and what it held is in the database file.
     #[test]
     fn an_idle_log_is_truncated() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db.sqlite");
-        let writer = Connection::open(&path).unwrap();
-        writer.pragma_update(None, "journal_mode", "WAL").unwrap();
-        writer.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
-        writer.execute_batch("CREATE TABLE t (n INTEGER, text TEXT)").unwrap();
+        let (dir, path, writer) = wal_database("CREATE TABLE t (n INTEGER, text TEXT)");
         for n in 0..200 {
             writer.execute("INSERT INTO t VALUES (?1, ?2)", (n, "x".repeat(2000))).unwrap();
         }
@@ -204,16 +216,10 @@ mod tests {
         assert!(log_len() > 400_000, "the log holds the writes: {}", log_len());
 
         let mut checkpointer = Checkpointer::start(&path, (Restart::default(), RESTART_PAGES)).unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while log_len() > 0 {
-            assert!(std::time::Instant::now() < deadline, "the idle log kept {} bytes", log_len());
-            std::thread::sleep(INTERVAL);
-        }
+        wait_for(10, "the idle log was never cut to nothing", || log_len() == 0);
         checkpointer.stop();
         drop(writer);
-        let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-        let count: i64 = reader.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
-        assert_eq!(count, 200);
+        assert_eq!(read_number(&path, "SELECT count(*) FROM t"), 200);
     }
 
     /// Under a stream of commits the log is restarted by the writer when asked; without that it
@@ -222,12 +228,7 @@ mod tests {
     #[test]
     fn a_long_log_is_restarted_between_commits() {
         const PAGES: i64 = 256;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db.sqlite");
-        let writer = Connection::open(&path).unwrap();
-        writer.pragma_update(None, "journal_mode", "WAL").unwrap();
-        writer.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
-        writer.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY, text TEXT)").unwrap();
+        let (_dir, path, writer) = wal_database("CREATE TABLE t (n INTEGER PRIMARY KEY, text TEXT)");
         let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
         let checkpointer = Connection::open(&path).unwrap();
         let file = File::open(&path).unwrap();
